@@ -1,0 +1,212 @@
+"""The neutral operations every provider adapter calls.
+
+:class:`MockService` is the one place where a create becomes a job: input
+checked against the model contract, the job planned from the model's
+estimated time and any scenario, stored in the world; where a poll advances
+a job; where a cancel happens; and where a finished job becomes a webhook
+delivery in the outbox. Adapters only translate wire shapes to these calls
+and back.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from mockserver.domain.clock import Clock
+from mockserver.domain.errors import MockError
+from mockserver.domain.lifecycle import Job, Plan, State, Transition, advance_by_poll
+from mockserver.domain.urls import public_https_problem
+from mockserver.domain.webhooks import Delivery, Outbox, RetryPolicy, WebhookMessage
+from mockserver.domain.world import World
+
+if TYPE_CHECKING:
+    from mockserver.contracts import ModelContract
+
+#: Estimated seconds for a model whose document gives none.
+DEFAULT_ESTIMATE_SECONDS = 35.0
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookTarget:
+    """Where (and with which secret) to announce a job's end."""
+
+    url: str
+    secret: str | None = None
+
+
+@dataclass(slots=True)
+class CreateRequest:
+    """A create, in neutral terms, as an adapter parsed it."""
+
+    provider: str
+    key: str
+    model: ModelContract
+    input: dict[str, Any]
+    webhook: WebhookTarget | None = None
+    #: HTTP-level status the provider uses for invalid input (400 or 422).
+    validation_status: int = 400
+    plan_overrides: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+#: Renders the webhook message for a finished job, or None when it sends none.
+WebhookRenderer = Callable[[Job], WebhookMessage | None]
+
+
+@dataclass
+class ServiceSettings:
+    """Knobs of the service that a config file or flags can set."""
+
+    #: Progress by polls instead of by the clock when set (N polls per phase).
+    polls_per_phase: int | None = None
+    #: Override every model's estimated processing time (mock seconds).
+    job_seconds: float | None = None
+    retry_policies: dict[str, RetryPolicy] = field(default_factory=dict)
+
+
+class MockService:
+    """Create, read, poll and cancel jobs; turn finished jobs into webhooks."""
+
+    def __init__(
+        self,
+        world: World,
+        outbox: Outbox,
+        settings: ServiceSettings | None = None,
+    ) -> None:
+        self.world = world
+        self.outbox = outbox
+        self.settings = settings or ServiceSettings()
+        self._webhook_renderers: dict[str, WebhookRenderer] = {}
+        world.subscribe(self._on_transition)
+
+    @property
+    def clock(self) -> Clock:
+        """The world's clock."""
+        return self.world.clock
+
+    def register_webhook_renderer(self, provider: str, renderer: WebhookRenderer) -> None:
+        """Let ``provider``'s adapter say what to POST when one of its jobs ends."""
+        self._webhook_renderers[provider] = renderer
+
+    # --- create --------------------------------------------------------
+    def validate_input(
+        self, model: ModelContract, payload: object, *, status: int = 400, prefix: str = ""
+    ) -> dict[str, Any]:
+        """Check ``payload`` against the model contract; return it with defaults applied.
+
+        The first violation becomes a MockError naming the field (``prefix`` +
+        its path) and the rule, in the provider's validation status.
+        """
+        errors = model.validate_input(payload)
+        if errors:
+            first = errors[0]
+            field_name = f"{prefix}{first.path}" if first.path else prefix.rstrip(".") or None
+            raise MockError(
+                status,
+                f"{field_name or 'input'}: {first.message}",
+                field=field_name,
+                rule=first.rule,
+                details="; ".join(f"{prefix}{e.path}: {e.message}" for e in errors),
+            )
+        assert isinstance(payload, dict)  # the schema is an object schema
+        for name in model.file_url_fields:
+            value = payload.get(name)
+            if value is None:
+                continue
+            problem = public_https_problem(value)
+            if problem:
+                raise MockError(
+                    status,
+                    f"{prefix}{name} {problem}",
+                    field=f"{prefix}{name}",
+                    rule="x-file-url",
+                )
+        return model.with_defaults(payload)
+
+    def plan_for(self, model: ModelContract, overrides: Mapping[str, Any]) -> Plan:
+        """The plan of a new job of ``model``."""
+        estimate = self.settings.job_seconds
+        if estimate is None:
+            estimate = model.data.get("estimated_processing_seconds") or DEFAULT_ESTIMATE_SECONDS
+        options: dict[str, Any] = {"polls_per_phase": self.settings.polls_per_phase}
+        options.update(overrides)
+        return Plan.from_estimate(float(estimate), **options)
+
+    def create(self, request: CreateRequest, job_id: str) -> Job:
+        """Store a new job for an already validated request."""
+        extra = dict(request.extra)
+        if request.webhook is not None:
+            extra["webhook"] = request.webhook
+        job = Job(
+            id=job_id,
+            provider=request.provider,
+            model_id=request.model.model_id,
+            key=request.key,
+            input=request.input,
+            created_at=self.clock.now(),
+            plan=self.plan_for(request.model, request.plan_overrides),
+            extra=extra,
+        )
+        return self.world.add(job)
+
+    # --- read ----------------------------------------------------------
+    def get(self, provider: str, job_id: str) -> Job:
+        """The job, up to date; MockError(404) if this provider has no such job."""
+        job = self.world.get(job_id)
+        if job is None or job.provider != provider:
+            raise MockError(404, f"prediction {job_id!r} not found", field="id", rule="exists")
+        return job
+
+    def poll(self, provider: str, job_id: str) -> Job:
+        """Read a job as a client's poll does: counts toward poll-driven progress."""
+        job = self.get(provider, job_id)
+        transitions = advance_by_poll(job, self.clock.now())
+        if transitions:
+            self.world.apply(transitions)
+        return job
+
+    def cancel(self, provider: str, job_id: str) -> Job:
+        """Cancel a job that has not finished; MockError(400) if it has."""
+        job = self.get(provider, job_id)
+        if job.terminal:
+            raise MockError(
+                400,
+                f"prediction {job_id!r} already finished ({job.state}); it cannot be cancelled",
+                field="id",
+                rule="cancellable",
+            )
+        self.world.cancel(job)
+        return job
+
+    # --- webhooks ------------------------------------------------------
+    def _on_transition(self, transition: Transition) -> None:
+        job = transition.job
+        if not transition.after.terminal or transition.after is State.CANCELLED:
+            return
+        renderer = self._webhook_renderers.get(job.provider)
+        if renderer is None or "webhook" not in job.extra:
+            return
+        message = renderer(job)
+        if message is None:
+            return
+        policy = self.settings.retry_policies.get(job.provider, RetryPolicy())
+        delivery = Delivery(
+            id=self.world.new_uuid(),
+            job_id=job.id,
+            provider=job.provider,
+            url=message.url,
+            body=message.body,
+            policy=policy,
+            due=transition.at,
+            headers=dict(message.headers),
+            signer=message.sign,
+        )
+        self.outbox.enqueue(delivery)
+
+
+def dumps(body: Any) -> bytes:
+    """Compact JSON bytes, as the providers send them."""
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()

@@ -1,0 +1,265 @@
+"""Webhook outbox: what to deliver, when, how it is signed, and every attempt.
+
+The outbox decides; it never does I/O. The HTTP layer's sender takes due
+deliveries, POSTs them, and reports each attempt back with :meth:`Outbox.record`.
+Retry delays run on the mock's clock, so a manual clock drives retries too,
+and a receiver that is down loses nothing: the delivery stays in the outbox,
+with every attempt, until it succeeds or its attempts are spent.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+#: Attempts recorded at most for the admin API (a ring: the newest win).
+DEFAULT_ATTEMPT_LOG = 5_000
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookMessage:
+    """What a provider adapter wants delivered when a job ends.
+
+    ``headers`` are static (content type, a verbatim secret); ``sign``
+    computes per-attempt signature headers from the attempt's unix
+    timestamp, because signatures carry the time they were made.
+    """
+
+    url: str
+    body: bytes
+    headers: Mapping[str, str]
+    sign: Callable[[int], dict[str, str]] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How often and how long to try one delivery.
+
+    ``delays_seconds[i]`` is the wait (mock seconds) after failed attempt
+    ``i + 1``; the last delay repeats if there are more attempts than delays.
+    """
+
+    attempts: int = 3
+    delays_seconds: tuple[float, ...] = (10.0, 10.0)
+    timeout_seconds: float = 30.0
+
+    def delay_after(self, attempt_number: int) -> float | None:
+        """Wait before the next attempt after attempt ``attempt_number`` failed; None: give up."""
+        if attempt_number >= self.attempts:
+            return None
+        if not self.delays_seconds:
+            return 0.0
+        return self.delays_seconds[min(attempt_number - 1, len(self.delays_seconds) - 1)]
+
+    @classmethod
+    def from_contract(cls, retry: dict[str, Any]) -> RetryPolicy:
+        """Build from a provider contract's ``webhook.retry`` section."""
+        default = cls()
+        delays = retry.get("delays_seconds", default.delays_seconds)
+        return cls(
+            attempts=int(retry.get("attempts", default.attempts)),
+            delays_seconds=tuple(float(d) for d in delays),
+            timeout_seconds=float(retry.get("timeout_seconds", default.timeout_seconds)),
+        )
+
+
+class Outcome(StrEnum):
+    """How one attempt ended."""
+
+    DELIVERED = "delivered"
+    REJECTED = "rejected"  # the receiver answered, but not 2xx
+    TIMEOUT = "timeout"
+    REFUSED = "refused"  # connection refused or reset
+    ERROR = "error"  # anything else the transport reported
+
+
+@dataclass(slots=True)
+class Attempt:
+    """One POST of a delivery."""
+
+    delivery_id: str
+    number: int
+    at: float
+    outcome: Outcome
+    status_code: int | None = None
+    error: str | None = None
+    duration_ms: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able form for the admin API."""
+        return {
+            "delivery_id": self.delivery_id,
+            "attempt": self.number,
+            "at": self.at,
+            "outcome": str(self.outcome),
+            "status_code": self.status_code,
+            "error": self.error,
+            "duration_ms": round(self.duration_ms, 3),
+        }
+
+
+class DeliveryState(StrEnum):
+    """Where a delivery stands."""
+
+    PENDING = "pending"
+    IN_FLIGHT = "in_flight"
+    DELIVERED = "delivered"
+    GAVE_UP = "gave_up"
+
+
+@dataclass(slots=True)
+class Delivery:
+    """One payload to deliver to one URL, with its retries.
+
+    ``headers`` are signed when each attempt is made (signatures carry a
+    timestamp), through the provider's signer named in ``signing``.
+    """
+
+    id: str
+    job_id: str
+    provider: str
+    url: str
+    body: bytes
+    policy: RetryPolicy
+    due: float
+    kind: str = "final"
+    headers: dict[str, str] = field(default_factory=dict)
+    state: DeliveryState = DeliveryState.PENDING
+    attempts: list[Attempt] = field(default_factory=list)
+    effects: frozenset[str] = frozenset()
+    #: Computes per-attempt signature headers from the attempt's unix time.
+    signer: Callable[[int], dict[str, str]] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able form for the admin API."""
+        return {
+            "id": self.id,
+            "job_id": self.job_id,
+            "provider": self.provider,
+            "url": self.url,
+            "kind": self.kind,
+            "state": str(self.state),
+            "due": self.due,
+            "attempts": [a.to_dict() for a in self.attempts],
+            "body": self.body.decode("utf-8", "replace"),
+        }
+
+
+class Outbox:
+    """Pending and finished deliveries; hands out the due ones."""
+
+    def __init__(self, attempt_log: int = DEFAULT_ATTEMPT_LOG) -> None:
+        self._deliveries: dict[str, Delivery] = {}
+        self.log: deque[Attempt] = deque(maxlen=attempt_log)
+
+    def enqueue(self, delivery: Delivery) -> Delivery:
+        """Add a delivery; it becomes due at ``delivery.due``."""
+        self._deliveries[delivery.id] = delivery
+        return delivery
+
+    def due(self, now: float) -> list[Delivery]:
+        """Deliveries due by ``now``, marked in flight, oldest due first."""
+        ready = sorted(
+            (d for d in self._deliveries.values()
+             if d.state is DeliveryState.PENDING and d.due <= now),
+            key=lambda d: (d.due, d.id),
+        )
+        for delivery in ready:
+            delivery.state = DeliveryState.IN_FLIGHT
+        return ready
+
+    def next_due(self) -> float | None:
+        """Mock time the next pending delivery is due, if any."""
+        pending = [d.due for d in self._deliveries.values() if d.state is DeliveryState.PENDING]
+        return min(pending) if pending else None
+
+    def record(self, delivery: Delivery, attempt: Attempt, now: float) -> None:
+        """Record an attempt; schedule the retry on the mock clock or give up."""
+        delivery.attempts.append(attempt)
+        self.log.append(attempt)
+        if attempt.outcome is Outcome.DELIVERED:
+            delivery.state = DeliveryState.DELIVERED
+            return
+        delay = delivery.policy.delay_after(attempt.number)
+        if delay is None:
+            delivery.state = DeliveryState.GAVE_UP
+        else:
+            delivery.state = DeliveryState.PENDING
+            delivery.due = now + delay
+
+    def deliveries(self) -> list[Delivery]:
+        """Every delivery, in the order they were enqueued."""
+        return list(self._deliveries.values())
+
+    def get(self, delivery_id: str) -> Delivery | None:
+        """The delivery with this id, if any."""
+        return self._deliveries.get(delivery_id)
+
+    def idle(self) -> bool:
+        """True when nothing is pending or in flight."""
+        return all(
+            d.state in (DeliveryState.DELIVERED, DeliveryState.GAVE_UP)
+            for d in self._deliveries.values()
+        )
+
+    def reset(self) -> None:
+        """Forget every delivery and attempt."""
+        self._deliveries.clear()
+        self.log.clear()
+
+
+# --- signing -------------------------------------------------------------
+# Each scheme is a function of (delivery, secret, timestamp) -> headers, looked
+# up by the name the provider contract gives in ``webhook.signing.scheme``.
+
+
+def sign_standard_webhooks_v3(
+    message_id: str, timestamp: int, body: bytes, secret: str
+) -> dict[str, str]:
+    """WaveSpeed: hex HMAC-SHA256 of ``"{id}.{timestamp}.{body}"``.
+
+    The key is the account's webhook secret without its ``whsec_`` prefix.
+    """
+    key = secret.removeprefix("whsec_").encode()
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    digest = hmac.new(key, signed, hashlib.sha256).hexdigest()
+    return {
+        "webhook-id": message_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": f"v3,{digest}",
+    }
+
+
+def sign_kie_hmac(task_id: str, timestamp: int, secret: str) -> dict[str, str]:
+    """Apikley (kie.ai style): base64 HMAC-SHA256 of ``"{taskId}.{timestamp}"``."""
+    digest = hmac.new(secret.encode(), f"{task_id}.{timestamp}".encode(), hashlib.sha256).digest()
+    return {
+        "X-Webhook-Timestamp": str(timestamp),
+        "X-Webhook-Signature": base64.b64encode(digest).decode(),
+    }
+
+
+def secret_header(secret: str) -> dict[str, str]:
+    """Eachlabs: the secret given at create, sent verbatim."""
+    return {"X-Webhook-Secret": secret}
+
+
+def verify_standard_webhooks_v3(
+    headers: dict[str, str], body: bytes, secret: str, *, now: float, max_age: float = 300.0
+) -> bool:
+    """Check a WaveSpeed-style signature as a receiver would (for tests and examples)."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    try:
+        timestamp = int(lowered["webhook-timestamp"])
+        expected = sign_standard_webhooks_v3(lowered["webhook-id"], timestamp, body, secret)
+    except (KeyError, ValueError):
+        return False
+    if abs(now - timestamp) > max_age:
+        return False
+    return hmac.compare_digest(expected["webhook-signature"], lowered.get("webhook-signature", ""))

@@ -1,0 +1,153 @@
+"""One world: the whole mutable state of one mock instance.
+
+There is no module-level state anywhere: an app owns one :class:`World`, a
+test owns its app, so two tests (or two xdist workers) share nothing.
+
+Jobs advance on the injected clock. :meth:`World.tick` applies every
+transition that is due, each stamped at its exact planned time, and tells the
+subscribers (webhook outbox, billing, rate limits) about it; reading a job
+also brings it up to date, so a poll never shows a stale state even if the
+background ticker is late.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+import uuid
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from mockserver.domain.clock import Clock
+from mockserver.domain.lifecycle import Job, State, Transition, advance_by_clock, move
+
+#: Jobs kept at most; the oldest finished ones go first. A mock left running
+#: for a day must not grow without limit.
+DEFAULT_MAX_JOBS = 100_000
+#: Request journal entries kept (a ring: the newest win).
+DEFAULT_JOURNAL_SIZE = 2_000
+
+Listener = Callable[[Transition], None]
+
+
+class World:
+    """Jobs, journal and scheduler of one mock instance, on one clock."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        *,
+        seed: int | None = None,
+        max_jobs: int = DEFAULT_MAX_JOBS,
+        journal_size: int = DEFAULT_JOURNAL_SIZE,
+    ) -> None:
+        self.clock = clock
+        self.seed = seed
+        self.max_jobs = max_jobs
+        self._random = random.Random(seed)
+        self._jobs: OrderedDict[str, Job] = OrderedDict()
+        self._schedule: list[tuple[float, int, str]] = []
+        self._sequence = 0
+        self._listeners: list[Listener] = []
+        self.journal: deque[dict[str, Any]] = deque(maxlen=journal_size)
+
+    # --- ids -----------------------------------------------------------
+    def new_uuid(self) -> str:
+        """A UUID4-shaped id; reproducible when the world has a seed."""
+        return str(uuid.UUID(int=self._random.getrandbits(128), version=4))
+
+    def new_hex(self, length: int = 32) -> str:
+        """A lowercase hex id of ``length`` characters; reproducible with a seed."""
+        return f"{self._random.getrandbits(length * 4):0{length}x}"
+
+    # --- subscribers ---------------------------------------------------
+    def subscribe(self, listener: Listener) -> None:
+        """Call ``listener`` with every transition, in order."""
+        self._listeners.append(listener)
+
+    def _emit(self, transitions: list[Transition]) -> None:
+        for transition in transitions:
+            for listener in self._listeners:
+                listener(transition)
+
+    # --- jobs ----------------------------------------------------------
+    def add(self, job: Job) -> Job:
+        """Store a new job and schedule its first transition."""
+        self._jobs[job.id] = job
+        self._evict()
+        self._schedule_next(job)
+        return job
+
+    def get(self, job_id: str) -> Job | None:
+        """The job with this id, brought up to date with the clock; None if unknown."""
+        job = self._jobs.get(job_id)
+        if job is not None and not job.terminal:
+            transitions = advance_by_clock(job, self.clock.now())
+            if transitions:
+                self._emit(transitions)
+                self._schedule_next(job)
+        return job
+
+    def jobs(self) -> Iterator[Job]:
+        """All stored jobs, oldest first (not advanced: call :meth:`tick` first)."""
+        return iter(list(self._jobs.values()))
+
+    def __len__(self) -> int:
+        return len(self._jobs)
+
+    def apply(self, transitions: list[Transition]) -> None:
+        """Announce transitions made outside the clock (polls); reschedule their jobs."""
+        self._emit(transitions)
+        for job in {id(t.job): t.job for t in transitions}.values():
+            self._schedule_next(job)
+
+    def cancel(self, job: Job) -> Transition:
+        """Cancel a job that has not finished (the caller checks it has not)."""
+        transition = move(job, State.CANCELLED, self.clock.now())
+        self._emit([transition])
+        return transition
+
+    def release(self, job: Job) -> None:
+        """Let a held (over-concurrency) job start queueing now."""
+        job.release(self.clock.now())
+        self._schedule_next(job)
+
+    def _schedule_next(self, job: Job) -> None:
+        due = job.next_due()
+        if due is not None:
+            self._sequence += 1
+            heapq.heappush(self._schedule, (due, self._sequence, job.id))
+
+    def next_due(self) -> float | None:
+        """Mock time of the earliest scheduled transition, if any."""
+        return self._schedule[0][0] if self._schedule else None
+
+    def tick(self) -> list[Transition]:
+        """Apply every transition due by now and return them."""
+        now = self.clock.now()
+        applied: list[Transition] = []
+        while self._schedule and self._schedule[0][0] <= now:
+            due, _, job_id = heapq.heappop(self._schedule)
+            job = self._jobs.get(job_id)
+            if job is None or job.next_due() != due:
+                continue  # evicted, or already advanced by a read
+            transitions = advance_by_clock(job, now)
+            self._emit(transitions)
+            applied.extend(transitions)
+            self._schedule_next(job)
+        return applied
+
+    def _evict(self) -> None:
+        while len(self._jobs) > self.max_jobs:
+            victim = next((j for j in self._jobs.values() if j.terminal), None)
+            if victim is None:
+                victim = next(iter(self._jobs.values()))
+            del self._jobs[victim.id]
+
+    def reset(self) -> None:
+        """Forget every job, scheduled transition and journal entry."""
+        self._jobs.clear()
+        self._schedule.clear()
+        self.journal.clear()
+        self._random = random.Random(self.seed)

@@ -1,0 +1,129 @@
+"""The seam between the HTTP layer and a provider.
+
+The HTTP layer turns a Starlette request into a framework-free
+:class:`WireRequest`, finds the provider's :class:`Route`, and calls the
+adapter's handler. A handler parses the wire shape, calls the neutral
+:class:`~mockserver.domain.service.MockService`, and renders a
+:class:`WireResponse` in the provider's exact shape and status words. Every
+expected failure is a :class:`~mockserver.domain.errors.MockError`; the HTTP
+layer's one handler gives it to :meth:`ProviderAdapter.render_error`, which
+applies the provider's envelope and error transport from its contract.
+
+Adapters never import Starlette: they can be exercised without a server.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from mockserver.domain.errors import MockError
+from mockserver.domain.webhooks import WebhookMessage
+
+if TYPE_CHECKING:
+    from mockserver.contracts import ProviderContract
+
+    from mockserver.domain.lifecycle import Job
+    from mockserver.domain.service import MockService
+
+
+@dataclass(frozen=True, slots=True)
+class WireRequest:
+    """An HTTP request as an adapter sees it.
+
+    ``headers`` keys are lower-case. ``base_url`` is where this provider is
+    served from as the client addressed it (``http://127.0.0.1:8080/wavespeed``,
+    or ``https://api.wavespeed.ai`` when routed by Host), so URLs the adapter
+    renders (``urls.get``, output files) lead back to the mock.
+    """
+
+    method: str
+    path: str
+    path_params: Mapping[str, str]
+    query: Mapping[str, str]
+    headers: Mapping[str, str]
+    body: bytes
+    base_url: str
+    media_base_url: str
+
+    def json(self) -> Any:
+        """The body parsed as JSON; MockError(400) when it is not JSON.
+
+        The content type must be JSON (``application/json`` or ``+json``);
+        adapters call this only on routes that take a JSON body.
+        """
+        content_type = self.headers.get("content-type", "")
+        media_type = content_type.split(";", 1)[0].strip().lower()
+        if media_type != "application/json" and not media_type.endswith("+json"):
+            raise MockError(
+                415 if self.body else 400,
+                f"Content-Type must be application/json, got {content_type or 'nothing'!r}",
+                rule="content-type",
+            )
+        try:
+            return json.loads(self.body)
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise MockError(400, f"request body is not valid JSON: {error}", rule="json") from error
+
+
+@dataclass(slots=True)
+class WireResponse:
+    """A response to send: HTTP status, JSON-able body, extra headers.
+
+    ``raw`` (bytes) replaces the JSON body when set (media files, and
+    deliberately malformed bodies from fault scenarios).
+    """
+
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes | None = None
+    media_type: str = "application/json"
+
+
+Handler = Callable[[WireRequest], WireResponse]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One endpoint of a provider.
+
+    ``path`` is a Starlette path pattern relative to the provider's root
+    (``/v1/prediction/{id}``); ``name`` is the contract's endpoint name
+    (``create``, ``poll``, ``cancel``, ``balance``, ``upload``), used by the
+    journal, fault matching and the OpenAPI export.
+    """
+
+    name: str
+    method: str
+    path: str
+    handler: Handler
+
+
+class ProviderAdapter(Protocol):
+    """What the HTTP layer needs from each provider."""
+
+    #: Provider name: the path prefix and the contract folder.
+    name: str
+    contract: ProviderContract
+
+    def routes(self) -> list[Route]:
+        """Every endpoint this provider serves, bound to its handler."""
+        ...
+
+    def authenticate(self, request: WireRequest) -> str:
+        """Return the API key the request carries; raise MockError(401) if none."""
+        ...
+
+    def render_error(self, error: MockError, request: WireRequest | None) -> WireResponse:
+        """The provider's error envelope and transport for ``error``."""
+        ...
+
+    def webhook(self, job: Job) -> WebhookMessage | None:
+        """The payload (and signing inputs) to POST when ``job`` ends, or None."""
+        ...
+
+
+AdapterFactory = Callable[["ProviderContract", "MockService"], ProviderAdapter]
