@@ -73,7 +73,10 @@ class WireResponse:
     """A response to send: HTTP status, JSON-able body, extra headers.
 
     ``raw`` (bytes) replaces the JSON body when set (media files, and
-    deliberately malformed bodies from fault scenarios).
+    deliberately malformed bodies from fault scenarios). ``schema`` is the
+    JSON pointer, into the provider contract, of the schema the body must
+    satisfy; with response validation on (every test), the HTTP layer checks
+    the body against it, so a mock that strays from its contract fails loudly.
     """
 
     status: int
@@ -81,6 +84,7 @@ class WireResponse:
     headers: dict[str, str] = field(default_factory=dict)
     raw: bytes | None = None
     media_type: str = "application/json"
+    schema: str | None = None
 
 
 Handler = Callable[[WireRequest], WireResponse]
