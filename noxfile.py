@@ -1,0 +1,57 @@
+"""Developer sessions: ``nox`` runs tests, lint, typing and the contracts check.
+
+Every session installs the project with its dev extras into its own virtual
+environment; arguments after ``--`` pass through to the tool
+(``nox -s tests -- -k webhook``).
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["contracts", "lint", "typing", "tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+PYTHON = "3.11"
+
+
+def _install(session: nox.Session) -> None:
+    session.install("-e", ".[dev]")
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """Run the test suite (in parallel on two workers)."""
+    _install(session)
+    session.run("pytest", "-n", "2", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff over the package, tests and this file."""
+    session.install("ruff")
+    session.run("ruff", "check", "mockserver", "tests", "noxfile.py", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def typing(session: nox.Session) -> None:
+    """mypy --strict over the package."""
+    _install(session)
+    session.run("mypy", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def contracts(session: nox.Session) -> None:
+    """Check that the committed contracts are exactly what the documents derive."""
+    _install(session)
+    session.run("mockserver", "contracts", "check", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def openapi(session: nox.Session) -> None:
+    """Write each provider's OpenAPI document under build/openapi/."""
+    _install(session)
+    for provider in ("eachlabs", "wavespeed", "apikley"):
+        session.run(
+            "mockserver", "openapi", provider, "--output", f"build/openapi/{provider}.json"
+        )
