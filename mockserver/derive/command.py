@@ -1,0 +1,328 @@
+"""``mockserver contracts build`` and ``mockserver contracts check``.
+
+``build`` derives every model contract from ``<root>/sources`` and writes
+``<root>/<provider>/models/<slug>.json``; ``check`` derives the same in memory
+and compares with what is committed.
+
+Exit codes: 0 all equal / written; 1 ``check`` found a difference (a model
+contract, or a committed source whose sha256 is not the one in
+``sources/MANIFEST.sha256``); 2 an error (missing source, unreadable
+document, a ``build`` asked to bless an edited source).
+
+The manifest policy, chosen so that nothing edits a provider document
+silently: ``check`` fails on any source whose sha256 differs from its
+manifest line, on a source with no line and on a line with no source.
+``build`` refuses (exit 2) while a committed source differs from its
+manifest line, adds lines only for new documents and drops lines of
+documents that were deleted. Accepting a changed provider page is a
+deliberate act: update its line by hand (``sha256sum``), then build.
+``--source`` copies never touch the manifest: they are not committed files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import hashlib
+import json
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from mockserver.derive import apikley, eachlabs, wavespeed
+from mockserver.derive.common import (
+    Contract,
+    DeriveError,
+    SourceDocument,
+    contracts_root,
+    dump_contract,
+    pointer,
+)
+
+Deriver = Callable[[SourceDocument], Contract]
+
+#: One parser per provider document format, keyed by the provider folder name.
+DERIVERS: dict[str, Deriver] = {
+    "eachlabs": eachlabs.derive,
+    "wavespeed": wavespeed.derive,
+    "apikley": apikley.derive,
+}
+
+MANIFEST = "MANIFEST.sha256"
+
+
+@dataclass(frozen=True)
+class Derived:
+    """One model contract and where it belongs."""
+
+    document: SourceDocument
+    contract: Contract
+    text: str
+
+    def target(self, root: Path) -> Path:
+        """``<root>/<provider>/models/<slug>.json``."""
+        return root / self.document.provider / "models" / f"{self.document.slug}.json"
+
+
+# --------------------------------------------------------------------------
+# Sources and the manifest
+# --------------------------------------------------------------------------
+
+
+def committed_sources(root: Path) -> list[SourceDocument]:
+    """Every ``<root>/sources/<provider>/*.txt``, sorted (provider, file name)."""
+    sources = root / "sources"
+    if not sources.is_dir():
+        raise DeriveError(f"{sources}: no sources directory")
+    documents: list[SourceDocument] = []
+    for folder in sorted(p for p in sources.iterdir() if p.is_dir()):
+        if folder.name not in DERIVERS:
+            raise DeriveError(
+                f"{folder}: no parser for provider {folder.name!r} (known: {', '.join(DERIVERS)})"
+            )
+        for path in sorted(folder.glob("*.txt")):
+            documents.append(SourceDocument(folder.name, path.name, path.read_bytes(), path))
+    if not documents:
+        raise DeriveError(f"{sources}: no source documents")
+    return documents
+
+
+def apply_overrides(
+    documents: list[SourceDocument], overrides: Sequence[str]
+) -> list[SourceDocument]:
+    """Replace committed documents by ``--source`` copies.
+
+    A copy is matched by its parent folder (a provider name) and file name;
+    when the parent folder is not a provider, by file name alone, which must
+    then name exactly one committed document.
+    """
+    result = list(documents)
+    for raw in overrides:
+        path = Path(raw)
+        if not path.is_file():
+            raise DeriveError(f"--source {raw}: no such file")
+        provider = path.parent.name if path.parent.name in DERIVERS else None
+        matches = [
+            i
+            for i, doc in enumerate(result)
+            if doc.filename == path.name and (provider is None or doc.provider == provider)
+        ]
+        if len(matches) != 1:
+            where = f"{provider}/{path.name}" if provider else path.name
+            reason = "matches no committed source" if not matches else "is ambiguous"
+            raise DeriveError(f"--source {raw}: {where} {reason}")
+        committed = result[matches[0]]
+        result[matches[0]] = SourceDocument(
+            committed.provider, committed.filename, path.read_bytes(), path
+        )
+    return result
+
+
+def read_manifest(path: Path) -> dict[str, str]:
+    """``sha256sum`` lines -> {relative path: hex digest}; a missing file is empty."""
+    if not path.exists():
+        return {}
+    entries: dict[str, str] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        digest, _, name = line.partition("  ")
+        if len(digest) != 64 or not name:
+            raise DeriveError(f"{path}:{number}: not a 'sha256  path' line: {line!r}")
+        entries[name.lstrip("*")] = digest
+    return entries
+
+
+def format_manifest(entries: dict[str, str]) -> str:
+    """Sorted ``sha256sum`` text (two spaces, paths relative to sources/)."""
+    return "".join(f"{digest}  {name}\n" for name, digest in sorted(entries.items()))
+
+
+def manifest_problems(root: Path, documents: list[SourceDocument]) -> list[str]:
+    """Differences between the committed sources and ``MANIFEST.sha256``."""
+    entries = read_manifest(root / "sources" / MANIFEST)
+    problems: list[str] = []
+    seen: set[str] = set()
+    for doc in documents:
+        name = f"{doc.provider}/{doc.filename}"
+        seen.add(name)
+        actual = hashlib.sha256(doc.origin.read_bytes()).hexdigest()  # committed bytes
+        if name not in entries:
+            problems.append(f"sources/{name}: not listed in {MANIFEST}")
+        elif entries[name] != actual:
+            problems.append(
+                f"sources/{name}: sha256 {actual} differs from {MANIFEST} ({entries[name]})"
+            )
+    for name in sorted(set(entries) - seen):
+        problems.append(f"sources/{name}: listed in {MANIFEST} but missing")
+    return problems
+
+
+# --------------------------------------------------------------------------
+# Deriving and comparing
+# --------------------------------------------------------------------------
+
+
+def derive_all(documents: list[SourceDocument]) -> list[Derived]:
+    """Derive every document; a failure names the document it came from."""
+    derived: list[Derived] = []
+    for doc in documents:
+        try:
+            contract = DERIVERS[doc.provider](doc)
+        except DeriveError as error:
+            raise DeriveError(f"{doc.origin}: {error}") from error
+        derived.append(Derived(doc, contract, dump_contract(contract)))
+    return derived
+
+
+def changed_pointers(old: Any, new: Any, base: str = "") -> Iterator[tuple[str, Any, Any]]:
+    """(JSON pointer, old, new) for every leaf that differs; missing values are ``...``."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in sorted(set(old) | set(new)):
+            yield from changed_pointers(old.get(key, ...), new.get(key, ...), base + pointer(key))
+    elif isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        for index, (a, b) in enumerate(zip(old, new, strict=True)):
+            yield from changed_pointers(a, b, base + pointer(index))
+    elif json.dumps(old, sort_keys=True) != json.dumps(new, sort_keys=True) or type(
+        old
+    ) is not type(new):
+        yield base or "/", old, new
+
+
+def _show(value: Any) -> str:
+    if value is ...:
+        return "(absent)"
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def stale_models(root: Path, derived: list[Derived]) -> list[Path]:
+    """Model files with no source document any more."""
+    expected = {d.target(root).resolve() for d in derived}
+    stale: list[Path] = []
+    for provider in DERIVERS:
+        folder = root / provider / "models"
+        if folder.is_dir():
+            stale.extend(p for p in sorted(folder.glob("*.json")) if p.resolve() not in expected)
+    return stale
+
+
+def check(root: Path, overrides: Sequence[str], stdout: TextIO) -> int:
+    """Compare derived contracts (and the manifest) with the committed files; 0 or 1."""
+    documents = committed_sources(root)
+    problems = manifest_problems(root, documents)
+    derived = derive_all(apply_overrides(documents, overrides))
+    for problem in problems:
+        stdout.write(f"MANIFEST: {problem}\n")
+    differing = 0
+    for item in derived:
+        target = item.target(root)
+        name = f"{item.document.provider}/{item.document.slug}"
+        if not target.exists():
+            differing += 1
+            stdout.write(
+                f"{name}: {_display(target)} is missing (run `mockserver contracts build`)\n"
+            )
+            continue
+        committed = target.read_text(encoding="utf-8")
+        if committed == item.text:
+            continue
+        differing += 1
+        try:
+            changes = list(changed_pointers(json.loads(committed), item.contract))
+        except json.JSONDecodeError:
+            changes = []
+            stdout.write(f"{name}: {_display(target)} is not valid JSON\n")
+        for where, old, new in changes:
+            stdout.write(f"{name}: {where}: {_show(old)} -> {_show(new)}\n")
+        stdout.writelines(
+            difflib.unified_diff(
+                committed.splitlines(keepends=True),
+                item.text.splitlines(keepends=True),
+                fromfile=f"{_display(target)} (committed)",
+                tofile=f"{_display(target)} (derived from {_display(item.document.origin)})",
+            )
+        )
+    for path in stale_models(root, derived):
+        differing += 1
+        stdout.write(f"{_display(path)}: no source document for this model contract\n")
+    if problems or differing:
+        stdout.write(
+            f"contracts check: FAILED ({differing} model contract(s) differ, "
+            f"{len(problems)} manifest problem(s))\n"
+        )
+        return 1
+    stdout.write(f"contracts check: OK ({len(derived)} model contracts match their documents)\n")
+    return 0
+
+
+def build(root: Path, overrides: Sequence[str], stdout: TextIO) -> int:
+    """Write every model contract; update the manifest for new or deleted documents only."""
+    documents = committed_sources(root)
+    manifest_path = root / "sources" / MANIFEST
+    entries = read_manifest(manifest_path)
+    edited = [
+        p for p in manifest_problems(root, documents) if "differs from" in p
+    ]  # new/deleted documents are handled below; edited ones are refused
+    if edited:
+        raise DeriveError(
+            "; ".join(edited) + ". `build` does not bless an edited source: restore it, or, "
+            f"if the provider's page really changed, update its line in sources/{MANIFEST} "
+            "by hand (sha256sum) and build again"
+        )
+    derived = derive_all(apply_overrides(documents, overrides))  # all or nothing
+    written = 0
+    for item in derived:
+        target = item.target(root)
+        old = target.read_text(encoding="utf-8") if target.exists() else None
+        if old == item.text:
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(item.text, encoding="utf-8", newline="\n")
+        written += 1
+        stdout.write(f"{'wrote' if old is None else 'updated'} {_display(target)}\n")
+    for path in stale_models(root, derived):
+        path.unlink()
+        stdout.write(f"removed {_display(path)} (no source document)\n")
+    wanted = {
+        f"{d.provider}/{d.filename}": hashlib.sha256(d.origin.read_bytes()).hexdigest()
+        for d in documents
+    }
+    # Existing lines are kept as they are (verified equal above); only new
+    # documents are added and deleted ones dropped.
+    updated = {name: entries.get(name, digest) for name, digest in wanted.items()}
+    if updated != entries or not manifest_path.exists():
+        for name in sorted(set(updated) - set(entries)):
+            stdout.write(f"{MANIFEST}: added sources/{name}\n")
+        for name in sorted(set(entries) - set(updated)):
+            stdout.write(f"{MANIFEST}: dropped sources/{name} (file deleted)\n")
+        manifest_path.write_text(format_manifest(updated), encoding="utf-8", newline="\n")
+    stdout.write(f"contracts build: {len(derived)} model contracts, {written} changed\n")
+    return 0
+
+
+def run_contracts(arguments: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    """Entry point of ``mockserver contracts build|check`` (called by ``mockserver.cli``)."""
+    root = Path(arguments.root) if arguments.root else contracts_root()
+    overrides: Sequence[str] = arguments.source or ()
+    try:
+        if arguments.contracts_command == "build":
+            return build(root, overrides, stdout)
+        if arguments.contracts_command == "check":
+            return check(root, overrides, stdout)
+    except DeriveError as error:
+        stderr.write(f"mockserver contracts {arguments.contracts_command}: error: {error}\n")
+        return 2
+    except OSError as error:
+        stderr.write(f"mockserver contracts {arguments.contracts_command}: error: {error}\n")
+        return 2
+    stderr.write(f"unknown contracts command {arguments.contracts_command!r}\n")
+    return 2
