@@ -1,0 +1,497 @@
+"""Load the contracts once and compile their validators once.
+
+Two kinds of contract live under :func:`contracts_root` (see ARCHITECTURE.md):
+
+``<provider>/provider.yaml``
+    hand-written wire facts (auth, endpoints, statuses, errors, webhook, limits,
+    billing), every fact tagged with provenance. Every JSON Schema in it sits
+    under a key named ``schema``; :meth:`ProviderContract.validator` compiles the
+    one at a JSON pointer, e.g. ``/endpoints/poll/responses/200/by_status/success/schema``.
+``<provider>/models/<slug>.json``
+    generated model contracts; :class:`ModelContract` validates a request's
+    model input against its ``input_schema`` and applies defaults.
+
+This module is pure: it must not import starlette, httpx, respx or uvicorn
+(``tests/test_layering.py``), so the domain and the adapters can use it.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, cast
+from urllib.parse import urlsplit
+
+import jsonschema.exceptions
+import yaml
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.protocols import Validator
+
+__all__ = [
+    "PROVIDER_REQUIRED_KEYS",
+    "ContractError",
+    "ContractSet",
+    "InputError",
+    "ModelContract",
+    "ProviderContract",
+    "clear_cache",
+    "contracts_root",
+    "load_contracts",
+    "resolve_pointer",
+    "schema_pointers",
+]
+
+#: Top-level keys every provider.yaml must have (ARCHITECTURE.md).
+PROVIDER_REQUIRED_KEYS = (
+    "provider",
+    "base_url",
+    "hosts",
+    "auth",
+    "endpoints",
+    "statuses",
+    "errors",
+    "webhook",
+    "rate_limits",
+    "limits",
+    "billing",
+)
+#: Keys every generated model contract must have.
+MODEL_REQUIRED_KEYS = ("contract", "provider", "slug", "model_id", "input_schema")
+#: Under these keys sit payloads (schemas, wire templates), not contract structure.
+_OPAQUE_KEYS = frozenset({"schema", "template"})
+
+
+class ContractError(Exception):
+    """A contract file is missing, unreadable or inconsistent."""
+
+
+def contracts_root() -> Path:
+    """Where the contracts live.
+
+    ``$MOCKSERVER_CONTRACTS`` if set, else ``<package>/_contracts`` (the copy a
+    wheel install carries), else ``<repo>/contracts`` (a source checkout).
+    """
+    override = os.environ.get("MOCKSERVER_CONTRACTS")
+    if override:
+        return Path(override)
+    package = Path(__file__).resolve().parent
+    bundled = package / "_contracts"
+    if bundled.is_dir():
+        return bundled
+    return package.parent / "contracts"
+
+
+# --- format checking --------------------------------------------------------
+
+
+def _is_uri(instance: object) -> bool:
+    """RFC 3986 absolute URI, loosely: a scheme and something after it.
+
+    jsonschema only checks ``uri`` when the optional ``rfc3987`` package is
+    installed; we do not depend on it, so a small check of our own keeps the
+    result the same on every install.
+    """
+    if not isinstance(instance, str):
+        return True  # formats only constrain strings
+    if any(c.isspace() for c in instance):
+        return False
+    parts = urlsplit(instance)
+    if not parts.scheme or not parts.scheme[0].isalpha():
+        return False
+    if parts.scheme in {"http", "https"}:
+        return bool(parts.netloc)
+    return bool(parts.netloc or parts.path)
+
+
+def _format_checker() -> FormatChecker:
+    checker = FormatChecker()
+    checker.checks("uri")(_is_uri)
+    return checker
+
+
+_FORMAT_CHECKER = _format_checker()
+
+
+def _compile(schema: Mapping[str, Any]) -> Validator:
+    """A Draft 2020-12 validator with format checking (schema already checked)."""
+    validator: Validator = Draft202012Validator(schema, format_checker=_FORMAT_CHECKER)
+    return validator
+
+
+# --- JSON pointers ------------------------------------------------------------
+
+
+def _pointer_parts(pointer: str) -> list[str]:
+    if pointer == "":
+        return []
+    if not pointer.startswith("/"):
+        raise KeyError(f"JSON pointer must start with '/': {pointer!r}")
+    return [p.replace("~1", "/").replace("~0", "~") for p in pointer[1:].split("/")]
+
+
+def _escape(part: str) -> str:
+    return part.replace("~", "~0").replace("/", "~1")
+
+
+def resolve_pointer(document: object, pointer: str) -> object:
+    """The value at RFC 6901 ``pointer`` in ``document``; KeyError when absent."""
+    node = document
+    for part in _pointer_parts(pointer):
+        if isinstance(node, Mapping):
+            if part not in node:
+                raise KeyError(f"{pointer!r}: no key {part!r}")
+            node = node[part]
+        elif isinstance(node, list):
+            try:
+                node = node[int(part)]
+            except (ValueError, IndexError) as exc:
+                raise KeyError(f"{pointer!r}: bad index {part!r}") from exc
+        else:
+            raise KeyError(f"{pointer!r}: cannot descend into {type(node).__name__}")
+    return node
+
+
+def schema_pointers(document: object, pointer: str = "") -> Iterator[str]:
+    """JSON pointers of every value stored under a key named ``schema``.
+
+    Does not descend into schemas or templates, so a property that happens to
+    be called ``schema`` inside a JSON Schema is not mistaken for one.
+    """
+    if isinstance(document, Mapping):
+        for key, value in document.items():
+            here = f"{pointer}/{_escape(str(key))}"
+            if key == "schema":
+                yield here
+            elif key not in _OPAQUE_KEYS:
+                yield from schema_pointers(value, here)
+    elif isinstance(document, list):
+        for index, value in enumerate(document):
+            yield from schema_pointers(value, f"{pointer}/{index}")
+
+
+# --- model contracts ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InputError:
+    """One violation of a model's input schema.
+
+    ``path`` is dotted and relative to the model input (``"prompt"``,
+    ``"images.0"``; empty for the input as a whole); ``rule`` is the JSON
+    Schema keyword that failed (``required``, ``maxLength``, ``enum``, ...).
+    For ``required`` and ``additionalProperties`` the path names the missing
+    or unexpected field, which is what a client needs to see.
+    """
+
+    path: str
+    rule: str
+    message: str
+
+
+def _dotted(parts: Iterator[str | int] | list[str | int]) -> str:
+    return ".".join(str(p) for p in parts)
+
+
+def _input_errors(error: jsonschema.exceptions.ValidationError) -> list[InputError]:
+    """Turn one jsonschema error into InputErrors that name the field."""
+    base = list(error.absolute_path)
+    rule = str(error.validator)
+    instance = error.instance
+    if rule == "required" and isinstance(instance, Mapping):
+        required = error.validator_value if isinstance(error.validator_value, list) else []
+        names = [n for n in required if n not in instance]
+        # jsonschema reports one error per missing name; pick the one it means.
+        named = [n for n in names if repr(n) in error.message] or names[:1]
+        return [
+            InputError(_dotted([*base, n]), rule, f"{n} is required") for n in named
+        ] or [InputError(_dotted(base), rule, error.message)]
+    if rule == "additionalProperties" and isinstance(instance, Mapping):
+        schema = error.schema if isinstance(error.schema, Mapping) else {}
+        known = set(schema.get("properties", {}))
+        extra = sorted(str(k) for k in instance if k not in known)
+        if extra:
+            return [InputError(_dotted([*base, k]), rule, f"{k} is not allowed") for k in extra]
+    return [InputError(_dotted(base), rule, error.message)]
+
+
+def _apply_defaults(schema: Mapping[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
+    """Copy of ``payload`` with ``default`` of absent properties filled in, recursively."""
+    result = copy.deepcopy(payload)
+    properties = schema.get("properties")
+    if not isinstance(properties, Mapping):
+        return result
+    for name, sub in properties.items():
+        if not isinstance(sub, Mapping):
+            continue
+        if name not in result and "default" in sub:
+            result[name] = copy.deepcopy(sub["default"])
+        value = result.get(name)
+        if isinstance(value, dict) and isinstance(sub.get("properties"), Mapping):
+            result[name] = _apply_defaults(sub, value)
+    return result
+
+
+class ModelContract:
+    """One generated model contract (``contracts/<provider>/models/<slug>.json``)."""
+
+    provider: str
+    slug: str
+    model_id: str
+    data: dict[str, Any]
+    file_url_fields: tuple[str, ...]
+
+    def __init__(self, data: dict[str, Any], *, origin: str = "<memory>") -> None:
+        missing = [k for k in MODEL_REQUIRED_KEYS if k not in data]
+        if missing:
+            raise ContractError(f"{origin}: model contract lacks {', '.join(missing)}")
+        if data["contract"] != "model":
+            raise ContractError(f"{origin}: 'contract' must be 'model', got {data['contract']!r}")
+        schema = data["input_schema"]
+        if not isinstance(schema, dict):
+            raise ContractError(f"{origin}: input_schema must be an object")
+        try:
+            Draft202012Validator.check_schema(schema)
+        except jsonschema.exceptions.SchemaError as exc:
+            raise ContractError(f"{origin}: invalid input_schema: {exc.message}") from exc
+        self.provider = str(data["provider"])
+        self.slug = str(data["slug"])
+        self.model_id = str(data["model_id"])
+        self.data = data
+        self._schema: dict[str, Any] = schema
+        self._validator = _compile(schema)
+        self.file_url_fields = tuple(
+            sorted(
+                name
+                for name, sub in schema.get("properties", {}).items()
+                if isinstance(sub, Mapping) and ("x-file-url" in sub or sub.get("format") == "uri")
+            )
+        )
+
+    def __repr__(self) -> str:
+        return f"ModelContract({self.provider!r}, {self.model_id!r})"
+
+    @property
+    def input_schema(self) -> dict[str, Any]:
+        """The JSON Schema of the model input."""
+        return self._schema
+
+    def validate_input(self, payload: object) -> list[InputError]:
+        """Every violation of the input schema, sorted by (path, rule, message)."""
+        errors: list[InputError] = []
+        for error in self._validator.iter_errors(cast(Any, payload)):
+            errors.extend(_input_errors(error))
+        return sorted(set(errors), key=lambda e: (e.path, e.rule, e.message))
+
+    def with_defaults(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """A copy of ``payload`` with the schema's defaults for absent fields."""
+        return _apply_defaults(self._schema, payload)
+
+
+# --- provider contracts -------------------------------------------------------
+
+
+class ProviderContract:
+    """One provider's hand-written contract plus its model contracts."""
+
+    name: str
+    data: dict[str, Any]
+    models: Mapping[str, ModelContract]
+
+    def __init__(
+        self,
+        data: dict[str, Any],
+        models: Mapping[str, ModelContract] | None = None,
+        *,
+        origin: str = "<memory>",
+    ) -> None:
+        missing = [k for k in PROVIDER_REQUIRED_KEYS if k not in data]
+        if missing:
+            raise ContractError(f"{origin}: provider contract lacks {', '.join(missing)}")
+        endpoints = data["endpoints"]
+        if not isinstance(endpoints, Mapping) or not endpoints:
+            raise ContractError(f"{origin}: 'endpoints' must be a non-empty mapping")
+        for name, endpoint in endpoints.items():
+            for key in ("method", "paths", "responses"):
+                if not isinstance(endpoint, Mapping) or key not in endpoint:
+                    raise ContractError(f"{origin}: endpoint {name!r} lacks {key!r}")
+        self.name = str(data["provider"])
+        self.data = data
+        self.models = MappingProxyType(dict(models or {}))
+        self._lock = threading.Lock()
+        self._validators: dict[str, Validator] = {}
+        # Check and compile every schema now: a broken contract fails at load,
+        # and no request pays for compilation later.
+        for pointer in schema_pointers(data):
+            schema = resolve_pointer(data, pointer)
+            if not isinstance(schema, (dict, bool)):
+                raise ContractError(f"{origin}{pointer}: a schema must be an object")
+            try:
+                Draft202012Validator.check_schema(schema)
+            except jsonschema.exceptions.SchemaError as exc:
+                where = "/".join(str(p) for p in exc.path)
+                raise ContractError(
+                    f"{origin}{pointer}: invalid JSON Schema at {where or '(root)'}: {exc.message}"
+                ) from exc
+            self._validators[pointer] = _compile(schema) if isinstance(schema, dict) else (
+                Draft202012Validator(schema)
+            )
+
+    def __repr__(self) -> str:
+        return f"ProviderContract({self.name!r}, models={sorted(self.models)!r})"
+
+    def model(self, model_id: str) -> ModelContract | None:
+        """The model a client selects with ``model_id``, or None."""
+        return self.models.get(model_id)
+
+    def model_by_slug(self, slug: str) -> ModelContract | None:
+        """The model whose contract file is ``models/<slug>.json``, or None."""
+        return next((m for m in self.models.values() if m.slug == slug), None)
+
+    def at(self, pointer: str) -> Any:
+        """The value at a JSON pointer into provider.yaml (KeyError when absent)."""
+        return resolve_pointer(self.data, pointer)
+
+    def schema_pointers(self) -> tuple[str, ...]:
+        """Pointers of every schema in provider.yaml, in document order."""
+        return tuple(self._validators)
+
+    def validator(self, pointer: str) -> Validator:
+        """The compiled validator of the schema at ``pointer`` (cached)."""
+        found = self._validators.get(pointer)
+        if found is not None:
+            return found
+        schema = resolve_pointer(self.data, pointer)
+        if not isinstance(schema, dict):
+            raise KeyError(f"{self.name}: no schema object at {pointer!r}")
+        Draft202012Validator.check_schema(schema)
+        with self._lock:
+            return self._validators.setdefault(pointer, _compile(schema))
+
+    def validate(self, pointer: str, instance: object) -> list[str]:
+        """Human-readable violations of the schema at ``pointer``; empty when valid."""
+        messages = []
+        for error in self.validator(pointer).iter_errors(cast(Any, instance)):
+            where = "/".join(str(p) for p in error.absolute_path)
+            messages.append(f"{where or '(root)'}: {error.message}")
+        return sorted(messages)
+
+    # Small conveniences for adapters; all read straight from ``data``.
+
+    def neutral_of(self, word: str) -> str | None:
+        """Neutral state of a wire status word, or None for an unknown word."""
+        fact = self.data["statuses"]["words"].get(word)
+        return None if fact is None else str(fact["neutral"])
+
+    def status_words(self, neutral: str) -> tuple[str, ...]:
+        """Wire words emitted for ``neutral``, in phase order (empty if none)."""
+        emit = self.data["statuses"]["emit"].get(neutral)
+        if emit is None:
+            return ()
+        return tuple(emit) if isinstance(emit, list) else (str(emit),)
+
+
+@dataclass(frozen=True)
+class ContractSet:
+    """All providers found under one contracts root."""
+
+    providers: Mapping[str, ProviderContract]
+    root: Path | None = field(default=None, compare=False)
+
+    def provider(self, name: str) -> ProviderContract:
+        """The named provider; ContractError when there is none."""
+        try:
+            return self.providers[name]
+        except KeyError:
+            known = ", ".join(sorted(self.providers)) or "none"
+            raise ContractError(f"no provider contract {name!r} (known: {known})") from None
+
+
+# --- loading ------------------------------------------------------------------
+
+
+def _read_provider_file(folder: Path) -> tuple[dict[str, Any], str] | None:
+    for name in ("provider.yaml", "provider.yml", "provider.json"):
+        path = folder / name
+        if path.is_file():
+            try:
+                text = path.read_text(encoding="utf-8")
+                data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+            except (OSError, ValueError, yaml.YAMLError) as exc:
+                raise ContractError(f"{path}: cannot read: {exc}") from exc
+            if not isinstance(data, dict):
+                raise ContractError(f"{path}: top level must be a mapping")
+            return data, str(path)
+    return None
+
+
+def _read_models(folder: Path, provider: str) -> dict[str, ModelContract]:
+    models: dict[str, ModelContract] = {}
+    directory = folder / "models"
+    if not directory.is_dir():
+        return models  # the deriver has not written any yet: zero models is fine
+    for path in sorted(directory.glob("*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ContractError(f"{path}: cannot read: {exc}") from exc
+        if not isinstance(data, dict):
+            raise ContractError(f"{path}: top level must be an object")
+        model = ModelContract(data, origin=str(path))
+        if model.provider != provider:
+            raise ContractError(f"{path}: provider {model.provider!r} in folder {provider!r}")
+        if model.model_id in models:
+            raise ContractError(f"{path}: duplicate model_id {model.model_id!r}")
+        models[model.model_id] = model
+    return models
+
+
+def _load(root: Path) -> ContractSet:
+    if not root.is_dir():
+        raise ContractError(f"contracts root {root} is not a directory")
+    providers: dict[str, ProviderContract] = {}
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        found = _read_provider_file(folder)
+        if found is None:
+            continue  # e.g. sources/
+        data, origin = found
+        if data.get("provider") != folder.name:
+            raise ContractError(
+                f"{origin}: 'provider' is {data.get('provider')!r}, folder is {folder.name!r}"
+            )
+        providers[folder.name] = ProviderContract(
+            data, _read_models(folder, folder.name), origin=origin
+        )
+    if not providers:
+        raise ContractError(f"no provider contracts under {root}")
+    return ContractSet(MappingProxyType(providers), root)
+
+
+_CACHE: dict[Path, ContractSet] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def load_contracts(root: Path | None = None) -> ContractSet:
+    """Load (once per root) every provider contract and model contract under ``root``.
+
+    ``root`` defaults to :func:`contracts_root`. Raises :class:`ContractError`
+    with the file and JSON pointer when something is missing or a schema is
+    invalid. Later calls with the same root return the same object.
+    """
+    resolved = (root if root is not None else contracts_root()).resolve()
+    with _CACHE_LOCK:
+        cached = _CACHE.get(resolved)
+        if cached is None:
+            cached = _CACHE[resolved] = _load(resolved)
+        return cached
+
+
+def clear_cache() -> None:
+    """Forget loaded contracts (tests that rewrite contract files call this)."""
+    with _CACHE_LOCK:
+        _CACHE.clear()
