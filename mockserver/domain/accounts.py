@@ -1,0 +1,440 @@
+"""API keys and the accounts behind them.
+
+An :class:`Account` is one key *at one provider*: its balance is in that
+provider's unit (USD for Eachlabs and WaveSpeed, whole credits for Apikley),
+while validity, webhook secret and limit overrides are set per key.
+:class:`Accounts` creates accounts on first use, so any test can invent a key.
+
+Defaults (a fresh key, nothing configured):
+
+===========================  =================================================
+valid                        yes, unless it is a magic invalid key (below)
+balance                      ``USD 100.00`` (Eachlabs, WaveSpeed), ``10000``
+                             credits (Apikley); :data:`DEFAULT_BALANCES`
+limits                       the provider contract's ``rate_limits``
+webhook secret               ``whsec_`` + the first 32 hex digits of
+                             ``sha256("genmock:" + key)`` (stable per key, so a
+                             test can compute it; WaveSpeed signs with it)
+===========================  =================================================
+
+Magic keys (Stripe-test-card style):
+
+=============================================  ==================================
+key                                            effect
+=============================================  ==================================
+``""`` / no key                                401 (missing credentials)
+``sk_invalid``, ``invalid``, ``invalid…``      401 (invalid key); any case
+``nofunds…``                                   valid, balance 0 everywhere: 402
+=============================================  ==================================
+
+A configuration that lists keys (``Accounts(known_keys=...)`` or a config
+file's ``keys``) makes every key it does not list invalid. A key explicitly set
+``valid`` (config or admin API) is what it says, magic or not.
+
+Setting a balance without naming a provider (``PUT /_mock/accounts/{key}
+{"balance": 5}``) applies it to the provider the key has been used with; if
+the key has been used with several providers, or with none yet, it applies to
+every provider's balance for that key (5 USD at Eachlabs and WaveSpeed, 5
+credits at Apikley), including providers the key reaches later. Credits are
+whole: a fractional credit balance is rounded down.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import ROUND_FLOOR, Decimal
+from typing import Any
+
+from mockserver.domain.billing import WHOLE_UNIT_CURRENCIES, PricingError, to_decimal
+from mockserver.domain.errors import MockError
+from mockserver.domain.ratelimit import LimitOverrides
+
+__all__ = [
+    "DEFAULT_BALANCES",
+    "DEFAULT_CURRENCIES",
+    "INVALID_KEYS",
+    "INVALID_KEY_PREFIX",
+    "NO_FUNDS_KEY_PREFIX",
+    "Account",
+    "Accounts",
+    "default_webhook_secret",
+]
+
+#: Starting balance of a fresh key, per currency.
+DEFAULT_BALANCES: Mapping[str, Decimal] = {
+    "USD": Decimal("100.00"),
+    "credits": Decimal(10_000),
+}
+#: Currency of each known provider; others default to USD (or say so in their
+#: contract's ``billing.currency``, passed as ``Accounts(currencies=...)``).
+DEFAULT_CURRENCIES: Mapping[str, str] = {
+    "eachlabs": "USD",
+    "wavespeed": "USD",
+    "apikley": "credits",
+}
+#: Keys that are always invalid unless configured otherwise (compared ignoring case).
+INVALID_KEYS = frozenset({"sk_invalid", "invalid"})
+#: Any key starting with this (ignoring case) is invalid.
+INVALID_KEY_PREFIX = "invalid"
+#: Any key starting with this (ignoring case) is valid but starts with no money.
+NO_FUNDS_KEY_PREFIX = "nofunds"
+
+
+def default_webhook_secret(key: str) -> str:
+    """The webhook secret a key has unless one is set: stable and computable."""
+    return "whsec_" + hashlib.sha256(f"genmock:{key}".encode()).hexdigest()[:32]
+
+
+def _whole(amount: Decimal, currency: str) -> Decimal:
+    if currency.lower() in WHOLE_UNIT_CURRENCIES:
+        return amount.to_integral_value(rounding=ROUND_FLOOR)
+    return amount
+
+
+def _json_number(amount: Decimal) -> int | float:
+    return int(amount) if amount == amount.to_integral_value() else float(amount)
+
+
+@dataclass
+class Account:
+    """One key at one provider. ``reserved`` is kept by ``billing.Ledger``."""
+
+    provider: str
+    key: str
+    currency: str
+    balance: Decimal
+    valid: bool = True
+    webhook_secret: str = ""
+    limits: LimitOverrides = field(default_factory=LimitOverrides)
+    reserved: Decimal = Decimal(0)
+
+    @property
+    def available(self) -> Decimal:
+        """What a new job may still reserve: balance minus open reservations."""
+        return self.balance - self.reserved
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form for the admin API (amounts as numbers)."""
+        return {
+            "provider": self.provider,
+            "currency": self.currency,
+            "balance": _json_number(self.balance),
+            "reserved": _json_number(self.reserved),
+            "available": _json_number(self.available),
+            "limits": self.limits.to_dict(),
+        }
+
+
+@dataclass
+class _KeySettings:
+    """What was set for a key, applied to its accounts now and later."""
+
+    valid: bool | None = None
+    webhook_secret: str | None = None
+    limits: LimitOverrides = field(default_factory=LimitOverrides)
+    balances: dict[str, Decimal] = field(default_factory=dict)
+    balance_everywhere: Decimal | None = None
+    used_with: list[str] = field(default_factory=list)
+
+
+_SETTABLE = frozenset({"balance", "balances", "valid", "limits", "webhook_secret"})
+
+
+class Accounts:
+    """Every key and account of one world."""
+
+    def __init__(
+        self,
+        *,
+        known_keys: Iterable[str] | None = None,
+        currencies: Mapping[str, str] | None = None,
+        default_balances: Mapping[str, Decimal | int | float | str] | None = None,
+    ) -> None:
+        self.known_keys: frozenset[str] | None = (
+            None if known_keys is None else frozenset(known_keys)
+        )
+        self.currencies: dict[str, str] = {**DEFAULT_CURRENCIES, **(currencies or {})}
+        self.default_balances: dict[str, Decimal] = dict(DEFAULT_BALANCES)
+        for currency, amount in (default_balances or {}).items():
+            self.default_balances[currency] = to_decimal(amount, what=f"default {currency}")
+        self._keys: dict[str, _KeySettings] = {}
+        self._accounts: dict[tuple[str, str], Account] = {}
+        # Settings from the config file, replayed by reset().
+        self._configured: dict[str, Mapping[str, Any]] = {}
+
+    # --- construction from a config file ---------------------------------
+    @classmethod
+    def from_config(
+        cls, config: Mapping[str, Any] | None, *, currencies: Mapping[str, str] | None = None
+    ) -> Accounts:
+        """Build from a ``--config`` document or its ``accounts`` section.
+
+        Shape: ``{"default_balances": {"USD": 100, "credits": 10000},
+        "keys": {"<key>": {"balance": n, "balances": {"<provider>": n},
+        "valid": bool, "limits": {...}, "webhook_secret": "whsec_..."}}}``.
+        Listing keys makes every other key invalid.
+        """
+        section: Mapping[str, Any] = config or {}
+        if isinstance(section.get("accounts"), Mapping):
+            section = section["accounts"]
+        keys = section.get("keys") or {}
+        if not isinstance(keys, Mapping):
+            raise ValueError("accounts.keys must be an object of key -> settings")
+        accounts = cls(
+            known_keys=list(keys) or None,
+            currencies=currencies,
+            default_balances=section.get("default_balances"),
+        )
+        for key, fields in keys.items():
+            accounts._configured[str(key)] = dict(fields or {})
+        accounts.reset()
+        return accounts
+
+    # --- validity ---------------------------------------------------------
+    def is_valid(self, key: str | None) -> bool:
+        """Whether ``key`` authenticates (see the module docs for the rules)."""
+        if not key:
+            return False
+        settings = self._keys.get(key)
+        if settings is not None and settings.valid is not None:
+            return settings.valid
+        if self.known_keys is not None:
+            return key in self.known_keys
+        lowered = key.lower()
+        return lowered not in INVALID_KEYS and not lowered.startswith(INVALID_KEY_PREFIX)
+
+    def authenticate(self, provider: str, key: str | None) -> Account:
+        """The key's account at ``provider``, or ``MockError(401)``."""
+        if not key:
+            raise MockError(401, "Missing API key", details="no credentials were sent")
+        if not self.is_valid(key):
+            raise MockError(401, "Invalid API key", details="the API key is not valid")
+        return self.get(provider, key)
+
+    # --- accounts ---------------------------------------------------------
+    def currency(self, provider: str) -> str:
+        """The unit balances at ``provider`` are kept in."""
+        return self.currencies.get(provider, "USD")
+
+    def get(self, provider: str, key: str) -> Account:
+        """The key's account at ``provider``, created on first use.
+
+        This is the call for a key being *used* (it records the provider for
+        balance updates that name none); the admin API reads with
+        :meth:`describe` instead.
+        """
+        settings = self._keys.setdefault(key, _KeySettings())
+        if provider not in settings.used_with:
+            settings.used_with.append(provider)
+        return self._account(provider, key)
+
+    def _account(self, provider: str, key: str) -> Account:
+        account = self._accounts.get((provider, key))
+        if account is None:
+            settings = self._keys.setdefault(key, _KeySettings())
+            account = self._preview(provider, key, settings)
+            self._accounts[(provider, key)] = account
+        return account
+
+    def _starting_balance(self, provider: str, key: str, settings: _KeySettings) -> Decimal:
+        balance = settings.balances.get(provider, settings.balance_everywhere)
+        if balance is not None:
+            return balance
+        if key.lower().startswith(NO_FUNDS_KEY_PREFIX):
+            return Decimal(0)
+        currency = self.currency(provider)
+        return self.default_balances.get(currency, DEFAULT_BALANCES["USD"])
+
+    def _providers_for_balance(self, key: str) -> tuple[list[str], bool]:
+        used = self._keys[key].used_with
+        if len(used) == 1:
+            return list(used), False
+        known = list(self.currencies) + [p for p in used if p not in self.currencies]
+        known += [p for (p, k) in self._accounts if k == key and p not in known]
+        return known, True
+
+    def set(
+        self,
+        key: str,
+        *,
+        provider: str | None = None,
+        balance: Decimal | int | float | str | None = None,
+        balances: Mapping[str, Decimal | int | float | str] | None = None,
+        valid: bool | None = None,
+        limits: LimitOverrides | Mapping[str, Any] | None = None,
+        webhook_secret: str | None = None,
+    ) -> list[Account]:
+        """Change a key; return the accounts affected, in provider order.
+
+        ``balance`` goes to ``provider`` if given, else as the module docs say;
+        ``balances`` sets named providers explicitly. ``valid``,
+        ``webhook_secret`` and ``limits`` apply to the key at every provider
+        (``limits`` only at ``provider`` when one is named). Raises
+        ``ValueError`` for a negative or non-numeric balance.
+        """
+        if not key:
+            raise ValueError("a key cannot be empty")
+        settings = self._keys.setdefault(key, _KeySettings())
+        touched: dict[str, Account] = {}
+        if isinstance(limits, Mapping):
+            limits = LimitOverrides.from_dict(limits)
+        if valid is not None:
+            settings.valid = bool(valid)
+        if webhook_secret is not None:
+            if not webhook_secret:
+                raise ValueError("webhook_secret cannot be empty")
+            settings.webhook_secret = webhook_secret
+        if limits is not None and provider is None:
+            settings.limits = settings.limits.merged(limits)
+        targets: dict[str, Decimal] = {}
+        if balance is not None:
+            amount = self._amount(balance)
+            if provider is not None:
+                targets[provider] = amount
+            else:
+                providers, everywhere = self._providers_for_balance(key)
+                if everywhere:
+                    settings.balance_everywhere = amount
+                for name in providers:
+                    targets[name] = amount
+        for name, value in (balances or {}).items():
+            targets[name] = self._amount(value)
+        for name, amount in targets.items():
+            settings.balances[name] = amount
+            account = self._account(name, key)
+            account.balance = _whole(amount, account.currency)
+            touched[name] = account
+        # Key-wide fields reach every account the key already has.
+        for (name, owner), account in self._accounts.items():
+            if owner != key:
+                continue
+            changed = False
+            if valid is not None:
+                account.valid, changed = settings.valid is not False, True
+            if webhook_secret is not None:
+                account.webhook_secret, changed = webhook_secret, True
+            if limits is not None and (provider is None or provider == name):
+                account.limits, changed = account.limits.merged(limits), True
+            if changed:
+                touched.setdefault(name, account)
+        if limits is not None and provider is not None and provider not in touched:
+            account = self._account(provider, key)
+            account.limits = account.limits.merged(limits)
+            touched[provider] = account
+        return [touched[name] for name in sorted(touched)]
+
+    @staticmethod
+    def _amount(value: Decimal | int | float | str) -> Decimal:
+        try:
+            amount = to_decimal(value, what="balance")
+        except PricingError as error:
+            raise ValueError(str(error)) from None
+        if amount < 0:
+            raise ValueError(f"balance cannot be negative, got {value!r}")
+        return amount
+
+    def update(self, key: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Apply an admin ``PUT /_mock/accounts/{key}`` body; return :meth:`describe`.
+
+        Fields: ``balance``, ``balances`` ({provider: n}), ``provider`` (the
+        provider ``balance`` and ``limits`` apply to), ``valid``, ``limits``,
+        ``webhook_secret``. Anything wrong raises ``MockError(400)``.
+        """
+        if not isinstance(body, Mapping):
+            raise MockError(400, "the body must be a JSON object")
+        unknown = set(body) - _SETTABLE - {"provider"}
+        if unknown:
+            raise MockError(
+                400,
+                f"unknown account field(s): {', '.join(sorted(unknown))}",
+                field=sorted(unknown)[0],
+            )
+        valid = body.get("valid")
+        if valid is not None and not isinstance(valid, bool):
+            raise MockError(400, "valid must be true or false", field="valid")
+        secret = body.get("webhook_secret")
+        if secret is not None and not isinstance(secret, str):
+            raise MockError(400, "webhook_secret must be a string", field="webhook_secret")
+        balances = body.get("balances")
+        if balances is not None and not isinstance(balances, Mapping):
+            raise MockError(400, "balances must be an object of provider -> amount", "balances")
+        limits = body.get("limits")
+        if limits is not None and not isinstance(limits, Mapping):
+            raise MockError(400, "limits must be an object", field="limits")
+        provider = body.get("provider")
+        if provider is not None and not isinstance(provider, str):
+            raise MockError(400, "provider must be a string", field="provider")
+        try:
+            self.set(
+                key,
+                provider=provider,
+                balance=body.get("balance"),
+                balances=balances,
+                valid=valid,
+                limits=limits,
+                webhook_secret=secret,
+            )
+        except ValueError as error:
+            raise MockError(400, str(error)) from None
+        return self.describe(key)
+
+    # --- admin views ------------------------------------------------------
+    def describe(self, key: str) -> dict[str, Any]:
+        """One key for ``GET /_mock/accounts/{key}``; shows every known provider.
+
+        Reading creates nothing: providers the key has not reached are shown
+        with the balance they would start with.
+        """
+        settings = self._keys.get(key, _KeySettings())
+        providers = sorted(set(self.currencies) | {p for (p, k) in self._accounts if k == key})
+        accounts: dict[str, Any] = {}
+        for provider in providers:
+            account = self._accounts.get((provider, key))
+            if account is None:
+                account = self._preview(provider, key, settings)
+            accounts[provider] = account.to_dict()
+        return {
+            "key": key,
+            "valid": self.is_valid(key),
+            "webhook_secret": settings.webhook_secret or default_webhook_secret(key),
+            "limits": settings.limits.to_dict(),
+            "used_with": list(settings.used_with),
+            "accounts": accounts,
+        }
+
+    def _preview(self, provider: str, key: str, settings: _KeySettings) -> Account:
+        """The account the key would have at ``provider`` (not stored)."""
+        currency = self.currency(provider)
+        return Account(
+            provider=provider,
+            key=key,
+            currency=currency,
+            balance=_whole(self._starting_balance(provider, key, settings), currency),
+            valid=self.is_valid(key),
+            webhook_secret=settings.webhook_secret or default_webhook_secret(key),
+            limits=settings.limits,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every key seen or configured, for ``GET /_mock/accounts``."""
+        keys = sorted(set(self._keys) | set(self.known_keys or ()))
+        return {
+            "defaults": {
+                "balances": {c: _json_number(a) for c, a in sorted(self.default_balances.items())},
+                "currencies": dict(sorted(self.currencies.items())),
+                "known_keys_only": self.known_keys is not None,
+            },
+            "keys": {key: self.describe(key) for key in keys},
+        }
+
+    def reset(self) -> None:
+        """Back to the configured start: usage, balances and admin changes go.
+
+        Keys from the config file get their configured settings again.
+        """
+        self._keys.clear()
+        self._accounts.clear()
+        for key, fields in self._configured.items():
+            self.update(key, fields)
