@@ -113,8 +113,9 @@ def format_amount(amount: Decimal, currency: str) -> str:
     if currency.upper() == "USD":
         # At least cents, more digits only when the amount has them (0.375).
         exponent = amount.as_tuple().exponent
-        precise = isinstance(exponent, int) and exponent < -2
-        shown = amount if precise else amount.quantize(Decimal("0.01"))
+        cents = amount.quantize(Decimal("0.01"))
+        # Sub-cent prices (0.375) keep their digits; everything else shows cents.
+        shown = cents if cents == amount or not isinstance(exponent, int) else amount.normalize()
         return f"${shown}"
     return f"{amount} {currency}"
 
@@ -398,6 +399,8 @@ class BillingPolicy:
     prices: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     #: pricing object for any model with neither its own nor a per-model price.
     fallback: Mapping[str, Any] | None = None
+    #: seconds billed for any model without a duration input and without its own entry.
+    default_billed_seconds: Decimal | None = None
 
     @classmethod
     def from_contract(cls, contract: Mapping[str, Any] | None) -> BillingPolicy:
@@ -406,7 +409,10 @@ class BillingPolicy:
         Keys read (each fact may also be wrapped as ``{"value", "provenance"}``):
 
         - ``currency`` (default ``USD``);
-        - ``assumptions.<model>.billed_seconds`` (null: the model has a duration);
+        - ``billed_seconds_assumption``: seconds billed for a model without a
+          duration input;
+        - ``assumptions.<model>.billed_seconds``: the same for one model
+          (null: the model has a duration);
         - ``prices.<model>``: a pricing object (with ``kind``) or a per-field
           table (see :func:`pricing_from_field_table`);
         - ``fallback``: a pricing object for every other unpriced model.
@@ -434,7 +440,18 @@ class BillingPolicy:
         fallback = _fact(section.get("fallback"))
         if fallback is not None and not isinstance(fallback, Mapping):
             raise PricingError(f"billing fallback must be a pricing object, got {fallback!r}")
-        return cls(currency=currency, billed_seconds=billed, prices=prices, fallback=fallback)
+        default_seconds = _fact(section.get("billed_seconds_assumption"))
+        return cls(
+            currency=currency,
+            billed_seconds=billed,
+            prices=prices,
+            fallback=fallback,
+            default_billed_seconds=(
+                None
+                if default_seconds is None
+                else to_decimal(default_seconds, what="billed_seconds_assumption")
+            ),
+        )
 
     def price(
         self,
@@ -449,7 +466,10 @@ class BillingPolicy:
         entry in the contract is used.
         """
         names = [model] if isinstance(model, str) else list(model)
-        assumption = next((self.billed_seconds[n] for n in names if n in self.billed_seconds), None)
+        assumption = next(
+            (self.billed_seconds[n] for n in names if n in self.billed_seconds),
+            self.default_billed_seconds,
+        )
         fallback = next((self.prices[n] for n in names if n in self.prices), self.fallback)
         return price(
             pricing,
