@@ -22,7 +22,8 @@ Jobs in flight
     in queue mode.
 
 Memory is bounded: a window keeps at most ``limit`` timestamps and is trimmed
-on every check; the slot sets hold only jobs not yet ended.
+on every check; the slot sets hold only jobs not yet ended; idle keys are
+swept regularly (:meth:`RateLimiter.sweep`).
 
 Usage by the world::
 
@@ -54,6 +55,9 @@ __all__ = [
 ]
 
 OverLimit = Literal["reject", "queue"]
+
+#: Idle keys are swept from memory every this many recorded creates.
+SWEEP_EVERY = 1_000
 
 
 def _fact(value: Any) -> Any:
@@ -255,6 +259,7 @@ class RateLimiter:
     def __init__(self, policies: Mapping[str, RateLimitPolicy] | None = None) -> None:
         self._policies: dict[str, RateLimitPolicy] = dict(policies or {})
         self._state: dict[tuple[str, str], _KeyState] = {}
+        self._records = 0
 
     @classmethod
     def from_contracts(cls, contracts: Mapping[str, Mapping[str, Any]]) -> RateLimiter:
@@ -348,6 +353,9 @@ class RateLimiter:
         state = self._key(provider, key)
         self._trim(state, now)
         state.creates.append(now)
+        self._records += 1
+        if self._records % SWEEP_EVERY == 0:
+            self.sweep(now)
         if decision.queued:
             state.waiting[job_id] = None
         else:
@@ -421,6 +429,21 @@ class RateLimiter:
         state = self._state.get((provider, key))
         return state is None or len(state.in_flight) < policy.concurrent
 
+    def sweep(self, now: float) -> int:
+        """Drop the state of keys with nothing in flight, waiting or in the window.
+
+        Called every :data:`SWEEP_EVERY` creates, so a client inventing a new
+        key per request cannot grow the limiter without bound.
+        """
+        idle = []
+        for ident, state in self._state.items():
+            self._trim(state, now)
+            if not state.in_flight and not state.waiting and not state.creates:
+                idle.append(ident)
+        for ident in idle:
+            del self._state[ident]
+        return len(idle)
+
     def in_flight(self, provider: str, key: str) -> frozenset[str]:
         """Ids of the key's jobs holding a slot."""
         state = self._state.get((provider, key))
@@ -441,9 +464,9 @@ class RateLimiter:
 
     def to_dict(self, now: float) -> dict[str, Any]:
         """JSON-ready state for the admin API."""
+        self.sweep(now)
         out: dict[str, Any] = {}
         for (provider, key), state in sorted(self._state.items()):
-            self._trim(state, now)
             out.setdefault(provider, {})[key] = {
                 "creates_in_window": len(state.creates),
                 "in_flight": sorted(state.in_flight),
