@@ -1,0 +1,187 @@
+"""Apikley (kie.ai Market API): createTask, recordInfo and the callback.
+
+Wire facts (contracts/apikley/provider.yaml, with provenance there):
+
+* create ``POST /api/v1/jobs/createTask`` ``{model, callBackUrl?, input}`` ->
+  ``{code: 200, msg: "success", data: {taskId}}`` (``task_wan_1765172522239``);
+* poll ``GET /api/v1/jobs/recordInfo?taskId=`` -> ``{code, msg, data: {taskId,
+  model, state, param, resultJson, failCode, failMsg, costTime, completeTime,
+  createTime, updateTime}}``: ``param`` is the create request as a JSON
+  *string*, ``resultJson`` the JSON string ``{"resultUrls": [...]}`` (null
+  until success), times in epoch milliseconds; states ``waiting`` ->
+  ``queuing`` -> ``generating`` -> ``success`` | ``fail``;
+* an unknown taskId is ``{"code": 422, "msg": "recordInfo is null", "data": null}`` [3P];
+* the callback POSTs the recordInfo envelope to ``callBackUrl`` (code 200 on
+  success, 501 on failure), signed ``X-Webhook-Timestamp`` /
+  ``X-Webhook-Signature`` only when the account has a webhook secret
+  (set :attr:`AdapterBase.webhook_secrets`); unsigned otherwise;
+* errors travel as HTTP 200 with the code in the body, except 429 (a real
+  HTTP 429) [3P]; ``error_transport = "http_status"`` sends real statuses.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import partial
+from typing import Any
+
+from mockserver.domain.errors import MockError
+from mockserver.domain.lifecycle import Job, State
+from mockserver.domain.service import dumps
+from mockserver.domain.webhooks import WebhookMessage, sign_kie_hmac
+from mockserver.providers.base import Route, WireRequest, WireResponse
+from mockserver.providers.common import (
+    AdapterBase,
+    epoch_ms,
+    parse_json_object,
+    render_template,
+    run_seconds,
+    seconds_to_ms,
+)
+
+_POLL = "/endpoints/poll/responses/200/by_status/{word}/schema"
+
+
+class ApikleyAdapter(AdapterBase):
+    """Apikley wire shapes over the neutral :class:`MockService`."""
+
+    name = "apikley"
+    # Signing is optional [DOC, kie]: only accounts with a secret get signatures.
+    default_webhook_secret = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._last_id_ms = 0
+
+    def routes(self) -> list[Route]:
+        """createTask and recordInfo."""
+        routes = [Route("create", "POST", path, self.create) for path in self.paths("create")]
+        routes += [Route("poll", "GET", path, self.poll) for path in self.paths("poll")]
+        return routes
+
+    # --- handlers ----------------------------------------------------------
+    def create(self, request: WireRequest) -> WireResponse:
+        """Validate ``{model, callBackUrl?, input}``, store the task, answer with its taskId."""
+        key = self.authenticate(request)
+        status = int(self.case("validation").get("code", 422))
+        body = parse_json_object(request, status)
+        if "model" not in body:
+            raise MockError(status, "model is required", field="model", rule="required")
+        model = self.model_or_error(body["model"])
+        raw_input = body.get("input", {})
+        if not isinstance(raw_input, dict):
+            raise MockError(status, "input must be an object", field="input", rule="type")
+        inputs = self.service.validate_input(model, raw_input, status=status, prefix="input.")
+        webhook = self.webhook_target(body.get("callBackUrl"), field="callBackUrl", status=status)
+        job = self.create_job(
+            request,
+            key=key,
+            model=model,
+            inputs=inputs,
+            job_id=self.new_task_id(model.model_id),
+            webhook=webhook,
+            validation_status=status,
+            # [DOC] recordInfo's `param` is the create request as a JSON string.
+            extra={"param": self.json_text(body)},
+        )
+        response = self.endpoint("create")["responses"]["200"]
+        return WireResponse(
+            200,
+            render_template(response["template"], {"id": job.id}),
+            schema="/endpoints/create/responses/200/schema",
+        )
+
+    def poll(self, request: WireRequest) -> WireResponse:
+        """The task record, wrapped in ``{code: 200, msg: "success", data}``."""
+        self.authenticate(request)
+        spec = self.endpoint("poll")
+        name = str(spec.get("job_id", {}).get("name", "taskId"))
+        task_id = request.query.get(name, "")
+        if not task_id:
+            status = int(self.case("validation").get("code", 422))
+            raise MockError(status, f"{name} is required", field=name, rule="required")
+        try:
+            job = self.service.poll(self.name, task_id)
+        except MockError as error:
+            if error.status != 404:
+                raise
+            # [3P] an unknown taskId is {"code": 422, "msg": "recordInfo is null"}.
+            unknown = spec.get("unknown_job") or self.case("unknown_job")
+            raise MockError(
+                int(unknown.get("code", 422)),
+                str(unknown.get("message", "recordInfo is null")),
+                field=name,
+                rule="exists",
+            ) from error
+        word = self.word(job)
+        body = {"code": 200, "msg": "success", "data": self.record(job, word)}
+        return WireResponse(200, body, schema=_POLL.format(word=word))
+
+    # --- shapes --------------------------------------------------------------
+    def new_task_id(self, model_id: str) -> str:
+        """``task_<family>_<13-digit ms>`` as in the document, unique per world.
+
+        The document's id is the creation time in ms; two creates in the same
+        millisecond (always, with a manual clock) get the next free
+        millisecond, so ids keep the documented shape and never repeat.
+        """
+        family = re.sub(r"[^a-z0-9]+", "", model_id.split("/", 1)[0].lower()) or "task"
+        millis = max(epoch_ms(self.service.clock.now()), self._last_id_ms + 1)
+        while self.service.world.get(f"task_{family}_{millis}") is not None:
+            millis += 1
+        self._last_id_ms = millis
+        return f"task_{family}_{millis}"
+
+    def record(self, job: Job, word: str) -> dict[str, Any]:
+        """recordInfo ``data``: strings where the API embeds JSON, times in epoch ms."""
+        spent = run_seconds(job)
+        fail_code: str | None = None
+        fail_msg: str | None = None
+        if job.state is State.FAILED or job.state is State.CANCELLED:
+            fail_code, fail_msg = self.failure(job)
+        result = dumps({"resultUrls": self.outputs(job)}).decode() if (
+            job.state is State.SUCCEEDED) else None
+        return {
+            "taskId": job.id,
+            "model": job.model_id,
+            "state": word,
+            "param": str(job.extra.get("param", "{}")),
+            "resultJson": result,
+            "failCode": fail_code,
+            "failMsg": fail_msg,
+            "costTime": None if spent is None else seconds_to_ms(spent),
+            "completeTime": None if job.finished_at is None else epoch_ms(job.finished_at),
+            "createTime": epoch_ms(job.created_at),
+            "updateTime": epoch_ms(job.updated_at),
+        }
+
+    def failure(self, job: Job) -> tuple[str, str]:
+        """``failCode`` / ``failMsg`` of a failed task, from ``errors.job_failures``."""
+        if job.state is State.CANCELLED:
+            # No cancellation exists at Apikley; a job cancelled by a mock
+            # scenario is shown as a failed task.
+            return "cancelled", "Task was cancelled"
+        _, facts = self.failure_kind(job)
+        return str(facts.get("failCode", "500")), str(facts.get("failMsg", "Generation failed"))
+
+    # --- webhook -------------------------------------------------------------
+    def webhook(self, job: Job) -> WebhookMessage | None:
+        """The recordInfo envelope: code 200 on success, 501 on failure."""
+        target = job.extra.get("webhook")
+        if target is None or job.state not in (State.SUCCEEDED, State.FAILED):
+            return None
+        if job.state is State.SUCCEEDED:
+            code, msg = 200, "success"
+        else:
+            code = 501
+            msg = str(self.catalogue(501).get("message") or "Generation failed")
+        body = dumps({"code": code, "msg": msg, "data": self.record(job, self.word(job))})
+        secret = self.webhook_secret(job)
+        sign = partial(_sign, job.id, secret) if secret else None
+        return WebhookMessage(
+            url=target.url, body=body, headers={"Content-Type": "application/json"}, sign=sign
+        )
+
+
+def _sign(task_id: str, secret: str, timestamp: int) -> dict[str, str]:
+    return sign_kie_hmac(task_id, timestamp, secret)

@@ -1,0 +1,510 @@
+"""What the three provider adapters share: reading their contract, not their shapes.
+
+Each adapter (``eachlabs.py``, ``wavespeed.py``, ``apikley.py``) only knows its
+provider's field names. Everything that is the same rule applied to different
+data lives here, driven by the provider contract (``provider.yaml``):
+
+* :func:`render_template` fills the contract's envelope / response templates;
+* :func:`emit_word` picks the status word the contract emits for a job's
+  neutral state, using :meth:`Job.phase_progress` when one state has several
+  words (Eachlabs ``created`` then ``starting``; Apikley ``waiting`` then
+  ``queuing``);
+* :func:`extract_key` reads the API key by the contract's auth schemes;
+* :class:`AdapterBase` implements the parts of
+  :class:`~mockserver.providers.base.ProviderAdapter` that are the same for
+  every provider: authentication, error rendering (envelope + transport from
+  ``errors``), job creation with the webhook target, the output URL, the
+  webhook secret lookup and the job-failure catalogue.
+
+Nothing here imports Starlette or httpx: adapters are testable without a server.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import re
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from mockserver.domain.clock import ManualClock
+from mockserver.domain.errors import MockError
+from mockserver.domain.lifecycle import Job, Plan, State
+from mockserver.domain.service import CreateRequest, MockService, WebhookTarget, dumps
+from mockserver.domain.webhooks import WebhookMessage
+from mockserver.providers.base import WireRequest, WireResponse
+
+if TYPE_CHECKING:
+    from mockserver.contracts import ModelContract, ProviderContract
+
+__all__ = [
+    "DEFAULT_WEBHOOK_SECRET",
+    "AdapterBase",
+    "SecretLookup",
+    "emit_word",
+    "epoch_ms",
+    "extract_key",
+    "iso_ms",
+    "render_template",
+    "seconds_to_ms",
+]
+
+#: WaveSpeed-style account webhook secret used when no account supplies one
+#: (``base64("mock-webhook-secret")`` behind the ``whsec_`` prefix). Receivers
+#: in tests and examples verify signatures with it; documented in the README.
+DEFAULT_WEBHOOK_SECRET = "whsec_bW9jay13ZWJob29rLXNlY3JldA=="
+
+#: Looks up the webhook signing secret of the account behind an API key.
+SecretLookup = Callable[[str], "str | None"]
+
+#: Looks up plan overrides (a scenario: fail, stick, delay) for a create.
+ScenarioLookup = Callable[[WireRequest], Mapping[str, Any]]
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+#: Scenario keys that are :class:`Plan` fields (the rest go to ``job.extra``).
+_PLAN_FIELDS = frozenset(field.name for field in dataclasses.fields(Plan))
+
+
+# --- templates -------------------------------------------------------------
+def render_template(template: Any, values: Mapping[str, Any]) -> Any:
+    """Fill a contract template with ``values``.
+
+    The contract convention (see the header of every ``provider.yaml``): a
+    string that is exactly one placeholder (``"{code}"``, ``"{output}"``)
+    becomes the value itself, keeping its JSON type (an integer code, a URL,
+    null); placeholders inside longer strings are replaced by ``str(value)``;
+    unknown placeholders are left as written; other values are copied.
+    """
+    if isinstance(template, Mapping):
+        return {key: render_template(value, values) for key, value in template.items()}
+    if isinstance(template, list):
+        return [render_template(value, values) for value in template]
+    if isinstance(template, str):
+        whole = _PLACEHOLDER.fullmatch(template)
+        if whole and whole.group(1) in values:
+            return values[whole.group(1)]
+
+        def substitute(match: re.Match[str]) -> str:
+            name = match.group(1)
+            return str(values[name]) if name in values else match.group(0)
+
+        return _PLACEHOLDER.sub(substitute, template)
+    return template
+
+
+# --- status words ----------------------------------------------------------
+def emit_word(statuses: Mapping[str, Any], job: Job, now: float) -> str | None:
+    """The wire status word for ``job`` now, from the contract's ``statuses.emit``.
+
+    ``emit.<neutral state>`` is one word, a list of words shown one after the
+    other across the state's planned time, or null when the provider has no
+    word for it (Apikley cannot cancel). For a list, the job's
+    :meth:`~Job.phase_progress` picks the word: with ``[waiting, queuing]`` a
+    job in the first half of its queued time is ``waiting``, then ``queuing``.
+    """
+    emit = statuses["emit"].get(job.state.value)
+    if emit is None or isinstance(emit, str):
+        return emit
+    words = list(emit)
+    if not words:
+        return None
+    index = int(job.phase_progress(now) * len(words))
+    return str(words[min(index, len(words) - 1)])
+
+
+# --- auth ------------------------------------------------------------------
+def extract_key(headers: Mapping[str, str], schemes: list[Mapping[str, Any]]) -> str | None:
+    """The API key carried by ``headers`` under any of the contract's auth schemes.
+
+    Supports the two scheme kinds the providers use: ``apiKey`` in a header
+    (Eachlabs ``X-API-Key``) and ``http`` ``bearer`` (``Authorization: Bearer``).
+    Header names in ``headers`` are lower-case (see :class:`WireRequest`).
+    """
+    for scheme in schemes:
+        kind = scheme.get("type")
+        if kind == "apiKey" and scheme.get("in") == "header":
+            value = headers.get(str(scheme["name"]).lower(), "").strip()
+            if value:
+                return value
+        elif kind == "http" and str(scheme.get("scheme", "")).lower() == "bearer":
+            authorization = headers.get("authorization", "")
+            prefix, _, token = authorization.partition(" ")
+            if prefix.lower() == "bearer" and token.strip():
+                return token.strip()
+    return None
+
+
+# --- times -----------------------------------------------------------------
+def epoch_ms(seconds: float) -> int:
+    """Unix milliseconds of a mock time (Apikley createTime / completeTime)."""
+    return round(seconds * 1000)
+
+
+def seconds_to_ms(seconds: float) -> int:
+    """A duration in whole milliseconds (WaveSpeed timings.inference, Apikley costTime)."""
+    return max(0, round(seconds * 1000))
+
+
+def iso_ms(seconds: float) -> str:
+    """ISO 8601 UTC with milliseconds and ``Z`` (``2023-04-01T12:34:56.789Z``)."""
+    millis = epoch_ms(seconds)
+    moment = datetime.fromtimestamp(millis // 1000, UTC)
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.{millis % 1000:03d}Z"
+
+
+def run_seconds(job: Job) -> float | None:
+    """Seconds the job spent running, once it has finished after starting."""
+    if job.started_at is None or job.finished_at is None:
+        return None
+    return max(0.0, job.finished_at - job.started_at)
+
+
+def callback_url_problem(url: object) -> str | None:
+    """Why ``url`` cannot be a webhook / callback target, or None.
+
+    Unlike input files, callback URLs need not be public: receivers in tests
+    and local development listen on loopback. Only http(s) with a host.
+    """
+    if not isinstance(url, str) or not url:
+        return "must be a non-empty string URL"
+    try:
+        parts = urlsplit(url)
+    except ValueError as error:
+        return f"is not a valid URL ({error})"
+    if parts.scheme.lower() not in ("http", "https"):
+        return f"must use http or https (got {parts.scheme or 'no scheme'!r})"
+    if not parts.hostname:
+        return "has no host"
+    return None
+
+
+# --- the shared adapter part -----------------------------------------------
+class AdapterBase:
+    """The provider-independent half of a :class:`ProviderAdapter`.
+
+    Subclasses set :attr:`name`, implement ``routes()`` and their own wire
+    shapes, and call :meth:`_create_job` / :meth:`_job_url_values`. The
+    constructor registers :meth:`webhook` with the service, so a finished job
+    of this provider becomes a delivery in the outbox.
+
+    Knobs the HTTP layer or a config file may set after construction:
+
+    ``error_transport``
+        ``"http_status"`` or ``"body_code"``; overrides the contract's
+        ``errors.transport.mode`` (Apikley can be switched to real HTTP codes).
+    ``webhook_secrets``
+        ``key -> secret or None``: the account's webhook signing secret
+        (E's accounts). Without it, :attr:`default_webhook_secret` is used.
+    ``scenarios``
+        ``request -> plan overrides`` for a create (forced failure, stuck job,
+        custom timing), e.g. from a ``Prefer: scenario=`` header.
+    """
+
+    name: str = ""
+    #: Secret used to sign webhooks when no account lookup gives one (None: unsigned).
+    default_webhook_secret: str | None = None
+
+    def __init__(self, contract: ProviderContract, service: MockService) -> None:
+        self.contract = contract
+        self.service = service
+        self.error_transport: str | None = None
+        self.webhook_secrets: SecretLookup | None = None
+        self.scenarios: ScenarioLookup | None = None
+        service.register_webhook_renderer(self.name, self.webhook)
+
+    # --- contract access ---------------------------------------------------
+    @property
+    def data(self) -> dict[str, Any]:
+        """The provider contract as loaded (``provider.yaml``)."""
+        return self.contract.data
+
+    def endpoint(self, name: str) -> dict[str, Any]:
+        """The contract's ``endpoints.<name>`` section."""
+        section: dict[str, Any] = self.data["endpoints"][name]
+        return section
+
+    def paths(self, endpoint: str) -> list[str]:
+        """Route paths of an endpoint, as the contract lists them."""
+        return [str(path) for path in self.endpoint(endpoint)["paths"]]
+
+    def word(self, job: Job) -> str:
+        """The status word to show for ``job`` now.
+
+        A neutral state the provider has no word for (Apikley has no
+        cancellation) is shown with the failed word: a client sees a
+        terminal failure, which is what a cancelled job is to it.
+        """
+        statuses = self.data["statuses"]
+        word = emit_word(statuses, job, self.service.clock.now())
+        if word is None:
+            word = str(statuses["emit"]["failed"])
+        return word
+
+    def case(self, name: str) -> dict[str, Any]:
+        """``errors.cases.<name>``: which code (and message) a situation gets."""
+        cases: dict[str, Any] = self.data["errors"].get("cases", {})
+        return dict(cases.get(name, {}))
+
+    def case_error(self, case: str, message: str, **fields: Any) -> MockError:
+        """A MockError for a named situation, coded as the contract says."""
+        facts = self.case(case)
+        return MockError(
+            int(facts.get("code", 400)), str(facts.get("message") or message), **fields
+        )
+
+    def catalogue(self, code: int) -> dict[str, Any]:
+        """``errors.catalogue.<code>``: default texts for an error code."""
+        catalogue: dict[str, Any] = self.data["errors"].get("catalogue", {})
+        return dict(catalogue.get(str(code), {}))
+
+    def failure_kind(self, job: Job) -> tuple[str, dict[str, Any]]:
+        """The ``errors.job_failures`` entry describing why ``job`` failed.
+
+        ``job.failure`` names a kind (``content_moderation``) or, for WaveSpeed,
+        a failure code (``"1200"``); anything unknown, including the domain's
+        generic ``"internal"``, is the contract's ``default``.
+        """
+        failures: dict[str, Any] = self.data["errors"].get("job_failures", {})
+        table: dict[str, Any] = failures.get("kinds") or failures.get("codes") or {}
+        failure = job.failure or ""
+        if failure in table:
+            return failure, dict(table[failure])
+        default = str(failures.get("default", ""))
+        return default, dict(table.get(default, {}))
+
+    # --- auth ----------------------------------------------------------------
+    def authenticate(self, request: WireRequest) -> str:
+        """The API key of the request; MockError(401) in this provider's words if none."""
+        key = extract_key(request.headers, list(self.data["auth"]["schemes"]))
+        if key is None:
+            text = self.catalogue(401).get("message") or "Unauthorized"
+            raise self.case_error("missing_auth", str(text), rule="auth")
+        return key
+
+    # --- errors --------------------------------------------------------------
+    def transport_mode(self) -> str:
+        """How errors travel: ``http_status`` or ``body_code`` (config beats contract)."""
+        return self.error_transport or str(self.data["errors"]["transport"]["mode"])
+
+    def http_status_for(self, code: int) -> int:
+        """The HTTP status an error with provider code ``code`` is sent with."""
+        transport = self.data["errors"]["transport"]
+        if self.transport_mode() == "body_code":
+            # Apikley [3P]: errors are HTTP 200 with the code in the body,
+            # except the few listed codes (429) that are real HTTP statuses.
+            if code in transport.get("real_http_status_codes", []):
+                return code
+            return int(transport.get("http_status", 200))
+        return code
+
+    def render_error(self, error: MockError, request: WireRequest | None) -> WireResponse:
+        """The provider's envelope for ``error``, in its transport.
+
+        The envelope is ``errors.envelopes.<code>`` or ``default``; its
+        ``{message}`` is the error's own message (it names the offending field
+        for validation errors), ``{details}`` the error's details or the
+        catalogue text, with the field and rule appended so a client log
+        shows exactly what was refused.
+        """
+        envelopes: dict[str, Any] = self.data["errors"]["envelopes"]
+        key = str(error.status) if str(error.status) in envelopes else "default"
+        catalogue = self.catalogue(error.status)
+        message = error.message or str(catalogue.get("message", "error"))
+        details = error.details or str(catalogue.get("details") or message)
+        named = [f"{label}: {value}" for label, value in
+                 (("field", error.field), ("rule", error.rule)) if value]
+        if named:
+            details = f"{details} ({', '.join(named)})"
+        body = render_template(
+            envelopes[key]["template"],
+            {"code": error.status, "message": message, "details": details},
+        )
+        headers = dict(error.headers)
+        if error.retry_after is not None:
+            headers["Retry-After"] = str(max(0, math.ceil(error.retry_after)))
+        return WireResponse(
+            status=self.http_status_for(error.status),
+            body=body,
+            headers=headers,
+            schema=f"/errors/envelopes/{key}/schema",
+        )
+
+    # --- creating jobs -------------------------------------------------------
+    def model_or_error(self, model_id: object) -> ModelContract:
+        """The model contract for ``model_id``; the contract's unknown-model error if none."""
+        model = self.contract.model(model_id) if isinstance(model_id, str) else None
+        if model is None:
+            raise self.case_error(
+                "unknown_model",
+                f"model {model_id!r} not found",
+                field="model",
+                rule="exists",
+            )
+        return model
+
+    def webhook_target(
+        self, url: object, secret: object = None, *, field: str, status: int
+    ) -> WebhookTarget | None:
+        """A webhook target from the create request, or None when none was given."""
+        if url is None or url == "":
+            return None
+        problem = callback_url_problem(url)
+        if problem:
+            raise MockError(status, f"{field} {problem}", field=field, rule="uri")
+        if secret is not None and not isinstance(secret, str):
+            raise MockError(status, "webhook secret must be a string", rule="type")
+        assert isinstance(url, str)
+        return WebhookTarget(url=url, secret=secret)
+
+    def create_job(
+        self,
+        request: WireRequest,
+        *,
+        key: str,
+        model: ModelContract,
+        inputs: dict[str, Any],
+        job_id: str,
+        webhook: WebhookTarget | None,
+        validation_status: int,
+        extra: Mapping[str, Any] | None = None,
+    ) -> Job:
+        """Store a new job; remember where the client addressed us for later URLs.
+
+        Webhooks are rendered without a request (when the clock finishes the
+        job), so the base URLs go into ``job.extra`` now.
+        """
+        scenario = dict(self.scenarios(request)) if self.scenarios else {}
+        # Plan fields shape the lifecycle; anything else (a WaveSpeed
+        # ``sync_timeout``) is for the adapter and rides in ``job.extra``.
+        overrides = {k: v for k, v in scenario.items() if k in _PLAN_FIELDS}
+        if overrides.get("outcome") is not None:
+            overrides["outcome"] = State(overrides["outcome"])
+        job_extra: dict[str, Any] = {
+            "base_url": request.base_url.rstrip("/"),
+            "media_base_url": request.media_base_url.rstrip("/"),
+            "scenario": {k: v for k, v in scenario.items() if k not in _PLAN_FIELDS},
+        }
+        job_extra.update(extra or {})
+        create = CreateRequest(
+            provider=self.name,
+            key=key,
+            model=model,
+            input=inputs,
+            webhook=webhook,
+            validation_status=validation_status,
+            plan_overrides=overrides,
+            extra=job_extra,
+        )
+        return self.service.create(create, job_id)
+
+    # --- rendering helpers ---------------------------------------------------
+    def base_url(self, job: Job) -> str:
+        """The provider root the job's creator addressed (for ``urls.get``)."""
+        return str(job.extra.get("base_url", self.data["base_url"])).rstrip("/")
+
+    def output_url(self, job: Job) -> str:
+        """Where the mock serves the job's generated file (``media.output_url_pattern``)."""
+        pattern = str(self.data.get("media", {}).get(
+            "output_url_pattern", "{base_url}/_mock/media/{id}.mp4"))
+        media_base = str(job.extra.get("media_base_url") or self.base_url(job))
+        return pattern.format(base_url=media_base.rstrip("/"), id=job.id)
+
+    def outputs(self, job: Job) -> list[str]:
+        """The job's output URLs: the mock's file once it has succeeded."""
+        if job.state is not State.SUCCEEDED:
+            return []
+        if not job.outputs:
+            job.outputs = [self.output_url(job)]
+        return list(job.outputs)
+
+    @staticmethod
+    def cost(job: Job) -> float | None:
+        """The job's cost as a JSON number, when billing has set one."""
+        value = job.cost
+        if value is None:
+            return None
+        amount = getattr(value, "amount", value)  # a billing Quote or a number
+        try:
+            return float(amount)
+        except (TypeError, ValueError):
+            return None
+
+    def webhook_secret(self, job: Job) -> str | None:
+        """The secret to sign ``job``'s webhook with: the account's, else the default."""
+        if self.webhook_secrets is not None:
+            secret = self.webhook_secrets(job.key)
+            if secret:
+                return secret
+        return self.default_webhook_secret
+
+    def webhook(self, job: Job) -> WebhookMessage | None:
+        """The webhook for a finished job; each provider renders its own payload."""
+        raise NotImplementedError
+
+    # --- sync waits (WaveSpeed enable_sync_mode) -------------------------------
+    def finish_within(self, job: Job, limit_seconds: float) -> Job:
+        """Let up to ``limit_seconds`` of mock time pass for ``job`` to finish.
+
+        With a :class:`ManualClock` nobody else will move time while the POST
+        is open, so the mock advances the shared clock itself, to the job's
+        end or by the limit, whichever is sooner: the same world a client
+        would see after a blocking call of that length. With a real clock
+        the job finishes on its own; see :meth:`wall_wait_seconds`.
+        """
+        clock = self.service.clock
+        if isinstance(clock, ManualClock):
+            deadline = clock.now() + limit_seconds
+            due = job.next_due()
+            while not job.terminal and due is not None and due <= deadline:
+                clock.advance(max(0.0, due - clock.now()))
+                job = self.service.get(self.name, job.id)
+                due = job.next_due()
+            if not job.terminal:
+                clock.advance(max(0.0, deadline - clock.now()))
+                job = self.service.get(self.name, job.id)
+        return job
+
+    def wall_wait_seconds(self, job: Job, limit_seconds: float) -> float:
+        """Wall-clock seconds a real-clock sync wait should sleep (0 for manual clocks)."""
+        clock = self.service.clock
+        if isinstance(clock, ManualClock):
+            return 0.0
+        due = _end_due(job)
+        remaining = limit_seconds if due is None else min(limit_seconds, due - clock.now())
+        speed = float(getattr(clock, "speed", 1.0)) or 1.0
+        return max(0.0, remaining) / speed
+
+    @staticmethod
+    def json_text(value: Any) -> str:
+        """Compact JSON text, as providers embed JSON in strings (Apikley ``param``)."""
+        return dumps(value).decode()
+
+
+def _end_due(job: Job) -> float | None:
+    """Mock time the job is planned to end, if its plan says (not stuck, held or poll-driven)."""
+    if job.terminal:
+        return job.finished_at
+    if job.plan.stuck or job.plan.polls_per_phase or job.held:
+        return None
+    if job.state is State.QUEUED:
+        return job.queued_since + job.plan.queue_seconds + job.plan.run_seconds
+    if job.started_at is None:
+        return None
+    return job.started_at + job.plan.run_seconds
+
+
+def parse_json_object(request: WireRequest, status: int) -> dict[str, Any]:
+    """The request body as a JSON object; MockError(``status``) otherwise."""
+    body = request.json()
+    if not isinstance(body, dict):
+        raise MockError(status, "request body must be a JSON object", rule="type")
+    return body
+
+
+def loads(text: str) -> Any:
+    """Parse JSON text (tests and adapters reading embedded JSON strings)."""
+    return json.loads(text)

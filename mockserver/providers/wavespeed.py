@@ -1,0 +1,209 @@
+"""WaveSpeed: ``POST /api/v3/{model-id}``, the result poll, sync mode and signed webhooks.
+
+Wire facts (contracts/wavespeed/provider.yaml, with provenance there):
+
+* create ``POST /api/v3/wavespeed-ai/wan-2.2/image-to-video``: the body *is*
+  the model input (no ``input`` wrapper) plus transport fields
+  (``enable_sync_mode``, ``enable_base64_output``, ``webhook_url``); the
+  webhook may also come as ``?webhook=<url>``;
+* every answer is ``{code: 200, message: "success", data: <prediction>}``
+  where the prediction is ``{id, model, outputs, urls: {get},
+  has_nsfw_contents, status, created_at, error, timings: {inference}}``;
+* poll ``GET /api/v3/predictions/{id}/result`` (and ``/api/v3/predictions/{id}``),
+  words ``created`` / ``processing`` / ``completed`` / ``failed``;
+* the webhook is the flat prediction, signed Standard-Webhooks style
+  (``webhook-id``, ``webhook-timestamp``, ``webhook-signature: v3,<hex>``)
+  with the account's webhook secret;
+* errors ``{code, message, data: null}`` with the HTTP status.
+
+Sync mode (``enable_sync_mode: true``) answers when the job has ended or the
+sync wait (``endpoints.create.sync_mode.wait_seconds``) has run out; then
+``data.status`` stays ``processing`` and ``data.code`` is 5004 [CLIENT].
+With a manual clock the mock lets the wait's mock time pass itself (see
+:meth:`AdapterBase.finish_within`); with a real clock the handler sleeps
+the (sped-up) wall time the job still needs, capped by the wait.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from mockserver.domain.errors import MockError
+from mockserver.domain.lifecycle import Job, State
+from mockserver.domain.service import dumps
+from mockserver.domain.webhooks import WebhookMessage, sign_standard_webhooks_v3
+from mockserver.providers.base import Route, WireRequest, WireResponse
+from mockserver.providers.common import (
+    DEFAULT_WEBHOOK_SECRET,
+    AdapterBase,
+    iso_ms,
+    parse_json_object,
+    run_seconds,
+    seconds_to_ms,
+)
+
+_POLL = "/endpoints/poll/responses/200/by_status/{word}/schema"
+_CREATE = "/endpoints/create/responses/200/schema"
+
+#: Job failure kinds shared with the other providers' catalogues -> WaveSpeed
+#: job-level codes ([DOC] 1200 moderation, 1402 media access, 5004 timeout).
+#: A failure already named by its code ("1200") is used as is.
+_KIND_CODES = {
+    "content_moderation": "1200",
+    "invalid_input_media": "1402",
+    "generation_failed": "1403",
+    "timeout": "5004",
+}
+
+
+class WaveSpeedAdapter(AdapterBase):
+    """WaveSpeed wire shapes over the neutral :class:`MockService`."""
+
+    name = "wavespeed"
+    # Signed with the account's secret, or this documented default [GUESS].
+    default_webhook_secret = DEFAULT_WEBHOOK_SECRET
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: Sleeps a real-clock sync wait (replaceable in tests).
+        self.sleep: Callable[[float], None] = time.sleep
+
+    def routes(self) -> list[Route]:
+        """poll (both paths), then create as the catch-all ``/api/v3/{model_id:path}``.
+
+        Poll is listed first so ``/api/v3/predictions/...`` is never taken for
+        a model id; the HTTP layer matches routes in order.
+        """
+        routes = [Route("poll", "GET", path, self.poll) for path in self.paths("poll")]
+        routes += [
+            Route("create", "POST", path.replace("{model_id}", "{model_id:path}"), self.create)
+            for path in self.paths("create")
+        ]
+        return routes
+
+    # --- handlers ----------------------------------------------------------
+    def create(self, request: WireRequest) -> WireResponse:
+        """Validate the inputs of the model in the path, store the job, answer with it."""
+        key = self.authenticate(request)
+        status = int(self.case("validation").get("code", 400))
+        model = self.model_or_error(request.path_params.get("model_id", "").strip("/"))
+        body = parse_json_object(request, status)
+        spec = self.endpoint("create")
+        transport = set(spec["request"].get("transport_fields", []))
+        inputs = self.service.validate_input(
+            model, {k: v for k, v in body.items() if k not in transport}, status=status
+        )
+        sync_field = spec.get("sync_mode", {}).get("field", "enable_sync_mode")
+        sync = body.get(sync_field, False)
+        if not isinstance(sync, bool):
+            raise MockError(status, f"{sync_field} must be a boolean", field=sync_field,
+                            rule="type")
+        url = request.query.get("webhook") or body.get("webhook_url")
+        webhook = self.webhook_target(url, field="webhook", status=status)
+        job = self.create_job(
+            request,
+            key=key,
+            model=model,
+            inputs=inputs,
+            job_id=self.service.world.new_hex(32),
+            webhook=webhook,
+            validation_status=status,
+        )
+        if sync:
+            if not job.extra["scenario"].get("sync_timeout"):
+                job = self.wait(job, float(spec.get("sync_mode", {}).get("wait_seconds", 60)))
+            data = self.prediction(job, self.word(job))
+            if not job.terminal:
+                # [CLIENT] a sync wait that runs out: still processing, data.code 5004.
+                code = int(spec["sync_mode"].get("timeout_code", 5004))
+                data["code"] = code
+                # [CLIENT] the timed-out answer says processing even if the
+                # job is still queued: the SDK keys on status + code 5004.
+                data["status"] = "processing"
+                data["error"] = (
+                    "Sync mode timed out waiting for the result; "
+                    f"query it later at {data['urls']['get']}"
+                )
+            return WireResponse(200, self.envelope(data), schema=_CREATE)
+        return WireResponse(200, self.envelope(self.prediction(job, self.word(job))),
+                            schema=_CREATE)
+
+    def poll(self, request: WireRequest) -> WireResponse:
+        """The prediction with its current status word."""
+        self.authenticate(request)
+        job = self.service.poll(self.name, request.path_params["id"])
+        word = self.word(job)
+        return WireResponse(200, self.envelope(self.prediction(job, word)),
+                            schema=_POLL.format(word=word))
+
+    def wait(self, job: Job, limit_seconds: float) -> Job:
+        """Block a sync-mode create until ``job`` ends or the sync wait runs out."""
+        job = self.finish_within(job, limit_seconds)  # manual clock: time passes here
+        pause = self.wall_wait_seconds(job, limit_seconds)
+        if pause > 0 and not job.terminal:
+            self.sleep(pause)
+        return self.service.get(self.name, job.id)
+
+    # --- shapes --------------------------------------------------------------
+    @staticmethod
+    def envelope(data: dict[str, Any]) -> dict[str, Any]:
+        """``{code: 200, message: "success", data}`` around a prediction."""
+        return {"code": 200, "message": "success", "data": data}
+
+    def prediction(self, job: Job, word: str) -> dict[str, Any]:
+        """The prediction object (``data``; also the flat webhook payload)."""
+        outputs = self.outputs(job)
+        inference = run_seconds(job) if job.state is State.SUCCEEDED else None
+        data: dict[str, Any] = {
+            "id": job.id,
+            "model": job.model_id,
+            "outputs": outputs,
+            "urls": {"get": f"{self.base_url(job)}/api/v3/predictions/{job.id}/result"},
+            # One boolean per output; the mock's file is never flagged.
+            "has_nsfw_contents": [False] * len(outputs),
+            "status": word,
+            "created_at": iso_ms(job.created_at),
+            "error": "",  # [SEED] empty if no error occurred
+            "timings": {"inference": None if inference is None else seconds_to_ms(inference)},
+        }
+        if job.state is State.FAILED:
+            code, message = self.failure(job)
+            data["error"] = message
+            data["code"] = code
+        elif job.state is State.CANCELLED:
+            data["error"] = "Task cancelled"
+        return data
+
+    def failure(self, job: Job) -> tuple[int, str]:
+        """Job-level failure code and message ([DOC] ``data.code`` 1200 ... 5004)."""
+        failures: dict[str, Any] = self.data["errors"]["job_failures"]
+        codes: dict[str, Any] = failures["codes"]
+        failure = job.failure or ""
+        code = failure if failure in codes else _KIND_CODES.get(failure, "")
+        if code not in codes:
+            code = str(failures["default"])
+        return int(code), str(codes[code]["message"])
+
+    # --- webhook -------------------------------------------------------------
+    def webhook(self, job: Job) -> WebhookMessage | None:
+        """The flat prediction, signed with the account's webhook secret."""
+        target = job.extra.get("webhook")
+        if target is None or job.state not in (State.SUCCEEDED, State.FAILED):
+            return None
+        body = dumps(self.prediction(job, self.word(job)))
+        secret = self.webhook_secret(job)
+        sign = None
+        if secret:
+            # One message per job: the job id is a stable webhook-id across
+            # retries, as Standard Webhooks asks (receivers dedupe on it).
+            sign = partial(_sign, job.id, body, secret)
+        return WebhookMessage(
+            url=target.url, body=body, headers={"Content-Type": "application/json"}, sign=sign
+        )
+
+
+def _sign(message_id: str, body: bytes, secret: str, timestamp: int) -> dict[str, str]:
+    return sign_standard_webhooks_v3(message_id, timestamp, body, secret)
