@@ -66,6 +66,11 @@ def _parser() -> argparse.ArgumentParser:
     openapi.add_argument(
         "--server-url", metavar="URL", help="server URL to put in the document"
     )
+    from mockserver.drift.command import register_drift_commands
+    from mockserver.fuzz.command import register_fuzz_command
+
+    register_fuzz_command(commands)
+    register_drift_commands(commands)
     return parser
 
 
@@ -84,6 +89,10 @@ def run(argv: Sequence[str], stdout: TextIO, stderr: TextIO) -> int:
         from mockserver.http.serve import run_serve
 
         return run_serve(arguments, stdout, stderr)
+    if arguments.command in ("fuzz", "drift", "record"):
+        # Those modules attach their handler to the parsed arguments.
+        handler = arguments.handler
+        return int(handler(arguments, stdout, stderr))
     raise AssertionError(f"unhandled command {arguments.command!r}")  # argparse prevents this
 
 

@@ -1,0 +1,1 @@
+"""Drift detection: documents, live APIs and recorded traffic against the contracts."""

@@ -1,0 +1,1 @@
+"""Fuzzing in both directions: the APIs with schemathesis, clients with chaos."""
