@@ -708,7 +708,9 @@ class ScenarioQueue:
                     f"delay must be between 0 and {MAX_DELAY_SECONDS:g} seconds", field="delay"
                 )
             scenario = scenario.with_delay(float(delay))
-        raw_match = spec.get("match") or {}
+        raw_match = spec.get("match")
+        if raw_match is None:
+            raw_match = {}
         if not isinstance(raw_match, Mapping):
             raise ScenarioError("match must be an object", field="match")
         unknown = set(raw_match) - {"provider", "endpoint", "model", "key", "nth"}
