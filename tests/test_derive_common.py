@@ -154,3 +154,12 @@ def test_derive_imports_no_web_stack() -> None:
             elif isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module]
             assert not {n.split(".")[0] for n in names} & FORBIDDEN, (path.name, names)
+
+
+def test_default_outside_enum_is_flagged() -> None:
+    from mockserver.derive.common import note_defaults_outside_enum
+
+    provenance = Provenance()
+    schema = {"properties": {"r": {"type": "string", "enum": ["480p"], "default": "720p"}}}
+    note_defaults_outside_enum(schema, provenance)
+    assert provenance.entries["/input_schema/properties/r/default"].startswith("[CONFLICT]")

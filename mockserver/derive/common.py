@@ -406,6 +406,20 @@ def check_schema(schema: JSONSchema, origin: str) -> None:
         raise DeriveError(f"{origin}: derived input schema is invalid: {error.message}") from error
 
 
+def note_defaults_outside_enum(schema: JSONSchema, provenance: Provenance) -> None:
+    """Flag (not fix) a documented default that its own enum does not allow."""
+    for name, prop in schema.get("properties", {}).items():
+        if (
+            "default" in prop
+            and "enum" in prop
+            and not any(same_value(prop["default"], item) for item in prop["enum"])
+        ):
+            provenance.add(
+                pointer("input_schema", "properties", name, "default"),
+                f"[CONFLICT] the default {describe(prop['default'])} is not in the enum",
+            )
+
+
 def model_contract(
     *,
     document: SourceDocument,
@@ -423,6 +437,7 @@ def model_contract(
 ) -> Contract:
     """Assemble the top-level contract object in the ARCHITECTURE.md shape."""
     check_schema(input_schema, document.rel_path)
+    note_defaults_outside_enum(input_schema, provenance)
     return {
         "contract": "model",
         "generated_by": GENERATED_BY,

@@ -296,7 +296,9 @@ def derive(document: SourceDocument) -> Contract:
     provenance.add("/output_type", f"API Information, Output Type: {output_type}")
     estimate = page.info.get("Estimated Processing Time")
     seconds: int | float | None = None
-    if estimate is not None:
+    if estimate is None:
+        provenance.add("/estimated_processing_seconds", "absent from API Information")
+    else:
         found = _SECONDS_RE.match(estimate)
         if found is None:
             raise DeriveError(f"Estimated Processing Time: cannot read {estimate!r}")
