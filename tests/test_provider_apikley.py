@@ -41,6 +41,7 @@ def test_routes(h: Harness) -> None:
     assert {(r.name, r.method, r.path) for r in h.adapter.routes()} == {
         ("create", "POST", "/api/v1/jobs/createTask"),
         ("poll", "GET", "/api/v1/jobs/recordInfo"),
+        ("balance", "GET", "/api/v1/chat/credit"),
     }
 
 
@@ -185,3 +186,27 @@ def test_cancelled_task_shows_as_fail(h: Harness) -> None:
     h.service.cancel("apikley", task_id)
     data = poll(h, task_id).body["data"]
     assert data["state"] == "fail" and data["failCode"] == "cancelled"
+
+
+def test_callback_signed_when_account_secret_configured(h: Harness) -> None:
+    h.adapter.accounts.set("test-key", webhook_secret="configured")
+    task_id = create(h, {**BODY, "callBackUrl": "http://127.0.0.1:9/cb"}).body["data"]["taskId"]
+    h.advance(100)
+    [delivery] = h.deliveries()
+    headers = webhook_headers(delivery, 1_767_225_700)
+    expected = base64.b64encode(hmac.new(
+        b"configured", f"{task_id}.1767225700".encode(), hashlib.sha256).digest()).decode()
+    assert headers["x-webhook-signature"] == expected
+
+
+def test_invalid_key_is_401_in_body(h: Harness) -> None:
+    response = create(h, auth=False, headers={"authorization": "Bearer sk_invalid"})
+    assert response.status == 200 and response.body["code"] == 401
+
+
+def test_credit_balance(h: Harness) -> None:
+    response = h.call(h.adapter.balance, h.request("GET", "/api/v1/chat/credit"))
+    assert response.body == {"code": 200, "msg": "success", "data": 10000}
+    unauthenticated = h.call(h.adapter.balance,
+                             h.request("GET", "/api/v1/chat/credit", auth=False))
+    assert unauthenticated.body["code"] == 401

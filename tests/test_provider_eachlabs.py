@@ -223,3 +223,8 @@ def test_job_cost_rendered_when_billing_sets_it(h: Harness) -> None:
     job.cost = 0.35
     h.advance(100)
     assert poll(h, job_id).body["metrics"]["cost"] == 0.35
+
+
+def test_invalid_key_401(h: Harness) -> None:
+    response = create(h, auth=False, headers={"x-api-key": "sk_invalid"})
+    assert response.status == 401 and response.body["status"] == "error"

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from provider_helpers import SERVER, Harness, build, webhook_headers
 
-from mockserver.domain.accounts import Accounts
+from mockserver.domain.accounts import Accounts, default_webhook_secret
 from mockserver.domain.clock import RealClock
 from mockserver.domain.lifecycle import State
 from mockserver.domain.webhooks import verify_standard_webhooks_v3
@@ -44,6 +44,7 @@ def test_routes_poll_before_catch_all_create(h: Harness) -> None:
     assert routes == [
         ("poll", "GET", "/api/v3/predictions/{id}/result"),
         ("poll", "GET", "/api/v3/predictions/{id}"),
+        ("balance", "GET", "/api/v3/balance"),
         ("create", "POST", "/api/v3/{model_id:path}"),
     ]
 
@@ -180,7 +181,7 @@ def test_sync_mode_real_clock_sleeps_the_remaining_time() -> None:
     assert slept and slept[0] == pytest.approx(35.0 / 1000.0, abs=0.01)
 
 
-def test_webhook_query_signed_with_default_secret(h: Harness) -> None:
+def test_webhook_query_signed_with_account_secret(h: Harness) -> None:
     job_id = create(h, query={"webhook": "http://127.0.0.1:9/hook"}).body["data"]["id"]
     h.advance(100)
     [delivery] = h.deliveries()
@@ -192,8 +193,10 @@ def test_webhook_query_signed_with_default_secret(h: Harness) -> None:
     now = int(h.clock.now())
     headers = webhook_headers(delivery, now)
     assert h.contract.validate("/webhook/headers/schema", headers) == []
-    assert verify_standard_webhooks_v3(headers, delivery.body, DEFAULT_WEBHOOK_SECRET, now=now)
-    assert not verify_standard_webhooks_v3(headers, delivery.body, "whsec_other", now=now)
+    # Every key has a stable, computable secret (accounts.default_webhook_secret).
+    secret = default_webhook_secret("test-key")
+    assert verify_standard_webhooks_v3(headers, delivery.body, secret, now=now)
+    assert not verify_standard_webhooks_v3(headers, delivery.body, DEFAULT_WEBHOOK_SECRET, now=now)
 
 
 def test_webhook_body_field_and_account_secret(h: Harness) -> None:
@@ -229,3 +232,13 @@ def test_sync_timeout_scenario_returns_at_once(h: Harness) -> None:
     assert h.clock.now() == start
     h.advance(100)
     assert poll(h, data["id"]).body["data"]["status"] == "completed"
+
+
+def test_balance(h: Harness) -> None:
+    response = h.call(h.adapter.balance, h.request("GET", "/api/v3/balance"))
+    assert response.body == {"code": 200, "message": "success", "data": {"balance": 100.0}}
+
+
+def test_invalid_key_401(h: Harness) -> None:
+    response = create(h, auth=False, headers={"authorization": "Bearer invalid-key"})
+    assert response.status == 401 and response.body["code"] == 401

@@ -25,6 +25,7 @@ import re
 from functools import partial
 from typing import Any
 
+from mockserver.domain.accounts import default_webhook_secret
 from mockserver.domain.errors import MockError
 from mockserver.domain.lifecycle import Job, State
 from mockserver.domain.service import dumps
@@ -46,8 +47,6 @@ class ApikleyAdapter(AdapterBase):
     """Apikley wire shapes over the neutral :class:`MockService`."""
 
     name = "apikley"
-    # Signing is optional [DOC, kie]: only accounts with a secret get signatures.
-    default_webhook_secret = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -57,6 +56,7 @@ class ApikleyAdapter(AdapterBase):
         """createTask and recordInfo."""
         routes = [Route("create", "POST", path, self.create) for path in self.paths("create")]
         routes += [Route("poll", "GET", path, self.poll) for path in self.paths("poll")]
+        routes += [Route("balance", "GET", path, self.balance) for path in self.paths("balance")]
         return routes
 
     # --- handlers ----------------------------------------------------------
@@ -116,6 +116,31 @@ class ApikleyAdapter(AdapterBase):
         word = self.word(job)
         body = {"code": 200, "msg": "success", "data": self.record(job, word)}
         return WireResponse(200, body, schema=_POLL.format(word=word))
+
+    def balance(self, request: WireRequest) -> WireResponse:
+        """``GET /api/v1/chat/credit``: ``{code: 200, msg: "success", data: <credits>}``.
+
+        Whole credits the key can still spend (balance minus open reservations).
+        """
+        account = self.account(request)
+        body = {"code": 200, "msg": "success", "data": int(account.available)}
+        return WireResponse(200, body, schema="/endpoints/balance/responses/200/schema")
+
+    def webhook_secret(self, job: Job) -> str | None:
+        """A secret only when one was set for the key: signing is opt-in at Apikley.
+
+        Every account has a computed default secret (WaveSpeed signs with it);
+        Apikley signs only with a secret configured for the key (config file,
+        ``PUT /_mock/accounts/{key}``) or given by :attr:`webhook_secrets`.
+        """
+        if self.webhook_secrets is not None:
+            secret = self.webhook_secrets(job.key)
+            if secret:
+                return secret
+        secret = self.accounts.get(self.name, job.key).webhook_secret
+        if secret and secret != default_webhook_secret(job.key):
+            return secret
+        return None
 
     # --- shapes --------------------------------------------------------------
     def new_task_id(self, model_id: str) -> str:

@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from mockserver.domain.accounts import Account, Accounts
 from mockserver.domain.clock import ManualClock
 from mockserver.domain.errors import MockError
 from mockserver.domain.lifecycle import Job, Plan, State
@@ -196,9 +197,13 @@ class AdapterBase:
     ``error_transport``
         ``"http_status"`` or ``"body_code"``; overrides the contract's
         ``errors.transport.mode`` (Apikley can be switched to real HTTP codes).
+    ``accounts``
+        the world's :class:`~mockserver.domain.accounts.Accounts` (the app
+        sets the shared one; each adapter starts with its own): which keys
+        are valid (magic ``sk_invalid`` keys give 401), balances for the
+        balance endpoints, and each key's webhook secret.
     ``webhook_secrets``
-        ``key -> secret or None``: the account's webhook signing secret
-        (E's accounts). Without it, :attr:`default_webhook_secret` is used.
+        ``key -> secret or None``: overrides the accounts' webhook secret.
     ``scenarios``
         ``request -> plan overrides`` for a create (forced failure, stuck job,
         custom timing), e.g. from a ``Prefer: scenario=`` header.
@@ -214,6 +219,9 @@ class AdapterBase:
         self.error_transport: str | None = None
         self.webhook_secrets: SecretLookup | None = None
         self.scenarios: ScenarioLookup | None = None
+        # Our own accounts until the app shares the world's (``adapter.accounts = ...``):
+        # key validity (magic invalid keys), balances, webhook secrets.
+        self.accounts: Accounts = Accounts()
         service.register_webhook_renderer(self.name, self.webhook)
 
     # --- contract access ---------------------------------------------------
@@ -283,7 +291,14 @@ class AdapterBase:
         if key is None:
             text = self.catalogue(401).get("message") or "Unauthorized"
             raise self.case_error("missing_auth", str(text), rule="auth")
+        if not self.accounts.is_valid(key):
+            raise self.case_error("invalid_auth", "Invalid API key", rule="auth",
+                                  details="the API key is not valid")
         return key
+
+    def account(self, request: WireRequest) -> Account:
+        """The authenticated caller's account at this provider."""
+        return self.accounts.get(self.name, self.authenticate(request))
 
     # --- errors --------------------------------------------------------------
     def transport_mode(self) -> str:
@@ -439,7 +454,9 @@ class AdapterBase:
             secret = self.webhook_secrets(job.key)
             if secret:
                 return secret
-        return self.default_webhook_secret
+        if self.default_webhook_secret is None:
+            return None  # the provider signs only on request (Apikley)
+        return self.accounts.get(self.name, job.key).webhook_secret or self.default_webhook_secret
 
     def webhook(self, job: Job) -> WebhookMessage | None:
         """The webhook for a finished job; each provider renders its own payload."""

@@ -16,6 +16,9 @@ Wire facts (contracts/wavespeed/provider.yaml, with provenance there):
   with the account's webhook secret;
 * errors ``{code, message, data: null}`` with the HTTP status.
 
+Not served: media uploads (``/api/v3/media/upload/binary`` and the SDK's
+``/api/v3/media/uploads`` + PUT); a POST there is an unknown model (404).
+
 Sync mode (``enable_sync_mode: true``) answers when the job has ended or the
 sync wait (``endpoints.create.sync_mode.wait_seconds``) has run out; then
 ``data.status`` stays ``processing`` and ``data.code`` is 5004 [CLIENT].
@@ -72,12 +75,14 @@ class WaveSpeedAdapter(AdapterBase):
         self.sleep: Callable[[float], None] = time.sleep
 
     def routes(self) -> list[Route]:
-        """poll (both paths), then create as the catch-all ``/api/v3/{model_id:path}``.
+        """poll (both paths), balance, then create as the catch-all ``/api/v3/{model_id:path}``.
 
-        Poll is listed first so ``/api/v3/predictions/...`` is never taken for
-        a model id; the HTTP layer matches routes in order.
+        Poll and balance come first so ``/api/v3/predictions/...`` is never
+        taken for a model id; the HTTP layer matches routes in order. The
+        upload endpoints are not served (see the module notes).
         """
         routes = [Route("poll", "GET", path, self.poll) for path in self.paths("poll")]
+        routes += [Route("balance", "GET", path, self.balance) for path in self.paths("balance")]
         routes += [
             Route("create", "POST", path.replace("{model_id}", "{model_id:path}"), self.create)
             for path in self.paths("create")
@@ -138,6 +143,16 @@ class WaveSpeedAdapter(AdapterBase):
         word = self.word(job)
         return WireResponse(200, self.envelope(self.prediction(job, word)),
                             schema=_POLL.format(word=word))
+
+    def balance(self, request: WireRequest) -> WireResponse:
+        """``{code: 200, message: "success", data: {balance}}``: what the key can still spend.
+
+        The balance minus open reservations (running jobs), in USD.
+        """
+        account = self.account(request)
+        body = {"code": 200, "message": "success",
+                "data": {"balance": float(account.available)}}
+        return WireResponse(200, body, schema="/endpoints/balance/responses/200/schema")
 
     def wait(self, job: Job, limit_seconds: float) -> Job:
         """Block a sync-mode create until ``job`` ends or the sync wait runs out."""
