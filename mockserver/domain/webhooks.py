@@ -20,6 +20,9 @@ from typing import Any
 
 #: Attempts recorded at most for the admin API (a ring: the newest win).
 DEFAULT_ATTEMPT_LOG = 5_000
+#: Finished deliveries kept at most; the oldest finished ones are forgotten first,
+#: pending ones never (a receiver that is down must lose nothing).
+DEFAULT_MAX_DELIVERIES = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,14 +157,36 @@ class Delivery:
 class Outbox:
     """Pending and finished deliveries; hands out the due ones."""
 
-    def __init__(self, attempt_log: int = DEFAULT_ATTEMPT_LOG) -> None:
+    def __init__(
+        self,
+        attempt_log: int = DEFAULT_ATTEMPT_LOG,
+        max_deliveries: int = DEFAULT_MAX_DELIVERIES,
+    ) -> None:
         self._deliveries: dict[str, Delivery] = {}
         self.log: deque[Attempt] = deque(maxlen=attempt_log)
+        self.max_deliveries = max_deliveries
+        self._watchers: list[Callable[[Delivery], None]] = []
+
+    def watch(self, callback: Callable[[Delivery], None]) -> None:
+        """Call ``callback`` with every enqueued delivery (the sender wakes on it)."""
+        self._watchers.append(callback)
 
     def enqueue(self, delivery: Delivery) -> Delivery:
         """Add a delivery; it becomes due at ``delivery.due``."""
         self._deliveries[delivery.id] = delivery
+        self._evict()
+        for callback in self._watchers:
+            callback(delivery)
         return delivery
+
+    def _evict(self) -> None:
+        excess = len(self._deliveries) - self.max_deliveries
+        if excess <= 0:
+            return
+        finished = (DeliveryState.DELIVERED, DeliveryState.GAVE_UP)
+        victims = [d.id for d in self._deliveries.values() if d.state in finished][:excess]
+        for delivery_id in victims:
+            del self._deliveries[delivery_id]
 
     def due(self, now: float) -> list[Delivery]:
         """Deliveries due by ``now``, marked in flight, oldest due first."""

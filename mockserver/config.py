@@ -1,0 +1,305 @@
+"""Configuration of one mock server, from a TOML file, flags, or code.
+
+A file looks like this (every key optional; the values shown are the defaults)::
+
+    seed = 0                    # ids are reproducible with a seed; omit for random ids
+
+    [server]
+    host = "127.0.0.1"
+    port = 8080
+
+    [clock]
+    kind = "real"               # "real": wall time sped up by `speed`; "manual": moves
+                                # only on POST /_mock/clock/advance
+    speed = 17.5                # real clock: a job estimated at 35 s finishes in ~2 s
+
+    [jobs]
+    polls_per_phase = 0         # > 0: jobs move one phase every N polls, ignoring the clock
+    seconds = 0                 # > 0: every job takes this many mock seconds (else the
+                                # model contract's estimate, or 35 s when it has none)
+
+    [webhooks]                  # unset keys keep each provider contract's webhook.retry
+    attempts = 3
+    delays_seconds = [10, 10]   # mock seconds between attempts (the last one repeats)
+    timeout_seconds = 30        # wall seconds a receiver has to answer
+
+    [providers.apikley]
+    error_transport = "body_code"   # or "http_status": errors as real HTTP statuses
+
+    [[accounts]]                # API keys and their balance/limits (see the accounts
+    key = "test-key"            # module; passed through unchanged until it is wired)
+
+Unknown keys are refused with an error naming them, so a typo never silently
+keeps a default. :meth:`MockConfig.load` reads a file; :meth:`MockConfig.from_mapping`
+takes an already parsed mapping (tests); flags override both (``serve``).
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from mockserver.domain.clock import DEFAULT_SPEED
+from mockserver.domain.webhooks import RetryPolicy
+
+__all__ = [
+    "ClockConfig",
+    "ConfigError",
+    "JobsConfig",
+    "MockConfig",
+    "ProviderConfig",
+    "ServerConfig",
+    "WebhookConfig",
+]
+
+ClockKind = Literal["real", "manual"]
+ErrorTransport = Literal["body_code", "http_status"]
+
+
+class ConfigError(ValueError):
+    """A configuration file or value is invalid; the message names the key."""
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Where ``serve`` listens (default ``127.0.0.1:8080``)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+
+
+@dataclass(frozen=True)
+class ClockConfig:
+    """Which clock the world runs on.
+
+    ``kind="real"`` (the default for ``serve``): mock time runs ``speed`` times
+    faster than the wall clock (default 17.5, so a 35 s job takes ~2 s).
+    ``kind="manual"``: time moves only by ``POST /_mock/clock/advance``; tests
+    use it. ``start`` is the manual clock's first instant (default 2026-01-01).
+    """
+
+    kind: ClockKind = "real"
+    speed: float = DEFAULT_SPEED
+    start: float | None = None
+
+
+@dataclass(frozen=True)
+class JobsConfig:
+    """How jobs progress.
+
+    ``polls_per_phase``: when set, a job moves one phase (queued -> running ->
+    outcome) every that many polls instead of by the clock. ``seconds``: when
+    set, every job takes that many mock seconds instead of its model's
+    estimate. Both default to None (clock-driven, model estimate).
+    """
+
+    polls_per_phase: int | None = None
+    seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class WebhookConfig:
+    """Overrides of every provider's webhook retry policy.
+
+    Unset fields (None) keep the provider contract's ``webhook.retry``
+    (Eachlabs: 3 attempts 10 s apart, 30 s timeout).
+    """
+
+    attempts: int | None = None
+    delays_seconds: tuple[float, ...] | None = None
+    timeout_seconds: float | None = None
+
+    def apply(self, policy: RetryPolicy) -> RetryPolicy:
+        """``policy`` with this config's overrides applied."""
+        changes: dict[str, Any] = {}
+        if self.attempts is not None:
+            changes["attempts"] = self.attempts
+        if self.delays_seconds is not None:
+            changes["delays_seconds"] = self.delays_seconds
+        if self.timeout_seconds is not None:
+            changes["timeout_seconds"] = self.timeout_seconds
+        return replace(policy, **changes)
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    """Per-provider switches.
+
+    ``error_transport``: how errors travel — ``"body_code"`` (HTTP 200 with the
+    code in the body; Apikley's default) or ``"http_status"``. None keeps the
+    contract's ``errors.transport.mode``.
+    """
+
+    error_transport: ErrorTransport | None = None
+
+
+@dataclass(frozen=True)
+class MockConfig:
+    """Everything one mock instance is configured with; defaults everywhere."""
+
+    server: ServerConfig = field(default_factory=ServerConfig)
+    clock: ClockConfig = field(default_factory=ClockConfig)
+    jobs: JobsConfig = field(default_factory=JobsConfig)
+    webhooks: WebhookConfig = field(default_factory=WebhookConfig)
+    providers: Mapping[str, ProviderConfig] = field(default_factory=dict)
+    #: ``[[accounts]]`` tables, kept as written; the accounts module reads them.
+    accounts: tuple[Mapping[str, Any], ...] = ()
+    #: Seed for ids; None gives random ids.
+    seed: int | None = None
+    #: Request journal entries kept (a ring).
+    journal_size: int = 2_000
+
+    @classmethod
+    def load(cls, path: str | Path) -> MockConfig:
+        """Read a TOML file; ConfigError names the file and the offending key."""
+        path = Path(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except OSError as error:
+            raise ConfigError(f"{path}: cannot read: {error.strerror or error}") from error
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError(f"{path}: not valid TOML: {error}") from error
+        return cls.from_mapping(data, origin=str(path))
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], *, origin: str = "config") -> MockConfig:
+        """Build from parsed TOML (a mapping of tables); ConfigError on any bad key."""
+        reader = _Reader(origin)
+        reader.known(data, "", ("seed", "journal_size", "server", "clock", "jobs",
+                                "webhooks", "providers", "accounts"))
+        server = reader.table(data, "server", ("host", "port"))
+        clock = reader.table(data, "clock", ("kind", "speed", "start"))
+        jobs = reader.table(data, "jobs", ("polls_per_phase", "seconds"))
+        hooks = reader.table(data, "webhooks", ("attempts", "delays_seconds", "timeout_seconds"))
+        providers: dict[str, ProviderConfig] = {}
+        provider_tables = reader.table(data, "providers", None)
+        for name in provider_tables:
+            section = reader.table(provider_tables, str(name), ("error_transport",), "providers.")
+            transport = reader.choice(section, "error_transport", ("body_code", "http_status"),
+                                      f"providers.{name}.")
+            providers[str(name)] = ProviderConfig(error_transport=transport)  # type: ignore[arg-type]
+        accounts = data.get("accounts", [])
+        if not isinstance(accounts, list) or not all(isinstance(a, Mapping) for a in accounts):
+            raise ConfigError(f"{origin}: 'accounts' must be an array of tables ([[accounts]])")
+
+        kind = reader.choice(clock, "kind", ("real", "manual"), "clock.") or "real"
+        polls = reader.integer(jobs, "polls_per_phase", "jobs.", minimum=0)
+        seconds = reader.number(jobs, "seconds", "jobs.", minimum=0)
+        delays = hooks.get("delays_seconds")
+        if delays is not None and (
+            not isinstance(delays, list) or not all(_is_number(d) and d >= 0 for d in delays)
+        ):
+            raise ConfigError(
+                f"{origin}: 'webhooks.delays_seconds' must be a list of non-negative numbers"
+            )
+        port = reader.integer(server, "port", "server.", minimum=0)
+        if port is not None and port > 65535:
+            raise ConfigError(f"{origin}: 'server.port' must be at most 65535")
+        host = server.get("host", ServerConfig.host)
+        if not isinstance(host, str) or not host:
+            raise ConfigError(f"{origin}: 'server.host' must be a non-empty string")
+        speed = reader.number(clock, "speed", "clock.", minimum=0, exclusive=True)
+        seed = reader.integer(data, "seed", "", minimum=0)
+        journal = reader.integer(data, "journal_size", "", minimum=1)
+        return cls(
+            server=ServerConfig(host=host, port=ServerConfig.port if port is None else port),
+            clock=ClockConfig(
+                kind=kind,  # type: ignore[arg-type]
+                speed=DEFAULT_SPEED if speed is None else speed,
+                start=reader.number(clock, "start", "clock.", minimum=0),
+            ),
+            # 0 means "off" in a file, where there is no null.
+            jobs=JobsConfig(polls_per_phase=polls or None, seconds=seconds or None),
+            webhooks=WebhookConfig(
+                attempts=reader.integer(hooks, "attempts", "webhooks.", minimum=1),
+                delays_seconds=None if delays is None else tuple(float(d) for d in delays),
+                timeout_seconds=reader.number(
+                    hooks, "timeout_seconds", "webhooks.", minimum=0, exclusive=True
+                ),
+            ),
+            providers=providers,
+            accounts=tuple(dict(a) for a in accounts),
+            seed=seed,
+            journal_size=2_000 if journal is None else journal,
+        )
+
+    def with_overrides(self, **sections: Any) -> MockConfig:
+        """A copy with whole sections replaced (``server=ServerConfig(...)``)."""
+        return replace(self, **sections)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+class _Reader:
+    """Typed reads from parsed TOML with errors that name the key and the file."""
+
+    def __init__(self, origin: str) -> None:
+        self.origin = origin
+
+    def fail(self, message: str) -> ConfigError:
+        return ConfigError(f"{self.origin}: {message}")
+
+    def known(self, table: Mapping[str, Any], prefix: str, allowed: tuple[str, ...]) -> None:
+        for key in table:
+            if key not in allowed:
+                raise self.fail(
+                    f"unknown key '{prefix}{key}' (allowed here: {', '.join(allowed)})"
+                )
+
+    def table(
+        self,
+        data: Mapping[str, Any],
+        name: str,
+        allowed: tuple[str, ...] | None,
+        prefix: str = "",
+    ) -> Mapping[str, Any]:
+        value = data.get(name, {})
+        if not isinstance(value, Mapping):
+            raise self.fail(f"'{prefix}{name}' must be a table ([{prefix}{name}])")
+        if allowed is not None:
+            self.known(value, f"{prefix}{name}.", allowed)
+        return value
+
+    def choice(
+        self, table: Mapping[str, Any], key: str, options: tuple[str, ...], prefix: str
+    ) -> str | None:
+        value = table.get(key)
+        if value is not None and value not in options:
+            raise self.fail(
+                f"'{prefix}{key}' must be one of {', '.join(map(repr, options))}, got {value!r}"
+            )
+        return value
+
+    def number(
+        self,
+        table: Mapping[str, Any],
+        key: str,
+        prefix: str,
+        *,
+        minimum: float,
+        exclusive: bool = False,
+    ) -> float | None:
+        value = table.get(key)
+        if value is None:
+            return None
+        if not _is_number(value) or value < minimum or (exclusive and value == minimum):
+            bound = f"greater than {minimum}" if exclusive else f"at least {minimum}"
+            raise self.fail(f"'{prefix}{key}' must be a number {bound}, got {value!r}")
+        return float(value)
+
+    def integer(
+        self, table: Mapping[str, Any], key: str, prefix: str, *, minimum: int
+    ) -> int | None:
+        value = table.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+            raise self.fail(f"'{prefix}{key}' must be an integer of at least {minimum}, "
+                            f"got {value!r}")
+        return value

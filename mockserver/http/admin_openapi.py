@@ -1,0 +1,289 @@
+"""The admin API's own OpenAPI 3.1 document (served at ``GET /_mock/openapi.json``).
+
+Written by hand, next to :mod:`mockserver.http.admin`; a test checks that
+every admin route appears here and that the document is valid OpenAPI 3.1.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["build_admin_openapi"]
+
+_ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return _json(_ERROR, description)
+
+
+def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "description": description,
+            "schema": schema}
+
+
+_PROVIDER = _query("provider", "only this provider's entries", {"type": "string"})
+
+
+def build_admin_openapi(server_url: str | None = None) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of ``/_mock/`` (a fresh dict on every call)."""
+    schemas: dict[str, Any] = {
+        "Error": {
+            "type": "object",
+            "required": ["error"],
+            "properties": {"error": {"type": "string"}},
+        },
+        "Clock": {
+            "type": "object",
+            "required": ["kind", "now", "iso"],
+            "properties": {
+                "kind": {"enum": ["real", "manual"]},
+                "now": {"type": "number", "description": "mock time, unix seconds"},
+                "iso": {"type": "string", "format": "date-time"},
+                "speed": {"type": "number", "description": "real clock speed-up factor"},
+            },
+        },
+        "Job": {
+            "type": "object",
+            "required": ["id", "provider", "model_id", "state", "created_at"],
+            "properties": {
+                "id": {"type": "string"},
+                "provider": {"type": "string"},
+                "model_id": {"type": "string"},
+                "key": {"type": "string", "description": "API key, masked"},
+                "state": {"enum": ["queued", "running", "succeeded", "failed", "cancelled"]},
+                "created_at": {"type": "number"},
+                "started_at": {"type": ["number", "null"]},
+                "finished_at": {"type": ["number", "null"]},
+                "updated_at": {"type": "number"},
+                "next_due": {"type": ["number", "null"]},
+                "polls": {"type": "integer"},
+                "held": {"type": "boolean"},
+                "scenario": {"type": ["string", "null"]},
+                "failure": {"type": ["string", "null"]},
+                "outputs": {"type": "array", "items": {"type": "string"}},
+                "cost": {},
+                "input": {"type": "object"},
+                "plan": {"type": "object"},
+                "webhook": {"type": ["object", "null"]},
+                "extra": {"type": "object"},
+            },
+        },
+        "Attempt": {
+            "type": "object",
+            "required": ["attempt", "at", "outcome"],
+            "properties": {
+                "delivery_id": {"type": "string"},
+                "attempt": {"type": "integer", "minimum": 1},
+                "at": {"type": "number"},
+                "outcome": {"enum": ["delivered", "rejected", "timeout", "refused", "error"]},
+                "status_code": {"type": ["integer", "null"]},
+                "error": {"type": ["string", "null"]},
+                "duration_ms": {"type": "number"},
+            },
+        },
+        "Delivery": {
+            "type": "object",
+            "required": ["id", "job_id", "provider", "url", "state", "attempts"],
+            "properties": {
+                "id": {"type": "string"},
+                "job_id": {"type": "string"},
+                "provider": {"type": "string"},
+                "url": {"type": "string"},
+                "kind": {"type": "string"},
+                "state": {"enum": ["pending", "in_flight", "delivered", "gave_up"]},
+                "due": {"type": "number"},
+                "attempts": {"type": "array", "items": {"$ref": "#/components/schemas/Attempt"}},
+                "body": {"type": "string", "description": "the payload as sent"},
+            },
+        },
+        "JournalEntry": {
+            "type": "object",
+            "required": ["seq", "at", "method", "path", "status"],
+            "properties": {
+                "seq": {"type": "integer"},
+                "at": {"type": "number", "description": "mock time of the request"},
+                "method": {"type": "string"},
+                "path": {"type": "string"},
+                "provider": {"type": ["string", "null"]},
+                "endpoint": {"type": ["string", "null"]},
+                "query": {"type": "object"},
+                "headers": {
+                    "type": "object",
+                    "description": "secrets masked to *** plus at most 4 characters",
+                },
+                "body": {"description": "JSON if it parsed, else text; capped"},
+                "status": {"type": "integer"},
+                "response": {"description": "the response body, capped (none for media)"},
+                "duration_ms": {"type": "number"},
+            },
+        },
+    }
+    paths: dict[str, Any] = {
+        "/_mock/health": {
+            "get": {
+                "summary": "Liveness, providers served, clock, counters",
+                "operationId": "health",
+                "responses": {"200": _json({"type": "object", "required": ["status"],
+                                            "properties": {"status": {"const": "ok"}}},
+                                           "the server is up")},
+            }
+        },
+        "/_mock/reset": {
+            "post": {
+                "summary": "Forget every job, delivery and journal entry (the clock keeps time)",
+                "operationId": "reset",
+                "responses": {"200": _json({"type": "object"}, "reset done")},
+            }
+        },
+        "/_mock/jobs": {
+            "get": {
+                "summary": "Jobs in neutral terms",
+                "operationId": "listJobs",
+                "parameters": [
+                    _PROVIDER,
+                    _query("state", "only jobs in this neutral state",
+                           {"enum": ["queued", "running", "succeeded", "failed", "cancelled"]}),
+                ],
+                "responses": {
+                    "200": _json({"type": "object", "properties": {
+                        "count": {"type": "integer"},
+                        "jobs": {"type": "array", "items": {"$ref": "#/components/schemas/Job"}},
+                    }}, "jobs, oldest first"),
+                    "400": _error("unknown provider or state"),
+                },
+            }
+        },
+        "/_mock/jobs/{job_id}": {
+            "get": {
+                "summary": "One job",
+                "operationId": "getJob",
+                "parameters": [{"name": "job_id", "in": "path", "required": True,
+                                "schema": {"type": "string"}}],
+                "responses": {
+                    "200": _json({"$ref": "#/components/schemas/Job"}, "the job"),
+                    "404": _error("no such job"),
+                },
+            }
+        },
+        "/_mock/requests": {
+            "get": {
+                "summary": "The request journal (provider and media requests)",
+                "operationId": "listRequests",
+                "parameters": [
+                    _PROVIDER,
+                    _query("limit", "the newest N entries (default 100)",
+                           {"type": "integer", "minimum": 0}),
+                ],
+                "responses": {
+                    "200": _json({"type": "object", "properties": {
+                        "count": {"type": "integer"},
+                        "requests": {"type": "array",
+                                     "items": {"$ref": "#/components/schemas/JournalEntry"}},
+                    }}, "entries, oldest first"),
+                    "400": _error("bad provider or limit"),
+                },
+            }
+        },
+        "/_mock/webhooks": {
+            "get": {
+                "summary": "Webhook deliveries with every attempt",
+                "operationId": "listWebhooks",
+                "parameters": [
+                    _PROVIDER,
+                    _query("job_id", "only this job's deliveries", {"type": "string"}),
+                    _query("state", "only deliveries in this state",
+                           {"enum": ["pending", "in_flight", "delivered", "gave_up"]}),
+                ],
+                "responses": {
+                    "200": _json({"type": "object", "properties": {
+                        "count": {"type": "integer"},
+                        "deliveries": {"type": "array",
+                                       "items": {"$ref": "#/components/schemas/Delivery"}},
+                    }}, "deliveries in the order they were enqueued"),
+                    "400": _error("bad filter"),
+                },
+            }
+        },
+        "/_mock/clock": {
+            "get": {
+                "summary": "The mock clock",
+                "operationId": "getClock",
+                "responses": {"200": _json({"$ref": "#/components/schemas/Clock"}, "now")},
+            }
+        },
+        "/_mock/clock/advance": {
+            "post": {
+                "summary": "Move mock time forward; due jobs advance and due webhooks fire",
+                "operationId": "advanceClock",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": {
+                        "type": "object",
+                        "required": ["seconds"],
+                        "additionalProperties": False,
+                        "properties": {
+                            "seconds": {"type": "number", "minimum": 0},
+                            "wait": {"type": "boolean", "default": False,
+                                     "description": "answer only after due webhooks were "
+                                                    "attempted (at most 5 s)"},
+                        },
+                    }}},
+                },
+                "responses": {
+                    "200": _json({"allOf": [{"$ref": "#/components/schemas/Clock"}, {
+                        "type": "object",
+                        "properties": {"advanced": {"type": "number"},
+                                       "settled": {"type": "boolean"},
+                                       "webhook_attempts": {"type": "integer"}},
+                    }]}, "the new time"),
+                    "400": _error("seconds missing, not a number, or negative"),
+                },
+            }
+        },
+        "/_mock/media/{name}.mp4": {
+            "get": {
+                "summary": "A small real MP4 (every output URL points here); Range supported",
+                "operationId": "getMedia",
+                "parameters": [
+                    {"name": "name", "in": "path", "required": True,
+                     "schema": {"type": "string"}},
+                    {"name": "Range", "in": "header", "required": False,
+                     "schema": {"type": "string", "examples": ["bytes=0-1023"]}},
+                ],
+                "responses": {
+                    "200": {"description": "the file",
+                            "content": {"video/mp4": {"schema": {}}}},
+                    "206": {"description": "the requested range",
+                            "content": {"video/mp4": {"schema": {}}}},
+                    "416": {"description": "range not satisfiable"},
+                },
+            }
+        },
+        "/_mock/openapi.json": {
+            "get": {
+                "summary": "This document",
+                "operationId": "openapi",
+                "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1")},
+            }
+        },
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "genmock admin API",
+            "version": "1",
+            "description": (
+                "Inspect and steer the mock server: jobs, request journal, webhook "
+                "deliveries, the mock clock. JSON in, JSON out; errors are "
+                '{"error": "..."} with a 4xx status.'
+            ),
+        },
+        "servers": [{"url": server_url or "http://127.0.0.1:8080"}],
+        "paths": paths,
+        "components": {"schemas": schemas},
+    }

@@ -1,0 +1,201 @@
+"""The Starlette app: all providers, the admin API and the media route, one world.
+
+:func:`create_app` builds everything one mock instance needs — clock, world,
+outbox, service, adapters, journal, webhook sender — and keeps it on
+``app.state.mock`` (a :class:`~mockserver.http.state.MockState`). Nothing is
+global: two apps are two independent mocks.
+
+Routing, in order:
+
+1. ``/_mock/...``: the admin API and ``/_mock/media/{name}.mp4`` (on any host);
+2. a request whose ``Host`` is a provider's real host (``api.eachlabs.ai``)
+   goes to that provider, path unprefixed;
+3. ``/<provider>/...`` goes to that provider with the prefix stripped;
+4. anything else: 404 ``{"error": ...}``.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import logging
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any, cast
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount
+
+from mockserver.config import ClockConfig, ConfigError, MockConfig, ProviderConfig
+from mockserver.contracts import ContractSet, ProviderContract, load_contracts
+from mockserver.domain.clock import Clock, ManualClock, RealClock
+from mockserver.domain.service import MockService, ServiceSettings
+from mockserver.domain.webhooks import Outbox, RetryPolicy
+from mockserver.domain.world import World
+from mockserver.http.admin import admin_routes, json_response
+from mockserver.http.journal import Journal
+from mockserver.http.routing import ProviderRoute
+from mockserver.http.sender import WebhookSender
+from mockserver.http.state import MockState
+from mockserver.providers.base import AdapterFactory, ProviderAdapter
+
+__all__ = ["build_clock", "create_app", "load_adapter_factories"]
+
+logger = logging.getLogger("mockserver")
+
+_REGISTRY = "mockserver.providers.registry"
+
+
+def build_clock(config: ClockConfig) -> Clock:
+    """The clock a config asks for: a sped-up RealClock or a ManualClock."""
+    if config.kind == "manual":
+        return ManualClock() if config.start is None else ManualClock(config.start)
+    return RealClock(config.speed)
+
+
+def load_adapter_factories() -> Mapping[str, AdapterFactory]:
+    """``ADAPTERS`` from ``mockserver.providers.registry``; empty while it does not exist."""
+    try:
+        module = importlib.import_module(_REGISTRY)
+    except ModuleNotFoundError as error:
+        if error.name != _REGISTRY:
+            raise
+        logger.warning("no %s module: serving no provider", _REGISTRY)
+        return {}
+    return cast(Mapping[str, AdapterFactory], module.ADAPTERS)
+
+
+def _configured(contract: ProviderContract, settings: ProviderConfig | None) -> ProviderContract:
+    """The contract with the config's overrides (error transport) applied."""
+    if settings is None or settings.error_transport is None:
+        return contract
+    transport = contract.data["errors"]["transport"]
+    allowed = {transport.get("mode"), transport.get("alternative_mode")} - {None}
+    if settings.error_transport not in allowed:
+        raise ConfigError(
+            f"providers.{contract.name}.error_transport: {settings.error_transport!r} is not "
+            f"one of this provider's transports ({', '.join(sorted(allowed))})"
+        )
+    if settings.error_transport == transport.get("mode"):
+        return contract
+    data: dict[str, Any] = copy.deepcopy(contract.data)
+    data["errors"]["transport"]["mode"] = settings.error_transport
+    return ProviderContract(data, contract.models, origin=f"{contract.name} (configured)")
+
+
+def _retry_policy(contract: ProviderContract, config: MockConfig) -> RetryPolicy:
+    retry = (contract.data.get("webhook") or {}).get("retry") or {}
+    return config.webhooks.apply(RetryPolicy.from_contract(retry))
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Framework 404/405 (admin and unknown paths) as ``{"error": ...}``."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        message = (
+            f"no route for {request.method} {request.url.path}; providers are served under "
+            + ", ".join(f"/{n}" for n in request.app.state.mock.adapters)
+            + " and the admin API under /_mock/"
+        )
+    elif exc.status_code == 405:
+        message = f"method {request.method} is not allowed on {request.url.path}"
+    else:
+        message = str(exc.detail)
+    return json_response({"error": message}, exc.status_code, headers=exc.headers)
+
+
+def create_app(
+    config: MockConfig | None = None,
+    *,
+    contracts: ContractSet | None = None,
+    clock: Clock | None = None,
+    validate_responses: bool = False,
+    adapters: Mapping[str, AdapterFactory] | None = None,
+) -> Starlette:
+    """A new mock server app with its own world.
+
+    ``config`` defaults to :class:`MockConfig()` (real clock at 17.5x);
+    ``contracts`` to :func:`load_contracts`; ``clock`` overrides the config's
+    clock; ``adapters`` (tests) replaces the provider registry. With
+    ``validate_responses`` every JSON body that names its contract schema is
+    validated and violations are kept in ``app.state.mock.contract_violations``.
+    Raises :class:`ConfigError` when the config names an unknown provider or
+    an error transport the provider does not have.
+    """
+    config = config or MockConfig()
+    contracts = contracts or load_contracts()
+    clock = clock or build_clock(config.clock)
+    world = World(clock, seed=config.seed, journal_size=config.journal_size)
+    outbox = Outbox()
+    factories = load_adapter_factories() if adapters is None else adapters
+    unknown = sorted(set(config.providers) - set(factories))
+    if unknown:
+        raise ConfigError(
+            f"[providers.{unknown[0]}]: no such provider (known: {', '.join(sorted(factories))})"
+        )
+
+    configured = {
+        name: _configured(contracts.provider(name), config.providers.get(name))
+        for name in factories
+    }
+    service = MockService(
+        world,
+        outbox,
+        ServiceSettings(
+            polls_per_phase=config.jobs.polls_per_phase,
+            job_seconds=config.jobs.seconds,
+            retry_policies={n: _retry_policy(c, config) for n, c in configured.items()},
+        ),
+    )
+    built: dict[str, ProviderAdapter] = {}
+    hosts: dict[str, str] = {}
+    for name, factory in factories.items():
+        adapter = factory(configured[name], service)
+        if adapter.name != name:
+            raise ConfigError(f"adapter registered as {name!r} calls itself {adapter.name!r}")
+        service.register_webhook_renderer(name, adapter.webhook)
+        built[name] = adapter
+        for host in configured[name].data.get("hosts") or []:
+            hosts[str(host).lower()] = name
+
+    sender = WebhookSender(world, outbox, clock)
+    state = MockState(
+        config=config,
+        clock=clock,
+        world=world,
+        outbox=outbox,
+        service=service,
+        contracts=contracts,
+        adapters=built,
+        journal=Journal(world),
+        sender=sender,
+        validate_responses=validate_responses,
+        hosts=hosts,
+    )
+    sender.on_error = state.record_unhandled
+
+    routes: list[BaseRoute] = [Mount("/_mock", routes=admin_routes())]
+    for name, adapter in built.items():
+        own_hosts = frozenset(h for h, p in hosts.items() if p == name)
+        if own_hosts:
+            routes.append(ProviderRoute(state, adapter, prefix=None, hosts=own_hosts))
+    routes.extend(ProviderRoute(state, a, prefix=f"/{n}") for n, a in built.items())
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        sender.start()
+        try:
+            yield
+        finally:
+            await sender.stop()
+
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={HTTPException: _http_error},
+    )
+    app.state.mock = state
+    return app

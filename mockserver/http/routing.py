@@ -1,0 +1,287 @@
+"""Provider routes: one Starlette route per provider and way of addressing it.
+
+A provider is reached either under its path prefix (``/eachlabs/...``) or,
+without a prefix, by its real host in the ``Host`` header
+(``api.eachlabs.ai``), which is how respx and ``curl --resolve`` address it.
+:class:`ProviderRoute` matches either, then does everything itself on raw
+ASGI: reads the body up to the contract's limit, finds the adapter's route
+(404 / 405 in the provider's envelope when there is none), calls the
+handler, renders errors through the one error path, validates the body
+against the contract when asked, journals and logs the request.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.routing import BaseRoute, Match, compile_path
+from starlette.types import Receive, Scope, Send
+
+from mockserver.domain.errors import MockError
+from mockserver.http import media
+from mockserver.http.asgi import (
+    BodyTooLarge,
+    ClientGone,
+    host_without_port,
+    origin,
+    query_params,
+    read_body,
+    request_headers,
+    send_response,
+    wire_body,
+)
+from mockserver.http.errors import render_error, render_unexpected
+from mockserver.http.journal import journal_body, mask_headers
+from mockserver.http.state import ContractViolation, MockState, UnhandledError
+from mockserver.providers.base import ProviderAdapter, Route, WireRequest, WireResponse
+
+__all__ = ["DEFAULT_MAX_BODY_BYTES", "CompiledRoute", "ProviderRoute", "max_body_bytes"]
+
+logger = logging.getLogger("mockserver")
+
+#: Body limit when a contract gives none.
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+#: Methods that never carry a body we need to read.
+_BODILESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
+
+
+def max_body_bytes(adapter: ProviderAdapter) -> int:
+    """The contract's ``limits.max_body_bytes``, else 1 MiB."""
+    limits = adapter.contract.data.get("limits") or {}
+    value = limits.get("max_body_bytes") if isinstance(limits, Mapping) else None
+    if isinstance(value, Mapping):  # a fact object {value, provenance}
+        value = value.get("value")
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    return DEFAULT_MAX_BODY_BYTES
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRoute:
+    """An adapter route with its path compiled once."""
+
+    route: Route
+    regex: re.Pattern[str]
+
+    @classmethod
+    def of(cls, route: Route) -> CompiledRoute:
+        regex, _, _ = compile_path(route.path)
+        return cls(route, regex)
+
+
+class ProviderRoute(BaseRoute):
+    """Serves one provider, under ``/<prefix>`` or (``prefix=None``) for its real hosts."""
+
+    def __init__(
+        self,
+        state: MockState,
+        adapter: ProviderAdapter,
+        *,
+        prefix: str | None,
+        hosts: frozenset[str] = frozenset(),
+    ) -> None:
+        self.state = state
+        self.adapter = adapter
+        self.prefix = prefix
+        self.hosts = hosts
+        self.limit = max_body_bytes(adapter)
+        self.routes = [CompiledRoute.of(r) for r in adapter.routes()]
+
+    # --- Starlette routing protocol ------------------------------------------
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] != "http":
+            return Match.NONE, {}
+        path: str = scope["path"]
+        if self.prefix is None:
+            host = request_headers(scope).get("host", "")
+            if host_without_port(host) in self.hosts:
+                return Match.FULL, {"mock_provider_root": ""}
+            return Match.NONE, {}
+        if path == self.prefix or path.startswith(self.prefix + "/"):
+            return Match.FULL, {"mock_provider_root": self.prefix}
+        return Match.NONE, {}
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> Any:
+        from starlette.routing import NoMatchFound
+
+        raise NoMatchFound(name, path_params)
+
+    # --- one request ----------------------------------------------------------
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        state, adapter = self.state, self.adapter
+        started = time.perf_counter()
+        at = state.clock.now()
+        method: str = scope["method"].upper()
+        full_path: str = scope["path"]
+        root: str = scope.get("mock_provider_root", "")
+        path = full_path[len(root):] or "/"
+        headers = request_headers(scope)
+        if path.startswith("/_mock/media/"):
+            # Output URLs rendered as {base_url}/_mock/media/... work under a prefix too.
+            await media.serve(scope, receive, send, path, state=state, provider=adapter.name)
+            return
+        here = origin(scope, headers)
+        request = WireRequest(
+            method=method,
+            path=path,
+            path_params={},
+            query=query_params(scope),
+            headers=headers,
+            body=b"",
+            base_url=here + root,
+            media_base_url=here,
+        )
+        state.sender.ensure_started()
+        endpoint: str | None = None
+        try:
+            if method not in _BODILESS or "content-length" in headers or (
+                "transfer-encoding" in headers
+            ):
+                request = dataclasses.replace(
+                    request, body=await read_body(receive, headers, self.limit)
+                )
+            state.tick()
+            route, params, allowed = self._match(method, path)
+            if route is None:
+                if allowed:
+                    raise MockError(
+                        405,
+                        f"method {method} is not allowed on {path}",
+                        rule="method",
+                        details=f"allowed: {', '.join(allowed)}",
+                        headers={"Allow": ", ".join(allowed)},
+                    )
+                raise MockError(404, f"no endpoint at {method} {path}", rule="route")
+            endpoint = route.name
+            request = dataclasses.replace(request, path_params=params)
+            response = route.handler(request)
+            if not isinstance(response, WireResponse):
+                raise TypeError(
+                    f"{adapter.name}.{route.name} returned {type(response).__name__}, "
+                    "not a WireResponse"
+                )
+        except ClientGone:
+            return  # nobody to answer
+        except BodyTooLarge as error:
+            size = f"{error.declared} bytes" if error.declared is not None else "more"
+            response = render_error(
+                state,
+                adapter,
+                MockError(
+                    413,
+                    f"request body too large: {size}, limit {error.limit} bytes",
+                    rule="max_body_bytes",
+                    details=f"limit {error.limit} bytes",
+                ),
+                request,
+            )
+        except MockError as error:
+            response = render_error(state, adapter, error, request)
+        except Exception as error:
+            response = render_unexpected(state, adapter, error, request, full_path)
+        await self._respond(send, request, response, endpoint, full_path, started, at)
+
+    def _match(
+        self, method: str, path: str
+    ) -> tuple[Route | None, dict[str, str], list[str]]:
+        """The route for ``method path``; else None and the methods the path allows."""
+        allowed: list[str] = []
+        for compiled in self.routes:
+            found = compiled.regex.match(path)
+            if found is None:
+                continue
+            route_method = compiled.route.method.upper()
+            if route_method == method or (method == "HEAD" and route_method == "GET"):
+                return compiled.route, found.groupdict(), allowed
+            if route_method not in allowed:
+                allowed.append(route_method)
+        return None, {}, allowed
+
+    async def _respond(
+        self,
+        send: Send,
+        request: WireRequest,
+        response: WireResponse,
+        endpoint: str | None,
+        full_path: str,
+        started: float,
+        at: float,
+    ) -> None:
+        state, adapter = self.state, self.adapter
+        if state.validate_responses and response.schema and response.raw is None:
+            self._validate(request, response, endpoint, full_path)
+        try:
+            encoded = wire_body(response.body, response.raw, response.media_type)
+        except (TypeError, ValueError) as error:  # a body that is not JSON-able: a bug
+            state.record_unhandled(
+                UnhandledError.capture(
+                    error, "encode", provider=adapter.name, method=request.method, path=full_path
+                )
+            )
+            response = WireResponse(500, {"error": f"{adapter.name}: response not JSON-able"})
+            encoded = wire_body(response.body, None, "application/json")
+        await send_response(
+            send,
+            response.status,
+            encoded.body,
+            response.headers.items(),
+            media_type=encoded.media_type,
+            head=request.method == "HEAD",
+        )
+        duration_ms = (time.perf_counter() - started) * 1000
+        state.journal.record(
+            {
+                "at": at,
+                "method": request.method,
+                "path": full_path,
+                "provider": adapter.name,
+                "endpoint": endpoint,
+                "query": dict(request.query),
+                "headers": mask_headers(request.headers),
+                "body": journal_body(request.body),
+                "status": response.status,
+                "response": journal_body(encoded.body) if response.raw is None else None,
+                "duration_ms": round(duration_ms, 3),
+            }
+        )
+        logger.info(
+            "%s %s %s -> %d (%.1f ms)%s",
+            adapter.name,
+            request.method,
+            full_path,
+            response.status,
+            duration_ms,
+            f" [{endpoint}]" if endpoint else "",
+        )
+
+    def _validate(
+        self,
+        request: WireRequest,
+        response: WireResponse,
+        endpoint: str | None,
+        full_path: str,
+    ) -> None:
+        assert response.schema is not None
+        try:
+            errors = self.adapter.contract.validate(response.schema, response.body)
+        except KeyError as missing:
+            errors = [f"no schema at {response.schema!r} in the contract ({missing})"]
+        if errors:
+            self.state.record_violation(
+                ContractViolation(
+                    provider=self.adapter.name,
+                    endpoint=endpoint,
+                    method=request.method,
+                    path=full_path,
+                    status=response.status,
+                    schema=response.schema,
+                    errors=tuple(errors),
+                    body=response.body,
+                )
+            )

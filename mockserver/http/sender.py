@@ -1,0 +1,324 @@
+"""The webhook sender and the world's ticker: one asyncio task per app.
+
+The outbox (pure) decides what is due; this task does the I/O. Each pass it
+
+1. ticks the world, so with a real clock a job finishes (and its webhook is
+   enqueued) at its planned time even when nobody polls;
+2. takes the deliveries due now and POSTs each in its own task, so a slow
+   receiver delays nobody — neither other deliveries nor request handling;
+3. sleeps until the next job transition or delivery is due, converted from
+   mock seconds to wall seconds for a sped-up real clock, or until woken
+   (a delivery enqueued, the clock advanced, an attempt finished).
+
+With a manual clock nothing becomes due by itself, so it sleeps until woken:
+no polling loop, no busy wait. Every attempt is reported back with
+:meth:`Outbox.record`, which schedules retries on the mock clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import httpx
+
+from mockserver.domain.clock import Clock, ManualClock
+from mockserver.domain.webhooks import Attempt, Delivery, DeliveryState, Outbox, Outcome
+from mockserver.domain.world import World
+
+if TYPE_CHECKING:
+    from mockserver.http.state import UnhandledError
+
+__all__ = ["WebhookSender"]
+
+logger = logging.getLogger("mockserver")
+
+#: Shortest sleep between passes; timers may fire a hair early, and this keeps
+#: such a wake-up from turning into a tight loop.
+MIN_SLEEP_SECONDS = 0.001
+#: Pause after a pass failed unexpectedly (a bug), so a bug cannot spin the CPU.
+ERROR_PAUSE_SECONDS = 0.1
+#: Deliveries POSTed at once; the rest wait their turn (still counted as in flight).
+DEFAULT_CONCURRENCY = 64
+#: How long stop() lets in-flight attempts finish before cancelling them.
+STOP_GRACE_SECONDS = 1.0
+
+ErrorSink = Callable[["UnhandledError"], None]
+
+
+class WebhookSender:
+    """Delivers the outbox over HTTP and keeps the world ticking, on one event loop."""
+
+    def __init__(
+        self,
+        world: World,
+        outbox: Outbox,
+        clock: Clock,
+        *,
+        on_error: ErrorSink | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.world = world
+        self.outbox = outbox
+        self.clock = clock
+        self.on_error = on_error
+        self._concurrency = concurrency
+        self._transport = transport
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._event: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._client: httpx.AsyncClient | None = None
+        self._semaphore: asyncio.Semaphore | None = None
+        self._in_flight: dict[asyncio.Task[None], Delivery] = {}
+        #: Bumped by reset: attempts started before it are not recorded.
+        self._generation = 0
+        outbox.watch(lambda _delivery: self.wake())
+
+    # --- lifecycle -------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        """Whether the background task is alive."""
+        return self._task is not None and not self._task.done()
+
+    def start(self) -> None:
+        """Start on the running event loop (the app lifespan calls this).
+
+        Starting again on the same loop does nothing. If the loop it last ran on
+        was closed without a stop (an app driven without its lifespan), it
+        starts afresh here; if that loop is still alive it refuses, because one
+        world must be ticked by one loop.
+        """
+        loop = asyncio.get_running_loop()
+        if self.running and self._loop is loop:
+            return
+        if self.running and self._loop is not None and not self._loop.is_closed():
+            raise RuntimeError("the webhook sender already runs on another event loop")
+        self._loop = loop
+        self._event = asyncio.Event()
+        self._semaphore = asyncio.Semaphore(self._concurrency)
+        self._in_flight = {}
+        self._client = httpx.AsyncClient(
+            # Loopback receivers must not be sent through a proxy from the environment.
+            trust_env=False,
+            follow_redirects=False,
+            transport=self._transport,
+        )
+        self._task = loop.create_task(self._run(), name="mockserver-webhook-sender")
+
+    def ensure_started(self) -> None:
+        """Start if not running (for apps driven without lifespan, e.g. by ASGITransport)."""
+        if self.running and self._loop is not None and not self._loop.is_closed():
+            return
+        self.start()
+
+    async def stop(self) -> None:
+        """Stop the task; let attempts in flight finish briefly, then cancel them.
+
+        A cancelled attempt's delivery goes back to pending, so it is retried if
+        the sender starts again and is never lost.
+        """
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        if self._in_flight:
+            _, pending = await asyncio.wait(set(self._in_flight), timeout=STOP_GRACE_SECONDS)
+            self._cancel(pending)
+            await asyncio.gather(*pending, return_exceptions=True)
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    def cancel_in_flight(self) -> None:
+        """Abandon every attempt in flight without recording it (admin reset)."""
+        self._generation += 1
+        loop = self._loop
+        if loop is None or loop.is_closed() or not self._in_flight:
+            return
+        if _running_loop() is loop:
+            self._cancel(set(self._in_flight))
+        else:
+            loop.call_soon_threadsafe(lambda: self._cancel(set(self._in_flight)))
+
+    def _cancel(self, tasks: set[asyncio.Task[None]]) -> None:
+        for task in tasks:
+            delivery = self._in_flight.pop(task, None)
+            if delivery is not None and delivery.state is DeliveryState.IN_FLIGHT:
+                # Outbox.due marked it in flight; no attempt was recorded, so it is
+                # simply pending again (not a failed attempt).
+                delivery.state = DeliveryState.PENDING
+            task.cancel()
+
+    def wake(self) -> None:
+        """Make the task look again now; safe to call from any thread."""
+        loop, event = self._loop, self._event
+        if loop is None or event is None or loop.is_closed():
+            return
+        if _running_loop() is loop:
+            event.set()
+            return
+        # RuntimeError: the loop closed between the check and the call.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(event.set)
+
+    # --- draining (tests) --------------------------------------------------
+    def quiet(self) -> bool:
+        """Nothing in flight and nothing due now (deliveries or job transitions).
+
+        Deliveries waiting for a later retry time do not count: with a manual
+        clock they wait until the clock is advanced.
+        """
+        if self._in_flight:
+            return False
+        now = self.clock.now()
+        if any(
+            d.state is DeliveryState.IN_FLIGHT
+            or (d.state is DeliveryState.PENDING and d.due <= now)
+            for d in self.outbox.deliveries()
+        ):
+            return False
+        due = self.world.next_due()
+        return due is None or due > now
+
+    async def idle(self, timeout: float = 5.0) -> bool:
+        """Wait (at most ``timeout`` wall seconds) until :meth:`quiet`; True if it got there."""
+        if not self.running:
+            return self.quiet()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not self.quiet():
+            if loop.time() >= deadline:
+                return False
+            self.wake()
+            await asyncio.sleep(0.005)
+        return True
+
+    def wait_idle(self, timeout: float = 5.0) -> bool:
+        """:meth:`idle` for code on another thread (a test beside a served app)."""
+        loop = self._loop
+        if loop is None or loop.is_closed() or not self.running:
+            return self.quiet()
+        if _running_loop() is loop:
+            raise RuntimeError("on the sender's own loop, use `await sender.idle()`")
+        future = asyncio.run_coroutine_threadsafe(self.idle(timeout), loop)
+        return future.result(timeout + 5.0)
+
+    # --- the loop ------------------------------------------------------------
+    async def _run(self) -> None:
+        assert self._event is not None
+        while True:
+            # Clear first: a wake-up that arrives during the pass is kept.
+            self._event.clear()
+            pause: float | None
+            try:
+                self._pass()
+                pause = self._sleep_seconds()
+            except Exception as error:  # a bug: record it, never die
+                self._report(error, "sender")
+                pause = ERROR_PAUSE_SECONDS
+            if pause is None:
+                await self._event.wait()
+            else:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._event.wait(), pause)
+
+    def _pass(self) -> None:
+        self.world.tick()
+        for delivery in self.outbox.due(self.clock.now()):
+            task = asyncio.get_running_loop().create_task(
+                self._deliver(delivery, self._generation), name=f"webhook-{delivery.id}"
+            )
+            self._in_flight[task] = delivery
+            task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.pop(task, None)
+        if not task.cancelled() and task.exception() is not None:
+            error = task.exception()
+            assert error is not None
+            self._report(error, "sender")
+        self.wake()
+
+    def _sleep_seconds(self) -> float | None:
+        """Wall seconds until something is due; None: until woken."""
+        candidates = [t for t in (self.world.next_due(), self.outbox.next_due()) if t is not None]
+        if not candidates or isinstance(self.clock, ManualClock):
+            return None
+        mock_wait = max(0.0, min(candidates) - self.clock.now())
+        wall_seconds = getattr(self.clock, "wall_seconds", None)
+        wall = float(wall_seconds(mock_wait)) if wall_seconds is not None else mock_wait
+        return max(MIN_SLEEP_SECONDS, wall)
+
+    async def _deliver(self, delivery: Delivery, generation: int) -> None:
+        assert self._semaphore is not None and self._client is not None
+        async with self._semaphore:
+            number = len(delivery.attempts) + 1
+            at = self.clock.now()
+            headers = {"content-type": "application/json", "user-agent": "genmock-webhooks"}
+            status: int | None = None
+            error: str | None = None
+            started = time.perf_counter()
+            try:
+                headers.update({k.lower(): v for k, v in delivery.headers.items()})
+                if delivery.signer is not None:
+                    headers.update({k.lower(): v for k, v in delivery.signer(int(at)).items()})
+                response = await self._client.post(
+                    delivery.url,
+                    content=delivery.body,
+                    headers=headers,
+                    timeout=delivery.policy.timeout_seconds,
+                )
+                status = response.status_code
+                outcome = Outcome.DELIVERED if 200 <= status < 300 else Outcome.REJECTED
+            except httpx.TimeoutException:
+                outcome = Outcome.TIMEOUT
+                error = f"no answer within {delivery.policy.timeout_seconds:g} s"
+            except (httpx.ConnectError, httpx.ReadError, httpx.WriteError) as failure:
+                outcome = Outcome.REFUSED
+                error = f"{type(failure).__name__}: {failure}" if str(failure) else (
+                    type(failure).__name__
+                )
+            except (httpx.HTTPError, httpx.InvalidURL) as failure:
+                outcome = Outcome.ERROR
+                error = f"{type(failure).__name__}: {failure}"
+            except Exception as failure:  # a signer or a renderer bug: keep the delivery
+                outcome = Outcome.ERROR
+                error = f"{type(failure).__name__}: {failure}"
+                self._report(failure, "sender")
+            duration_ms = (time.perf_counter() - started) * 1000
+            if generation != self._generation:
+                return  # the world was reset meanwhile; this delivery is gone
+            attempt = Attempt(delivery.id, number, at, outcome, status, error, duration_ms)
+            self.outbox.record(delivery, attempt, self.clock.now())
+            logger.info(
+                "webhook %s %s attempt %d/%d -> %s%s (%.0f ms)%s",
+                delivery.provider,
+                delivery.url,
+                number,
+                delivery.policy.attempts,
+                outcome,
+                f" {status}" if status is not None else "",
+                duration_ms,
+                f" [{error}]" if error else "",
+            )
+
+    def _report(self, error: BaseException, where: str) -> None:
+        from mockserver.http.state import UnhandledError
+
+        record = UnhandledError.capture(error, where)
+        if self.on_error is not None:
+            self.on_error(record)
+        else:
+            logger.error("unhandled error in the webhook sender:\n%s", record.traceback)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
