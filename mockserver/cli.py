@@ -24,8 +24,10 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="run the mock server (all providers)")
-    serve.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8080, help="bind port (default 8080)")
+    # host/port default to None so a --config file's [server] section can set them;
+    # the effective defaults (127.0.0.1:8080) live in mockserver.config.ServerConfig.
+    serve.add_argument("--host", help="bind address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="bind port; 0 picks a free one (default 8080)")
     serve.add_argument("--config", metavar="FILE", help="TOML configuration file")
     serve.add_argument(
         "--clock", choices=("real", "manual"), help="clock kind (default real)"
@@ -40,6 +42,13 @@ def _parser() -> argparse.ArgumentParser:
         "--webhook-timeout", type=float, help="webhook delivery timeout in seconds (default 30)"
     )
     serve.add_argument("--log-level", default="info", help="log level (default info)")
+    serve.add_argument(
+        "--job-seconds", type=float, help="every job takes this many mock seconds"
+    )
+    serve.add_argument(
+        "--polls-per-phase", type=int, help="jobs move one phase every N polls, not by clock"
+    )
+    serve.add_argument("--seed", type=int, help="seed for reproducible ids")
 
     contracts = commands.add_parser("contracts", help="derive and check the contracts")
     contract_commands = contracts.add_subparsers(dest="contracts_command", required=True)

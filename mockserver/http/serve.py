@@ -1,0 +1,150 @@
+"""``mockserver serve``: the app on uvicorn.
+
+Settings come from defaults, then ``--config FILE`` (TOML, see
+:mod:mockserver.config), then flags. The socket is bound before uvicorn
+starts, so ``--port 0`` works and the printed URLs are the real ones.
+SIGINT and SIGTERM stop the server gracefully and exit with status 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import logging
+import signal
+import socket
+from dataclasses import replace
+from types import FrameType
+from typing import TextIO
+
+import uvicorn
+
+from mockserver.config import ConfigError, MockConfig
+from mockserver.contracts import ContractError
+from mockserver.http.app import create_app
+
+__all__ = ["config_from_arguments", "run_serve"]
+
+
+def config_from_arguments(arguments: argparse.Namespace) -> MockConfig:
+    """Defaults < ``--config`` file < flags."""
+    path = getattr(arguments, "config", None)
+    config = MockConfig.load(path) if path else MockConfig()
+    server, clock, jobs, hooks = config.server, config.clock, config.jobs, config.webhooks
+    if getattr(arguments, "host", None) is not None:
+        server = replace(server, host=arguments.host)
+    if getattr(arguments, "port", None) is not None:
+        server = replace(server, port=arguments.port)
+    if getattr(arguments, "clock", None) is not None:
+        clock = replace(clock, kind=arguments.clock)
+    if getattr(arguments, "speed", None) is not None:
+        if arguments.speed <= 0:
+            raise ConfigError("--speed must be greater than 0")
+        clock = replace(clock, speed=arguments.speed)
+    if getattr(arguments, "webhook_attempts", None) is not None:
+        if arguments.webhook_attempts < 1:
+            raise ConfigError("--webhook-attempts must be at least 1")
+        hooks = replace(hooks, attempts=arguments.webhook_attempts)
+    if getattr(arguments, "webhook_timeout", None) is not None:
+        if arguments.webhook_timeout <= 0:
+            raise ConfigError("--webhook-timeout must be greater than 0")
+        hooks = replace(hooks, timeout_seconds=arguments.webhook_timeout)
+    if getattr(arguments, "job_seconds", None) is not None:
+        if arguments.job_seconds <= 0:
+            raise ConfigError("--job-seconds must be greater than 0")
+        jobs = replace(jobs, seconds=arguments.job_seconds)
+    if getattr(arguments, "polls_per_phase", None) is not None:
+        if arguments.polls_per_phase < 1:
+            raise ConfigError("--polls-per-phase must be at least 1")
+        jobs = replace(jobs, polls_per_phase=arguments.polls_per_phase)
+    if getattr(arguments, "seed", None) is not None:
+        config = replace(config, seed=arguments.seed)
+    return replace(config, server=server, clock=clock, jobs=jobs, webhooks=hooks)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.listen(2048)
+    sock.setblocking(False)
+    return sock
+
+
+def _url_host(host: str) -> str:
+    if host in ("0.0.0.0", "::"):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
+
+
+def run_serve(arguments: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    """Serve until SIGINT/SIGTERM; 0 on a clean stop, 2 on bad settings, 1 if it cannot bind."""
+    level = str(getattr(arguments, "log_level", "info") or "info").upper()
+    if level not in logging.getLevelNamesMapping():
+        print(f"mockserver serve: unknown --log-level {arguments.log_level!r}", file=stderr)
+        return 2
+    try:
+        config = config_from_arguments(arguments)
+        app = create_app(config)
+    except (ConfigError, ContractError) as error:
+        print(f"mockserver serve: {error}", file=stderr)
+        return 2
+
+    handler = logging.StreamHandler(stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(level)
+
+    host, port = config.server.host, config.server.port
+    try:
+        sock = _bind(host, port)
+    except OSError as error:
+        print(f"mockserver serve: cannot listen on {host}:{port}: {error.strerror}", file=stderr)
+        return 1
+    port = sock.getsockname()[1]
+    base = f"http://{_url_host(host)}:{port}"
+    state = app.state.mock
+    speed = getattr(state.clock, "speed", None)
+    clock = f"real x{speed:g}" if speed is not None else "manual"
+    lines = [f"genmock mock server on {base}  (clock: {clock})"]
+    for name in state.adapters:
+        hosts = sorted(h for h, p in state.hosts.items() if p == name)
+        also = f"  (or Host: {', '.join(hosts)})" if hosts else ""
+        lines.append(f"  {name:<10} {base}/{name}{also}")
+    lines.append(f"  {'admin':<10} {base}/_mock/health  (OpenAPI: {base}/_mock/openapi.json)")
+    print("\n".join(lines), file=stdout, flush=True)
+
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            log_config=None,  # our handler above; uvicorn's loggers propagate to it
+            log_level=level.lower(),
+            access_log=False,  # the app logs one line per request itself
+            lifespan="on",
+            http="httptools" if importlib.util.find_spec("httptools") else "h11",
+            loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
+        )
+    )
+
+    # uvicorn re-raises the signal that stopped it once it has shut down,
+    # into the handler that was installed before it started. With these
+    # no-op handlers that re-raise is harmless and the process exits 0.
+    def _stopped(signum: int, frame: FrameType | None) -> None:
+        pass
+
+    previous = {sig: signal.signal(sig, _stopped) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        server.run(sockets=[sock])
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+        sock.close()
+        root.removeHandler(handler)
+    print("genmock mock server stopped", file=stdout, flush=True)
+    return 0
