@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
+from conftest import Served
 from starlette.applications import Starlette
 
-from conftest import Served
 from mockserver.config import MockConfig, ProviderConfig
 from mockserver.http.asgi import BodyTooLarge, read_body
 from mockserver.http.routing import ProviderRoute
