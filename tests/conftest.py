@@ -269,11 +269,14 @@ class WebhookReceiver:
                 if delay:
                     time.sleep(delay)
                 payload = b'{"ok":true}'
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                try:
+                    self.send_response(status)
+                    self.send_header("content-type", "application/json")
+                    self.send_header("content-length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the sender gave up waiting (timeout, shutdown)
                 # Recorded after answering, so wait_for(n) sees the sender's attempt finish.
                 with receiver._condition:
                     receiver.requests.append(

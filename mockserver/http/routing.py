@@ -185,6 +185,7 @@ class ProviderRoute(BaseRoute):
             response = render_error(state, adapter, error, request)
         except Exception as error:
             response = render_unexpected(state, adapter, error, request, full_path)
+        state.sender.notice_schedule()
         await self._respond(send, request, response, endpoint, full_path, started, at)
 
     def _match(

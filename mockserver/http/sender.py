@@ -77,6 +77,8 @@ class WebhookSender:
         self._in_flight: dict[asyncio.Task[None], Delivery] = {}
         #: Bumped by reset: attempts started before it are not recorded.
         self._generation = 0
+        #: Mock time the loop plans to look again (None: only when woken).
+        self._next_look: float | None = None
         outbox.watch(lambda _delivery: self.wake())
 
     # --- lifecycle -------------------------------------------------------
@@ -166,6 +168,21 @@ class WebhookSender:
         with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(event.set)
 
+    def notice_schedule(self) -> None:
+        """Wake the loop if the world now has a transition due before the loop's next look.
+
+        The request path calls this after each request: a create schedules a
+        job whose end may be sooner than anything the loop is sleeping for,
+        and with a real clock nobody else would wake it in time. Cheap (O(1))
+        when nothing changed, so it costs a request nothing.
+        """
+        if isinstance(self.clock, ManualClock):
+            return  # nothing becomes due without an advance, which wakes the loop
+        due = self.world.next_due()
+        if due is not None and (self._next_look is None or due < self._next_look):
+            self._next_look = due
+            self.wake()
+
     # --- draining (tests) --------------------------------------------------
     def quiet(self) -> bool:
         """Nothing in flight and nothing due now (deliveries or job transitions).
@@ -247,6 +264,7 @@ class WebhookSender:
     def _sleep_seconds(self) -> float | None:
         """Wall seconds until something is due; None: until woken."""
         candidates = [t for t in (self.world.next_due(), self.outbox.next_due()) if t is not None]
+        self._next_look = min(candidates) if candidates else None
         if not candidates or isinstance(self.clock, ManualClock):
             return None
         mock_wait = max(0.0, min(candidates) - self.clock.now())
