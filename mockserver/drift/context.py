@@ -397,6 +397,8 @@ class ExchangeContext:
     @cached_property
     def classification(self) -> Classification:
         """``success``, ``error-http`` (status >= 400) or ``error-body`` (error in a 2xx)."""
+        if self.kind == "webhook":
+            return "success"  # a webhook's body code (Apikley 501) is the job outcome
         status = self.exchange.status or 200
         if status >= 400:
             return "error-http"
