@@ -30,6 +30,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from mockserver.config import ConfigError, MockConfig
+from mockserver.domain.accounts import default_webhook_secret
 from mockserver.http.app import create_app, load_adapter_factories
 from mockserver.http.state import MockState
 from mockserver.testing._asgi import ASGIApp, Lifespan, call_asgi
@@ -376,6 +377,16 @@ class ProviderMock:
         """An API key's accounts at every provider (``GET /_mock/accounts/{key}``)."""
         result: dict[str, Any] = self.admin("GET", f"/_mock/accounts/{_quote(key)}")
         return result
+
+    def webhook_secret(self, key: str) -> str:
+        """The webhook signing secret of API key ``key`` (WaveSpeed signs with it)."""
+        try:
+            return str(self.account(key)["webhook_secret"])
+        except MockControlError as error:
+            if error.status != 404:
+                raise
+        # The accounts admin route is not there: the documented default of a fresh key.
+        return default_webhook_secret(key)
 
     def reset(self) -> None:
         """Back to the configured start: jobs, deliveries, journal, received webhooks go.
