@@ -12,6 +12,7 @@ Kinds (which context a rule receives):
 ``model``     one model contract before/after (:class:`.ModelPair`)
 ``document``  the same, after the other rules ran (``changed_elsewhere`` set)
 ``exchange``  one response or webhook (:class:`.ExchangeContext`)
+``job``       a whole paid live job (``mockserver.drift.live.JobRun``)
 
 ``mockserver drift rules`` lists them all; the README table is generated from
 the same data (:func:`rule_table`).
@@ -37,7 +38,7 @@ __all__ = ["RULES", "Hit", "Registry", "Rule", "rule", "rule_table"]
 
 F = TypeVar("F", bound=Callable[..., Iterable["Hit"]])
 
-KINDS = ("property", "model", "document", "exchange")
+KINDS = ("property", "model", "document", "exchange", "job")
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,7 @@ class Registry:
         """The rules that take a context of ``kind``."""
         return [r for r in self._rules.values() if r.kind == kind]
 
-    def run(self, kind: str, context: ModelPair | PropertyPair | ExchangeContext) -> list[Finding]:
+    def run(self, kind: str, context: Any) -> list[Finding]:
         """Run every rule of ``kind`` on ``context``."""
         return [
             registered.finding(context.where, hit)
