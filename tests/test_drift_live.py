@@ -157,7 +157,7 @@ def test_free_probes_against_the_mock_show_no_drift(served: Any, provider: str) 
 
 
 def test_without_a_key_only_keyless_probes_run(served: Any) -> None:
-    code, report, err = _live(served.url, "wavespeed", key=False)
+    code, report, _ = _live(served.url, "wavespeed", key=False)
     assert code == 0
     assert set(report["skipped"]) == {
         "probe unknown_job",
@@ -196,6 +196,7 @@ def test_paid_job_with_webhook_shows_no_drift(
 def test_spend_over_the_limit_is_refused_and_sends_nothing(served: Any) -> None:
     code, report, err = _live(served.url, "wavespeed", "--spend-limit", "0.10")
     assert code == 2
+    assert any("refused" in e for e in report["errors"])
     assert "$0.15" in err and "refused" in err  # what it would have spent
     jobs = httpx.get(f"{served.url}/_mock/jobs").json()
     assert jobs["count"] == 0
