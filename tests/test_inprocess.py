@@ -236,3 +236,15 @@ def test_served_mock_same_api_on_loopback() -> None:
         url = mock.url
     with pytest.raises(httpx.ConnectError):
         httpx.get(url + "/_mock/health")
+
+
+def test_configured_accounts_and_scenarios_survive_reset() -> None:
+    with mock_providers(accounts={"poor": {"balance": 0}}, scenarios=["job_failed"]) as mock:
+        for _ in range(2):
+            assert mock.account("poor")["accounts"]["eachlabs"]["balance"] == 0
+            assert [s["scenario"] for s in mock.scenarios] == ["job_failed"]
+            with httpx.Client() as client:
+                job_id = create(client)
+            mock.advance(60)
+            assert mock.admin("GET", "/_mock/jobs/" + job_id)["state"] == "failed"
+            mock.reset()

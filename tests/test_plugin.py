@@ -93,33 +93,19 @@ def test_it(provider_mock):
 
 LEAK = (
     CREATE
-    + '''
-import pytest
-
-from mockserver.testing import MockControlError
-
-
-def scenarios(mock):
-    try:
-        return mock.admin("GET", "/_mock/scenarios")
-    except MockControlError as error:
-        if error.status == 404:
-            return None  # the admin API has no scenario queue yet
-        raise
-
+    + """
 
 def test_first_leaves_a_mess(provider_backend):
     mock = provider_backend
-    try:
-        mock.queue_scenario("job_failed")
-        mock.queue_scenario(429, times=5)
-    except MockControlError as error:
-        assert error.status == 404  # not wired yet: the rest still proves isolation
-    mock.set_account  # exists on the handle
+    # Queued for later calls than this test makes: still queued when it ends.
+    mock.queue_scenario("job_failed", provider="eachlabs", nth=3, times=5)
+    mock.queue_scenario(429, provider="eachlabs", endpoint="poll", times=5)
+    mock.set_account("k", balance=1)
     create(mock.base_url("eachlabs"), webhook_url="https://hooks.example.com/a")
     create(mock.base_url("eachlabs"))  # a job never polled, webhook-less
     mock.advance(3600)
     mock.webhook_status = 500
+    assert len(mock.scenarios) == 2
     assert mock.jobs and mock.requests and mock.webhooks and mock.received
 
 
@@ -129,14 +115,18 @@ def test_second_sees_nothing(provider_backend):
     assert mock.requests == []
     assert mock.webhooks == []
     assert mock.received == []
+    assert mock.scenarios == []
     assert mock.webhook_status == 200
     assert mock.now == 1_767_225_600.0  # the clock starts afresh too
-    assert scenarios(mock) in (None, [], {"count": 0, "scenarios": []})
-    # The first job this world makes is its own, with the seed's first id.
-    job_id = create(mock.base_url("eachlabs"))
-    assert [j["id"] for j in mock.jobs] == [job_id]
-    assert mock.jobs[0]["state"] == "queued"  # no scenario leaked in
-'''
+    assert mock.account("k")["accounts"]["eachlabs"]["balance"] == 100
+    # Three creates and a poll: the leaked scenarios would fail the third job or 429 the poll.
+    ids = [create(mock.base_url("eachlabs")) for _ in range(3)]
+    mock.advance(3600)
+    poll = httpx.get(mock.base_url("eachlabs") + "/v1/prediction/" + ids[2],
+                     headers={"X-API-Key": "k"})
+    assert poll.status_code == 200 and poll.json()["status"] == "success"
+    assert [j["state"] for j in mock.jobs] == ["succeeded"] * 3
+"""
 )
 
 

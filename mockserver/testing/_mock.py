@@ -160,7 +160,7 @@ class ProviderMock:
         self._loop.start()
         try:
             self._serve()
-            self._queue_configured_scenarios()
+            self._apply_configured()
         except BaseException:
             self.stop()
             raise
@@ -364,6 +364,11 @@ class ProviderMock:
         result: dict[str, Any] = self.admin("POST", "/_mock/scenarios", spec)
         return result
 
+    @property
+    def scenarios(self) -> list[dict[str, Any]]:
+        """Scenarios still queued, as ``GET /_mock/scenarios`` shows them (``queued``)."""
+        return list(self.admin("GET", "/_mock/scenarios")["queued"])
+
     def set_account(self, key: str, **fields: Any) -> dict[str, Any]:
         """Change an API key's account (``PUT /_mock/accounts/{key}``); its new description.
 
@@ -397,9 +402,12 @@ class ProviderMock:
         self._webhooks.received.clear()
         for receiver in self._receivers:
             receiver.clear()
-        self._queue_configured_scenarios()
+        self._apply_configured()
 
-    def _queue_configured_scenarios(self) -> None:
+    def _apply_configured(self) -> None:
+        """The ``accounts`` and ``scenarios`` the mock was made with, via the admin API."""
+        for key, settings in self.options.accounts.items():
+            self.set_account(key, **settings)
         for spec in self.options.scenarios:
             body = dict(spec) if isinstance(spec, Mapping) else _scenario_body(spec)
             self.admin("POST", "/_mock/scenarios", body)
