@@ -55,3 +55,14 @@ def openapi(session: nox.Session) -> None:
         session.run(
             "mockserver", "openapi", provider, "--output", f"build/openapi/{provider}.json"
         )
+
+
+@nox.session(python=PYTHON)
+def fuzz(session: nox.Session) -> None:
+    """The mock passes its own fuzzing: schemathesis, 500 examples per operation, seed 1."""
+    _install(session)
+    for provider in ("eachlabs", "wavespeed", "apikley"):
+        session.run(
+            "mockserver", "fuzz", "--provider", provider, "--max-examples", "500",
+            "--seed", "1", "--report", f"build/fuzz/{provider}.xml", *session.posargs,
+        )
