@@ -26,8 +26,12 @@ A file looks like this (every key optional; the values shown are the defaults)::
     [providers.apikley]
     error_transport = "body_code"   # or "http_status": errors as real HTTP statuses
 
-    [[accounts]]                # API keys and their balance/limits (see the accounts
-    key = "test-key"            # module; passed through unchanged until it is wired)
+    [accounts]                  # API keys (mockserver.domain.accounts); by default any
+    default_balances = { USD = 100, credits = 10000 }   # key is valid except the magic ones
+    [accounts.keys."sk-test"]   # listing keys makes every other key invalid (401)
+    balance = 5                 # also: balances = {apikley = 12}, valid, limits, webhook_secret
+
+    # Or one table per key:  [[accounts]]  key = "sk-test"  balance = 5
 
 Unknown keys are refused with an error naming them, so a typo never silently
 keeps a default. :meth:`MockConfig.load` reads a file; :meth:`MockConfig.from_mapping`
@@ -146,8 +150,9 @@ class MockConfig:
     jobs: JobsConfig = field(default_factory=JobsConfig)
     webhooks: WebhookConfig = field(default_factory=WebhookConfig)
     providers: Mapping[str, ProviderConfig] = field(default_factory=dict)
-    #: ``[[accounts]]`` tables, kept as written; the accounts module reads them.
-    accounts: tuple[Mapping[str, Any], ...] = ()
+    #: The ``[accounts]`` section in the shape ``Accounts.from_config`` reads
+    #: (``default_balances``, ``keys``); ``[[accounts]]`` tables are converted to it.
+    accounts: Mapping[str, Any] = field(default_factory=dict)
     #: Seed for ids; None gives random ids.
     seed: int | None = None
     #: Request journal entries kept (a ring).
@@ -182,9 +187,7 @@ class MockConfig:
             transport = reader.choice(section, "error_transport", ("body_code", "http_status"),
                                       f"providers.{name}.")
             providers[str(name)] = ProviderConfig(error_transport=transport)  # type: ignore[arg-type]
-        accounts = data.get("accounts", [])
-        if not isinstance(accounts, list) or not all(isinstance(a, Mapping) for a in accounts):
-            raise ConfigError(f"{origin}: 'accounts' must be an array of tables ([[accounts]])")
+        accounts = _accounts_section(data.get("accounts"), origin)
 
         kind = reader.choice(clock, "kind", ("real", "manual"), "clock.") or "real"
         polls = reader.integer(jobs, "polls_per_phase", "jobs.", minimum=0)
@@ -222,7 +225,7 @@ class MockConfig:
                 ),
             ),
             providers=providers,
-            accounts=tuple(dict(a) for a in accounts),
+            accounts=accounts,
             seed=seed,
             journal_size=2_000 if journal is None else journal,
         )
@@ -230,6 +233,38 @@ class MockConfig:
     def with_overrides(self, **sections: Any) -> MockConfig:
         """A copy with whole sections replaced (``server=ServerConfig(...)``)."""
         return replace(self, **sections)
+
+
+def _accounts_section(raw: Any, origin: str) -> Mapping[str, Any]:
+    """``[accounts]`` as Accounts.from_config reads it, checked now so errors name the file."""
+    if raw is None:
+        return {}
+    if isinstance(raw, list):  # [[accounts]] key = "..." tables
+        keys: dict[str, Any] = {}
+        for index, table in enumerate(raw):
+            if not isinstance(table, Mapping) or not isinstance(table.get("key"), str):
+                raise ConfigError(f"{origin}: 'accounts[{index}]' needs a string 'key'")
+            settings = {k: v for k, v in table.items() if k != "key"}
+            keys[table["key"]] = settings
+        raw = {"keys": keys}
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{origin}: 'accounts' must be a table ([accounts]) or [[accounts]]")
+    unknown = sorted(set(raw) - {"default_balances", "keys"})
+    if unknown:
+        raise ConfigError(
+            f"{origin}: unknown key 'accounts.{unknown[0]}' (allowed here: default_balances, keys)"
+        )
+    # Imported here: the accounts module is domain code the config only validates against.
+    from mockserver.domain.accounts import Accounts
+    from mockserver.domain.errors import MockError
+
+    try:
+        Accounts.from_config({"accounts": raw})
+    except (ValueError, MockError) as error:
+        named = f" ('accounts.keys.{error.field}')" if isinstance(error, MockError) and (
+            error.field) else ""
+        raise ConfigError(f"{origin}: accounts: {error}{named}") from None
+    return dict(raw)
 
 
 def _is_number(value: object) -> bool:

@@ -39,8 +39,10 @@ timeout_seconds = 3
 [providers.apikley]
 error_transport = "http_status"
 
-[[accounts]]
-key = "k1"
+[accounts]
+default_balances = { USD = 20 }
+
+[accounts.keys.k1]
 balance = 5
 """
 
@@ -52,7 +54,7 @@ def test_defaults() -> None:
     assert config.clock.speed == DEFAULT_SPEED == 17.5
     assert config.jobs.polls_per_phase is None and config.jobs.seconds is None
     assert config.webhooks.apply(RetryPolicy()) == RetryPolicy()
-    assert config.providers == {} and config.accounts == ()
+    assert config.providers == {} and config.accounts == {}
     assert MockConfig.from_mapping({}) == config
 
 
@@ -68,7 +70,14 @@ def test_every_key(tmp_path: Path) -> None:
     policy = config.webhooks.apply(contract_policy)
     assert policy == RetryPolicy(attempts=4, delays_seconds=(1.0, 2.5), timeout_seconds=3.0)
     assert config.providers == {"apikley": ProviderConfig(error_transport="http_status")}
-    assert config.accounts == ({"key": "k1", "balance": 5},)
+    assert config.accounts == {"default_balances": {"USD": 20}, "keys": {"k1": {"balance": 5}}}
+
+
+def test_accounts_as_an_array_of_tables() -> None:
+    config = MockConfig.from_mapping(
+        {"accounts": [{"key": "a", "balance": 1}, {"key": "b", "valid": False}]}
+    )
+    assert config.accounts == {"keys": {"a": {"balance": 1}, "b": {"valid": False}}}
 
 
 def test_zero_means_off_for_job_knobs() -> None:
@@ -94,7 +103,11 @@ def test_zero_means_off_for_job_knobs() -> None:
          "'providers.apikley.error_transport'"),
         ({"server": {"port": 70000}}, "'server.port'"),
         ({"server": "x"}, "'server'"),
-        ({"accounts": {"key": "x"}}, "'accounts'"),
+        ({"accounts": {"key": "x"}}, "'accounts.key'"),
+        ({"accounts": "x"}, "'accounts'"),
+        ({"accounts": [{"balance": 1}]}, "'accounts\\[0\\]'"),
+        ({"accounts": {"keys": {"k": {"colour": 1}}}}, "colour"),
+        ({"accounts": {"keys": {"k": {"balance": -1}}}}, "negative"),
     ],
 )
 def test_bad_values_name_the_key(data: dict[str, Any], named: str) -> None:

@@ -150,6 +150,9 @@ class MockService:
             plan=self.plan_for(request.model, request.plan_overrides),
             extra=extra,
         )
+        scenario = extra.get("scenario")
+        if isinstance(scenario, Mapping) and isinstance(scenario.get("name"), str):
+            job.scenario = scenario["name"]
         return self.world.add(job)
 
     # --- read ----------------------------------------------------------
@@ -193,6 +196,14 @@ class MockService:
         if message is None:
             return
         policy = self.settings.retry_policies.get(job.provider, RetryPolicy())
+        # A fault scenario's webhook effects (``webhook_refused`` ...) ride in
+        # job.extra["scenario"]; the sender honours them per delivery.
+        scenario = job.extra.get("scenario")
+        effects = frozenset(
+            str(name).removeprefix("webhook_")
+            for name, on in (scenario.items() if isinstance(scenario, Mapping) else ())
+            if str(name).startswith("webhook_") and on
+        )
         delivery = Delivery(
             id=self.world.new_uuid(),
             job_id=job.id,
@@ -203,6 +214,7 @@ class MockService:
             due=transition.at,
             headers=dict(message.headers),
             signer=message.sign,
+            effects=effects,
         )
         self.outbox.enqueue(delivery)
 

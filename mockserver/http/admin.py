@@ -23,6 +23,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import Receive, Scope, Send
 
+from mockserver.domain.errors import MockError
 from mockserver.domain.lifecycle import Job, State
 from mockserver.domain.service import WebhookTarget
 from mockserver.domain.webhooks import DeliveryState
@@ -300,6 +301,51 @@ async def advance_clock(request: Request) -> Response:
 
 
 @_guard
+async def list_accounts(request: Request) -> Response:
+    return json_response(_state(request).accounts.to_dict())
+
+
+@_guard
+async def get_account(request: Request) -> Response:
+    return json_response(_state(request).accounts.describe(request.path_params["key"]))
+
+
+@_guard
+async def put_account(request: Request) -> Response:
+    state = _state(request)
+    body = await _json_object(request)
+    try:
+        described = state.accounts.update(request.path_params["key"], body)
+    except MockError as error:  # the accounts module's 400s
+        raise AdminError(error.status, error.message) from None
+    return json_response(described)
+
+
+@_guard
+async def list_scenarios(request: Request) -> Response:
+    state = _state(request)
+    return json_response(
+        {"queued": state.scenarios.list(), "available": state.scenarios.registry.to_list()}
+    )
+
+
+@_guard
+async def add_scenario(request: Request) -> Response:
+    state = _state(request)
+    body = await _json_object(request)
+    try:
+        entry = state.scenarios.add(body)
+    except MockError as error:  # ScenarioError: a 400 naming the problem
+        raise AdminError(error.status, error.message) from None
+    return json_response(entry.to_dict(), 201)
+
+
+@_guard
+async def clear_scenarios(request: Request) -> Response:
+    return json_response({"cleared": _state(request).scenarios.clear()})
+
+
+@_guard
 async def openapi(request: Request) -> Response:
     return json_response(build_admin_openapi())
 
@@ -323,6 +369,12 @@ def admin_routes() -> list[BaseRoute]:
         Route("/webhooks", list_webhooks, methods=["GET"]),
         Route("/clock", get_clock, methods=["GET"]),
         Route("/clock/advance", advance_clock, methods=["POST"]),
+        Route("/accounts", list_accounts, methods=["GET"]),
+        Route("/accounts/{key:str}", get_account, methods=["GET"]),
+        Route("/accounts/{key:str}", put_account, methods=["PUT"]),
+        Route("/scenarios", list_scenarios, methods=["GET"]),
+        Route("/scenarios", add_scenario, methods=["POST"]),
+        Route("/scenarios", clear_scenarios, methods=["DELETE"]),
         Route("/openapi.json", openapi, methods=["GET"]),
         Mount("/media", app=_media),
     ]

@@ -101,6 +101,18 @@ def build_admin_openapi(server_url: str | None = None) -> dict[str, Any]:
                 "body": {"type": "string", "description": "the payload as sent"},
             },
         },
+        "Account": {
+            "type": "object",
+            "required": ["key", "valid", "accounts"],
+            "properties": {
+                "key": {"type": "string"},
+                "valid": {"type": "boolean"},
+                "webhook_secret": {"type": "string"},
+                "limits": {"type": "object"},
+                "used_with": {"type": "array", "items": {"type": "string"}},
+                "accounts": {"type": "object", "description": "per provider: balance, currency"},
+            },
+        },
         "JournalEntry": {
             "type": "object",
             "required": ["seq", "at", "method", "path", "status"],
@@ -264,6 +276,93 @@ def build_admin_openapi(server_url: str | None = None) -> dict[str, Any]:
                 },
             }
         },
+        "/_mock/accounts": {
+            "get": {
+                "summary": "Every key seen or configured, with defaults",
+                "operationId": "listAccounts",
+                "responses": {"200": _json({"type": "object", "properties": {
+                    "defaults": {"type": "object"},
+                    "keys": {"type": "object",
+                             "additionalProperties": {"$ref": "#/components/schemas/Account"}},
+                }}, "accounts")},
+            }
+        },
+        "/_mock/accounts/{key}": {
+            "parameters": [{"name": "key", "in": "path", "required": True,
+                            "schema": {"type": "string"}}],
+            "get": {
+                "summary": "One API key: validity, webhook secret, limits, balance per provider",
+                "operationId": "getAccount",
+                "responses": {"200": _json({"$ref": "#/components/schemas/Account"}, "the key")},
+            },
+            "put": {
+                "summary": "Change a key: balance(s), validity, limits, webhook secret",
+                "operationId": "putAccount",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        "balance": {"type": ["number", "string"], "description":
+                                    "for `provider`, else every provider the key uses"},
+                        "balances": {"type": "object",
+                                     "additionalProperties": {"type": ["number", "string"]}},
+                        "provider": {"type": "string"},
+                        "valid": {"type": "boolean"},
+                        "limits": {"type": "object"},
+                        "webhook_secret": {"type": "string"},
+                    },
+                }}}},
+                "responses": {
+                    "200": _json({"$ref": "#/components/schemas/Account"}, "the key, updated"),
+                    "400": _error("unknown field or bad value"),
+                },
+            },
+        },
+        "/_mock/scenarios": {
+            "get": {
+                "summary": "Queued scenarios and every scenario available",
+                "operationId": "listScenarios",
+                "responses": {"200": _json({"type": "object", "properties": {
+                    "queued": {"type": "array", "items": {"type": "object"}},
+                    "available": {"type": "array", "items": {"type": "object"}},
+                }}, "scenarios")},
+            },
+            "post": {
+                "summary": "Queue a scenario for matching calls (for clients that cannot "
+                           "send a Prefer header)",
+                "operationId": "addScenario",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "anyOf": [{"required": ["scenario"]}, {"required": ["code"]}],
+                    "properties": {
+                        "scenario": {"type": "string", "examples": ["job_failed"]},
+                        "code": {"type": "integer", "examples": [429]},
+                        "delay": {"type": "number", "minimum": 0, "maximum": 300},
+                        "times": {"type": "integer", "minimum": 1, "default": 1},
+                        "match": {"type": "object", "additionalProperties": False,
+                                  "properties": {
+                                      "provider": {"type": "string"},
+                                      "endpoint": {"type": "string",
+                                                   "examples": ["create", "poll"]},
+                                      "model": {"type": "string"},
+                                      "key": {"type": "string"},
+                                      "nth": {"type": "integer", "minimum": 1},
+                                  }},
+                    },
+                }}}},
+                "responses": {
+                    "201": _json({"type": "object"}, "the queued entry"),
+                    "400": _error("unknown scenario, bad code or malformed entry"),
+                },
+            },
+            "delete": {
+                "summary": "Drop every queued scenario",
+                "operationId": "clearScenarios",
+                "responses": {"200": _json({"type": "object", "properties": {
+                    "cleared": {"type": "integer"}}}, "how many were dropped")},
+            },
+        },
         "/_mock/openapi.json": {
             "get": {
                 "summary": "This document",
@@ -279,7 +378,8 @@ def build_admin_openapi(server_url: str | None = None) -> dict[str, Any]:
             "version": "1",
             "description": (
                 "Inspect and steer the mock server: jobs, request journal, webhook "
-                "deliveries, the mock clock. JSON in, JSON out; errors are "
+                "deliveries, the mock clock, API keys and balances, fault scenarios. "
+                "JSON in, JSON out; errors are "
                 '{"error": "..."} with a 4xx status.'
             ),
         },

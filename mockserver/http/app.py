@@ -31,13 +31,16 @@ from starlette.routing import BaseRoute, Mount
 
 from mockserver.config import ClockConfig, ConfigError, MockConfig, ProviderConfig
 from mockserver.contracts import ContractSet, ProviderContract, load_contracts
+from mockserver.domain.accounts import Accounts
 from mockserver.domain.clock import Clock, ManualClock, RealClock
+from mockserver.domain.faults import ScenarioQueue
 from mockserver.domain.service import MockService, ServiceSettings
 from mockserver.domain.webhooks import Outbox, RetryPolicy
 from mockserver.domain.world import World
 from mockserver.http.admin import admin_routes, json_response
 from mockserver.http.journal import Journal
 from mockserver.http.routing import ProviderRoute
+from mockserver.http.scenarios import ConnectionDropped
 from mockserver.http.sender import WebhookSender
 from mockserver.http.state import MockState
 from mockserver.providers.base import AdapterFactory, ProviderAdapter
@@ -89,6 +92,29 @@ def _configured(contract: ProviderContract, settings: ProviderConfig | None) -> 
 def _retry_policy(contract: ProviderContract, config: MockConfig) -> RetryPolicy:
     retry = (contract.data.get("webhook") or {}).get("retry") or {}
     return config.webhooks.apply(RetryPolicy.from_contract(retry))
+
+
+def _connect(adapter: ProviderAdapter, state: MockState) -> None:
+    """Give an adapter the world's shared accounts and the scenario of each request.
+
+    These are the knobs :class:`~mockserver.providers.common.AdapterBase`
+    documents; an adapter without them (a test double) is left alone.
+    """
+    if hasattr(adapter, "accounts"):
+        adapter.accounts = state.accounts
+    if hasattr(adapter, "scenarios"):
+        adapter.scenarios = lambda _request: state.current_overrides
+
+
+class _DroppedConnectionFilter(logging.Filter):
+    """Keep uvicorn from logging a scenario's deliberate connection drop as a crash."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not isinstance(error, ConnectionDropped)
+
+
+_DROP_FILTER = _DroppedConnectionFilter()
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -161,6 +187,13 @@ def create_app(
         for host in configured[name].data.get("hosts") or []:
             hosts[str(host).lower()] = name
 
+    currencies = {
+        name: str(contract.data.get("billing", {}).get("currency"))
+        for name, contract in configured.items()
+        if contract.data.get("billing", {}).get("currency")
+    }
+    accounts = Accounts.from_config({"accounts": dict(config.accounts)}, currencies=currencies)
+    scenarios = ScenarioQueue()
     sender = WebhookSender(world, outbox, clock)
     state = MockState(
         config=config,
@@ -172,10 +205,14 @@ def create_app(
         adapters=built,
         journal=Journal(world),
         sender=sender,
+        accounts=accounts,
+        scenarios=scenarios,
         validate_responses=validate_responses,
         hosts=hosts,
     )
     sender.on_error = state.record_unhandled
+    for adapter in built.values():
+        _connect(adapter, state)
 
     routes: list[BaseRoute] = [Mount("/_mock", routes=admin_routes())]
     for name, adapter in built.items():
@@ -186,6 +223,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        # Filters are a set: adding it for every app is harmless.
+        logging.getLogger("uvicorn.error").addFilter(_DROP_FILTER)
         sender.start()
         try:
             yield

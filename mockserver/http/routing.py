@@ -12,6 +12,7 @@ against the contract when asked, journals and logs the request.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import re
@@ -24,6 +25,7 @@ from starlette.routing import BaseRoute, Match, compile_path
 from starlette.types import Receive, Scope, Send
 
 from mockserver.domain.errors import MockError
+from mockserver.domain.faults import Scenario
 from mockserver.http import media
 from mockserver.http.asgi import (
     BodyTooLarge,
@@ -38,6 +40,13 @@ from mockserver.http.asgi import (
 )
 from mockserver.http.errors import render_error, render_unexpected
 from mockserver.http.journal import journal_body, mask_headers
+from mockserver.http.scenarios import (
+    ConnectionDropped,
+    corrupt,
+    forced_error,
+    plan_overrides,
+    select_scenario,
+)
 from mockserver.http.state import ContractViolation, MockState, UnhandledError
 from mockserver.providers.base import ProviderAdapter, Route, WireRequest, WireResponse
 
@@ -139,6 +148,7 @@ class ProviderRoute(BaseRoute):
         )
         state.sender.ensure_started()
         endpoint: str | None = None
+        scenario: Scenario | None = None
         try:
             if method not in _BODILESS or "content-length" in headers or (
                 "transfer-encoding" in headers
@@ -160,7 +170,16 @@ class ProviderRoute(BaseRoute):
                 raise MockError(404, f"no endpoint at {method} {path}", rule="route")
             endpoint = route.name
             request = dataclasses.replace(request, path_params=params)
-            response = route.handler(request)
+            scenario = select_scenario(adapter.contract, state.scenarios, request, endpoint)
+            forced = forced_error(scenario, adapter.contract) if scenario else None
+            if forced is not None:
+                raise forced
+            # The adapter's `scenarios` hook reads this while the (sync) handler runs.
+            state.current_overrides = plan_overrides(scenario)
+            try:
+                response = route.handler(request)
+            finally:
+                state.current_overrides = {}
             if not isinstance(response, WireResponse):
                 raise TypeError(
                     f"{adapter.name}.{route.name} returned {type(response).__name__}, "
@@ -186,7 +205,7 @@ class ProviderRoute(BaseRoute):
         except Exception as error:
             response = render_unexpected(state, adapter, error, request, full_path)
         state.sender.notice_schedule()
-        await self._respond(send, request, response, endpoint, full_path, started, at)
+        await self._respond(send, request, response, endpoint, full_path, started, at, scenario)
 
     def _match(
         self, method: str, path: str
@@ -213,6 +232,7 @@ class ProviderRoute(BaseRoute):
         full_path: str,
         started: float,
         at: float,
+        scenario: Scenario | None = None,
     ) -> None:
         state, adapter = self.state, self.adapter
         if state.validate_responses and response.schema and response.raw is None:
@@ -227,14 +247,32 @@ class ProviderRoute(BaseRoute):
             )
             response = WireResponse(500, {"error": f"{adapter.name}: response not JSON-able"})
             encoded = wire_body(response.body, None, "application/json")
-        await send_response(
-            send,
-            response.status,
-            encoded.body,
-            response.headers.items(),
-            media_type=encoded.media_type,
-            head=request.method == "HEAD",
-        )
+        corrupted = corrupt(scenario, response, encoded.body)
+        if corrupted is not response:
+            response, encoded = corrupted, wire_body(None, corrupted.raw, response.media_type)
+        effect = scenario.response if scenario is not None else None
+        if effect is not None and effect.delay_seconds > 0:
+            await asyncio.sleep(effect.delay_seconds)  # real seconds: a slow provider
+        dropped = effect is not None and effect.drop_connection
+        if dropped:
+            # Headers promising a body that never comes, then the server closes the
+            # connection: the client sees a broken response, as on a real drop.
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": response.status,
+                    "headers": [(b"content-length", str(len(encoded.body) + 1).encode())],
+                }
+            )
+        else:
+            await send_response(
+                send,
+                response.status,
+                encoded.body,
+                response.headers.items(),
+                media_type=encoded.media_type,
+                head=request.method == "HEAD",
+            )
         duration_ms = (time.perf_counter() - started) * 1000
         state.journal.record(
             {
@@ -249,17 +287,22 @@ class ProviderRoute(BaseRoute):
                 "status": response.status,
                 "response": journal_body(encoded.body) if response.raw is None else None,
                 "duration_ms": round(duration_ms, 3),
+                "scenario": scenario.name if scenario is not None else None,
+                "dropped": dropped,
             }
         )
         logger.info(
-            "%s %s %s -> %d (%.1f ms)%s",
+            "%s %s %s -> %d (%.1f ms)%s%s",
             adapter.name,
             request.method,
             full_path,
             response.status,
             duration_ms,
             f" [{endpoint}]" if endpoint else "",
+            f" scenario={scenario.name}" if scenario is not None else "",
         )
+        if dropped:
+            raise ConnectionDropped(f"{full_path}: connection dropped by scenario")
 
     def _validate(
         self,

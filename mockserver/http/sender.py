@@ -285,6 +285,9 @@ class WebhookSender:
                 headers.update({k.lower(): v for k, v in delivery.headers.items()})
                 if delivery.signer is not None:
                     headers.update({k.lower(): v for k, v in delivery.signer(int(at)).items()})
+                simulated = _simulated(delivery)
+                if simulated is not None:
+                    raise simulated
                 response = await self._client.post(
                     delivery.url,
                     content=delivery.body,
@@ -293,9 +296,11 @@ class WebhookSender:
                 )
                 status = response.status_code
                 outcome = Outcome.DELIVERED if 200 <= status < 300 else Outcome.REJECTED
-            except httpx.TimeoutException:
+            except httpx.TimeoutException as failure:
                 outcome = Outcome.TIMEOUT
-                error = f"no answer within {delivery.policy.timeout_seconds:g} s"
+                error = str(failure) if "simulated" in str(failure) else (
+                    f"no answer within {delivery.policy.timeout_seconds:g} s"
+                )
             except (httpx.ConnectError, httpx.ReadError, httpx.WriteError) as failure:
                 outcome = Outcome.REFUSED
                 error = f"{type(failure).__name__}: {failure}" if str(failure) else (
@@ -313,6 +318,13 @@ class WebhookSender:
                 return  # the world was reset meanwhile; this delivery is gone
             attempt = Attempt(delivery.id, number, at, outcome, status, error, duration_ms)
             self.outbox.record(delivery, attempt, self.clock.now())
+            if (
+                outcome is Outcome.DELIVERED
+                and "duplicate" in delivery.effects
+                and len(delivery.attempts) == number  # once: not after the duplicate itself
+            ):
+                # Scenario webhook_duplicate: the receiver gets the final payload twice.
+                await self._duplicate(delivery, headers)
             logger.info(
                 "webhook %s %s attempt %d/%d -> %s%s (%.0f ms)%s",
                 delivery.provider,
@@ -325,6 +337,30 @@ class WebhookSender:
                 f" [{error}]" if error else "",
             )
 
+    async def _duplicate(self, delivery: Delivery, headers: dict[str, str]) -> None:
+        assert self._client is not None
+        at = self.clock.now()
+        started = time.perf_counter()
+        status: int | None = None
+        error: str | None = None
+        try:
+            response = await self._client.post(
+                delivery.url, content=delivery.body, headers=headers,
+                timeout=delivery.policy.timeout_seconds,
+            )
+            status = response.status_code
+            outcome = Outcome.DELIVERED if 200 <= status < 300 else Outcome.REJECTED
+        except (httpx.HTTPError, httpx.InvalidURL) as failure:
+            outcome, error = Outcome.ERROR, f"{type(failure).__name__}: {failure}"
+        duration_ms = (time.perf_counter() - started) * 1000
+        attempt = Attempt(
+            delivery.id, len(delivery.attempts) + 1, at, outcome, status,
+            error or "duplicate sent by scenario webhook_duplicate", duration_ms,
+        )
+        # Recorded in the log and on the delivery, which stays delivered.
+        delivery.attempts.append(attempt)
+        self.outbox.log.append(attempt)
+
     def _report(self, error: BaseException, where: str) -> None:
         from mockserver.http.state import UnhandledError
 
@@ -333,6 +369,15 @@ class WebhookSender:
             self.on_error(record)
         else:
             logger.error("unhandled error in the webhook sender:\n%s", record.traceback)
+
+
+def _simulated(delivery: Delivery) -> httpx.HTTPError | None:
+    """The failure a scenario imposes on every attempt, without touching the network."""
+    if "refused" in delivery.effects:
+        return httpx.ConnectError("connection refused (simulated by scenario webhook_refused)")
+    if "timeout" in delivery.effects:
+        return httpx.ReadTimeout("timed out (simulated by scenario webhook_timeout)")
+    return None
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:

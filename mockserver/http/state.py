@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mockserver.config import MockConfig
+from mockserver.domain.accounts import Accounts
 from mockserver.domain.clock import Clock, RealClock
+from mockserver.domain.faults import ScenarioQueue
 from mockserver.domain.service import MockService
 from mockserver.domain.webhooks import Outbox
 from mockserver.domain.world import World
@@ -119,9 +121,16 @@ class MockState:
     adapters: Mapping[str, ProviderAdapter]
     journal: Journal
     sender: WebhookSender
+    #: API keys, balances, limits and webhook secrets; shared by every adapter.
+    accounts: Accounts = field(default_factory=Accounts)
+    #: Scenarios queued with ``POST /_mock/scenarios``.
+    scenarios: ScenarioQueue = field(default_factory=ScenarioQueue)
     validate_responses: bool = False
     #: lower-case real host -> provider name (``api.eachlabs.ai`` -> ``eachlabs``)
     hosts: Mapping[str, str] = field(default_factory=dict)
+    #: Plan overrides of the scenario of the request being handled (the
+    #: adapters' ``scenarios`` hook returns it; handlers are synchronous).
+    current_overrides: dict[str, Any] = field(default_factory=dict)
     unhandled_errors: list[UnhandledError] = field(default_factory=list)
     contract_violations: list[ContractViolation] = field(default_factory=list)
 
@@ -153,10 +162,15 @@ class MockState:
         return now
 
     def reset(self) -> None:
-        """Forget every job, delivery, journal entry (the clock keeps its time)."""
+        """Forget jobs, deliveries, journal, queued scenarios; accounts back to the config.
+
+        The clock keeps its time (it never goes back).
+        """
         self.sender.cancel_in_flight()
         self.world.reset()
         self.outbox.reset()
+        self.scenarios.clear()
+        self.accounts.reset()
 
     def record_unhandled(self, record: UnhandledError) -> None:
         """Keep (and log, with its traceback) an unexpected exception."""
