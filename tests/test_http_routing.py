@@ -239,4 +239,6 @@ def test_each_request_ticks_the_world(fake_app: Starlette, fake_client: httpx.Cl
     job_id = fake_client.post("/eachlabs/v1/jobs", json={}, headers=KEY).json()["id"]
     state.clock.advance(60)  # no tick yet: the next request (any) applies it
     fake_client.get("/eachlabs/v1/where")
-    assert state.world._jobs[job_id].state == "succeeded"
+    # world.jobs() does not advance jobs itself: the request's tick did.
+    [job] = [j for j in state.world.jobs() if j.id == job_id]
+    assert job.state == "succeeded"
