@@ -210,3 +210,19 @@ def test_credit_balance(h: Harness) -> None:
     unauthenticated = h.call(h.adapter.balance,
                              h.request("GET", "/api/v1/chat/credit", auth=False))
     assert unauthenticated.body["code"] == 401
+
+
+def test_codes_outside_the_vocabulary_map_to_catalogued_ones(h: Harness) -> None:
+    # The HTTP layer answers a wrong method with MockError(405); Apikley's
+    # body codes have no 405, so it is "endpoint does not exist" (404).
+    wrong = h.adapter.render_error(
+        MockError(405, "method DELETE is not allowed", headers={"Allow": "GET"}), None)
+    assert wrong.status == 200 and wrong.body["code"] == 404
+    assert wrong.headers["Allow"] == "GET"
+    assert h.contract.validate(wrong.schema, wrong.body) == []
+    not_json = h.adapter.render_error(MockError(415, "Content-Type must be JSON"), None)
+    assert not_json.status == 200 and not_json.body["code"] == 422
+    odd = h.adapter.render_error(MockError(507, "storage"), None)
+    assert odd.body["code"] == 500
+    h.adapter.error_transport = "http_status"
+    assert h.adapter.render_error(MockError(405, "x"), None).status == 405

@@ -316,6 +316,23 @@ class AdapterBase:
             return int(transport.get("http_status", 200))
         return code
 
+    def wire_code(self, status: int) -> int:
+        """The code to put on the wire for a MockError's ``status``.
+
+        With the code in the body (Apikley) the vocabulary is closed: the
+        catalogue's codes only. A status from outside it (405 for a wrong
+        method, 415 for a body that is not JSON) becomes the nearest
+        catalogued code: 404 "endpoint does not exist" for 405, 422
+        "validation error" for another client error, else 500. With real
+        HTTP statuses any status travels as it is.
+        """
+        catalogue = self.data["errors"].get("catalogue", {})
+        if self.transport_mode() != "body_code" or str(status) in catalogue:
+            return status
+        if status == 405:
+            return 404
+        return 422 if 400 <= status < 500 else 500
+
     def render_error(self, error: MockError, request: WireRequest | None) -> WireResponse:
         """The provider's envelope for ``error``, in its transport.
 
@@ -325,9 +342,10 @@ class AdapterBase:
         catalogue text, with the field and rule appended so a client log
         shows exactly what was refused.
         """
+        code = self.wire_code(error.status)
         envelopes: dict[str, Any] = self.data["errors"]["envelopes"]
-        key = str(error.status) if str(error.status) in envelopes else "default"
-        catalogue = self.catalogue(error.status)
+        key = str(code) if str(code) in envelopes else "default"
+        catalogue = self.catalogue(code)
         message = error.message or str(catalogue.get("message", "error"))
         details = error.details or str(catalogue.get("details") or message)
         named = [f"{label}: {value}" for label, value in
@@ -336,13 +354,13 @@ class AdapterBase:
             details = f"{details} ({', '.join(named)})"
         body = render_template(
             envelopes[key]["template"],
-            {"code": error.status, "message": message, "details": details},
+            {"code": code, "message": message, "details": details},
         )
         headers = dict(error.headers)
         if error.retry_after is not None:
             headers["Retry-After"] = str(max(0, math.ceil(error.retry_after)))
         return WireResponse(
-            status=self.http_status_for(error.status),
+            status=self.http_status_for(code),
             body=body,
             headers=headers,
             schema=f"/errors/envelopes/{key}/schema",
