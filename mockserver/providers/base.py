@@ -24,7 +24,6 @@ from mockserver.domain.webhooks import WebhookMessage
 
 if TYPE_CHECKING:
     from mockserver.contracts import ProviderContract
-
     from mockserver.domain.lifecycle import Job
     from mockserver.domain.service import MockService
 
