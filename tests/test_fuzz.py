@@ -37,17 +37,11 @@ def _cli(*argv: str) -> tuple[int, str, str]:
 
 # --- the mock passes its own fuzzing ----------------------------------------------
 
-APIKLEY_405 = (
-    "mock bug: a wrong method on an Apikley route (DELETE /api/v1/chat/credit) answers "
-    "HTTP 200 {code: 405}, and 405 is not in the contract's envelope code enum "
-    "(mock_contract_violation); see the fuzz report"
-)
 
 
 @pytest.mark.parametrize(
     "provider",
-    ["eachlabs", "wavespeed", pytest.param("apikley", marks=pytest.mark.xfail(
-        strict=True, reason=APIKLEY_405))],
+    ["eachlabs", "wavespeed", "apikley"],
 )
 def test_mock_passes_bounded_fuzzing(provider: str) -> None:
     result = run_fuzz(FuzzOptions(provider, max_examples=EXAMPLES, seed=SEED))
