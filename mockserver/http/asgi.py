@@ -42,8 +42,26 @@ class ClientGone(Exception):
     """The client disconnected before sending its whole body."""
 
 
+#: Scope key under which :func:`request_headers` keeps its result: the routes
+#: each look at the Host header to match, then the handler reads them all.
+_HEADERS_KEY = "mockserver.headers"
+
+
 def request_headers(scope: Scope) -> dict[str, str]:
-    """Headers with lower-case names; repeated headers joined as HTTP allows."""
+    """Headers with lower-case names; repeated headers joined as HTTP allows.
+
+    Computed once per request (kept in the scope); callers must not mutate it.
+    """
+    cached: dict[str, str] | None = scope.get(_HEADERS_KEY)
+    if cached is not None and scope.get("headers") is scope.get(_HEADERS_KEY + ".raw"):
+        return cached
+    headers = _parse_headers(scope)
+    scope[_HEADERS_KEY] = headers
+    scope[_HEADERS_KEY + ".raw"] = scope.get("headers")
+    return headers
+
+
+def _parse_headers(scope: Scope) -> dict[str, str]:
     headers: dict[str, str] = {}
     for raw_name, raw_value in scope.get("headers", []):
         name = raw_name.decode("latin-1").lower()

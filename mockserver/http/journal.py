@@ -19,7 +19,9 @@ __all__ = [
     "BODY_CAP",
     "SECRET_FIELDS",
     "SECRET_HEADERS",
+    "Deferred",
     "Journal",
+    "deferred_body",
     "journal_body",
     "mask_headers",
     "mask_secret",
@@ -97,6 +99,37 @@ def journal_body(body: bytes, *, cap: int = BODY_CAP) -> Any:
     return text
 
 
+class Deferred:
+    """A body kept as bytes until somebody reads the journal.
+
+    Parsing and masking every request and response body costs more than the
+    rest of a poll; most entries are never read before the ring drops them.
+    :meth:`Journal.entries` turns each into :func:`journal_body`'s result on
+    first read (so what a reader sees is the same, masked).
+    """
+
+    __slots__ = ("raw",)
+
+    def __init__(self, raw: bytes) -> None:
+        self.raw = raw
+
+    def resolve(self) -> Any:
+        return journal_body(self.raw)
+
+
+def deferred_body(body: bytes) -> Deferred | None:
+    """``body`` for a journal entry, parsed and masked only when read (None if empty)."""
+    return Deferred(body) if body else None
+
+
+def _resolve(entry: dict[str, Any]) -> dict[str, Any]:
+    for name in ("body", "response"):
+        value = entry.get(name)
+        if isinstance(value, Deferred):
+            entry[name] = value.resolve()
+    return entry
+
+
 class Journal:
     """Appends entries to the world's ring and reads them back, filtered."""
 
@@ -120,4 +153,4 @@ class Journal:
         items = list(selected)
         if limit is not None:
             items = items[-limit:] if limit > 0 else []
-        return items
+        return [_resolve(entry) for entry in items]

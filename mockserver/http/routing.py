@@ -39,7 +39,7 @@ from mockserver.http.asgi import (
     wire_body,
 )
 from mockserver.http.errors import render_error, render_unexpected
-from mockserver.http.journal import journal_body, mask_headers
+from mockserver.http.journal import deferred_body, mask_headers
 from mockserver.http.scenarios import (
     ConnectionDropped,
     corrupt,
@@ -283,9 +283,9 @@ class ProviderRoute(BaseRoute):
                 "endpoint": endpoint,
                 "query": dict(request.query),
                 "headers": mask_headers(request.headers),
-                "body": journal_body(request.body),
+                "body": deferred_body(request.body),
                 "status": response.status,
-                "response": journal_body(encoded.body) if response.raw is None else None,
+                "response": deferred_body(encoded.body) if response.raw is None else None,
                 "duration_ms": round(duration_ms, 3),
                 "scenario": scenario.name if scenario is not None else None,
                 "dropped": dropped,
