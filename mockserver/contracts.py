@@ -159,6 +159,63 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def _all_of(checks: list[FastCheck]) -> FastCheck:
+    if not checks:
+        return lambda _v: True
+    if len(checks) == 1:
+        return checks[0]
+    every = tuple(checks)
+    return lambda v: all(check(v) for check in every)
+
+
+def _type_check(names: list[str]) -> FastCheck:
+    tests = tuple(_TYPE_CHECKS[n] for n in names)
+    return lambda v: any(test(v) for test in tests)
+
+
+def _enum_check(options: tuple[object, ...]) -> FastCheck:
+    # Same Python type and equal: never a false "valid" (1 vs True, 1 vs 1.0).
+    return lambda v: any(type(e) is type(v) and e == v for e in options)
+
+
+def _length_check(bound: int, *, most: bool) -> FastCheck:
+    if most:
+        return lambda v: not isinstance(v, str) or len(v) <= bound
+    return lambda v: not isinstance(v, str) or len(v) >= bound
+
+
+_COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
+    "minimum": lambda v, b: bool(v >= b),
+    "maximum": lambda v, b: bool(v <= b),
+    "exclusiveMinimum": lambda v, b: bool(v > b),
+    "exclusiveMaximum": lambda v, b: bool(v < b),
+}
+
+
+def _bound_check(keyword: str, bound: object) -> FastCheck:
+    compare = _COMPARISONS[keyword]
+    return lambda v: not _is_number(v) or compare(v, bound)
+
+
+def _multiple_check(step: int) -> FastCheck:
+    # Integers only; a float instance is left to jsonschema's own arithmetic.
+    return lambda v: not _is_number(v) or (isinstance(v, int) and v % step == 0)
+
+
+def _required_check(names: tuple[str, ...]) -> FastCheck:
+    return lambda v: not isinstance(v, dict) or all(n in v for n in names)
+
+
+def _properties_check(subs: dict[str, FastCheck]) -> FastCheck:
+    return lambda v: not isinstance(v, dict) or all(
+        subs[k](item) for k, item in v.items() if k in subs
+    )
+
+
+def _closed_check(known: frozenset[str]) -> FastCheck:
+    return lambda v: not isinstance(v, dict) or all(n in known for n in v)
+
+
 def _fast_check(schema: object) -> FastCheck | None:
     """Closures equivalent to (or stricter than) ``schema``; None if it uses other keywords."""
     if schema is True:
@@ -173,14 +230,11 @@ def _fast_check(schema: object) -> FastCheck | None:
             names = [value] if isinstance(value, str) else value
             if not isinstance(names, list) or not all(n in _TYPE_CHECKS for n in names):
                 return None
-            tests = tuple(_TYPE_CHECKS[n] for n in names)
-            checks.append(lambda v, t=tests: any(test(v) for test in t))
+            checks.append(_type_check(names))
         elif keyword == "enum":
             if not isinstance(value, list):
                 return None
-            # Same Python type and equal: never a false "valid" (1 vs True, 1 vs 1.0).
-            options = tuple(value)
-            checks.append(lambda v, o=options: any(type(e) is type(v) and e == v for e in o))
+            checks.append(_enum_check(tuple(value)))
         elif keyword == "format":
             if value != "uri":
                 return None
@@ -188,38 +242,19 @@ def _fast_check(schema: object) -> FastCheck | None:
         elif keyword in ("maxLength", "minLength"):
             if not isinstance(value, int) or isinstance(value, bool):
                 return None
-            if keyword == "maxLength":
-                checks.append(lambda v, n=value: not isinstance(v, str) or len(v) <= n)
-            else:
-                checks.append(lambda v, n=value: not isinstance(v, str) or len(v) >= n)
-        elif keyword in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+            checks.append(_length_check(value, most=keyword == "maxLength"))
+        elif keyword in _COMPARISONS:
             if not _is_number(value):
                 return None
-            compare = {
-                "minimum": lambda v, b: v >= b,
-                "maximum": lambda v, b: v <= b,
-                "exclusiveMinimum": lambda v, b: v > b,
-                "exclusiveMaximum": lambda v, b: v < b,
-            }[keyword]
-            checks.append(
-                lambda v, b=value, c=compare: not _is_number(v) or bool(c(v, b))
-            )
+            checks.append(_bound_check(keyword, value))
         elif keyword == "multipleOf":
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 return None
-            # Integers only; a float instance is left to jsonschema's own arithmetic.
-            checks.append(
-                lambda v, m=value: (
-                    not _is_number(v) or (isinstance(v, int) and v % m == 0)
-                )
-            )
+            checks.append(_multiple_check(value))
         elif keyword == "required":
             if not isinstance(value, list) or not all(isinstance(n, str) for n in value):
                 return None
-            names = tuple(value)
-            checks.append(
-                lambda v, r=names: not isinstance(v, dict) or all(n in v for n in r)
-            )
+            checks.append(_required_check(tuple(value)))
         elif keyword == "properties":
             if not isinstance(value, Mapping):
                 return None
@@ -229,25 +264,17 @@ def _fast_check(schema: object) -> FastCheck | None:
                 if compiled is None:
                     return None
                 subs[str(name)] = compiled
-            checks.append(
-                lambda v, p=subs: not isinstance(v, dict)
-                or all(p[k](item) for k, item in v.items() if k in p)
-            )
+            checks.append(_properties_check(subs))
         elif keyword == "additionalProperties":
             if value is True:
                 continue
-            if value is not False or not isinstance(schema.get("properties", {}), Mapping):
+            properties = schema.get("properties", {})
+            if value is not False or not isinstance(properties, Mapping):
                 return None
-            known = frozenset(schema.get("properties", {}))
-            checks.append(lambda v, k=known: not isinstance(v, dict) or all(n in k for n in v))
+            checks.append(_closed_check(frozenset(str(k) for k in properties)))
         else:
             return None
-    if not checks:
-        return lambda _v: True
-    if len(checks) == 1:
-        return checks[0]
-    every = tuple(checks)
-    return lambda v: all(check(v) for check in every)
+    return _all_of(checks)
 
 
 # --- JSON pointers ------------------------------------------------------------
@@ -359,7 +386,7 @@ def _json_copy(value: Any) -> Any:
 
 def _apply_defaults(schema: Mapping[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
     """Copy of ``payload`` with ``default`` of absent properties filled in, recursively."""
-    result = _json_copy(payload)
+    result: dict[str, Any] = _json_copy(payload)
     properties = schema.get("properties")
     if not isinstance(properties, Mapping):
         return result
