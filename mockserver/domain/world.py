@@ -48,6 +48,9 @@ class World:
         self._random = random.Random(seed)
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._schedule: list[tuple[float, int, str]] = []
+        #: Ids of finished jobs, in the order they finished: eviction takes the
+        #: first still stored, in O(1) amortised instead of scanning the store.
+        self._finished: OrderedDict[str, None] = OrderedDict()
         self._sequence = 0
         self._listeners: list[Listener] = []
         self.journal: deque[dict[str, Any]] = deque(maxlen=journal_size)
@@ -68,6 +71,8 @@ class World:
 
     def _emit(self, transitions: list[Transition]) -> None:
         for transition in transitions:
+            if transition.after.terminal:
+                self._finished[transition.job.id] = None
             for listener in self._listeners:
                 listener(transition)
 
@@ -118,6 +123,22 @@ class World:
         if due is not None:
             self._sequence += 1
             heapq.heappush(self._schedule, (due, self._sequence, job.id))
+            if len(self._schedule) > 2 * len(self._jobs) + 1024:
+                self._compact_schedule()
+
+    def _compact_schedule(self) -> None:
+        """Drop entries of evicted jobs and superseded times (amortised O(1) per push).
+
+        Without it, jobs evicted before their transition (a manual clock that
+        never reaches them) or advanced by reads would leave entries behind
+        for ever.
+        """
+        jobs = self._jobs
+        self._schedule = [
+            entry for entry in self._schedule
+            if (job := jobs.get(entry[2])) is not None and job.next_due() == entry[0]
+        ]
+        heapq.heapify(self._schedule)
 
     def next_due(self) -> float | None:
         """Mock time of the earliest scheduled transition, if any."""
@@ -139,15 +160,23 @@ class World:
         return applied
 
     def _evict(self) -> None:
+        """Drop the earliest finished job still stored, else the oldest job: O(1) amortised."""
         while len(self._jobs) > self.max_jobs:
-            victim = next((j for j in self._jobs.values() if j.terminal), None)
+            victim: str | None = None
+            while self._finished:
+                candidate, _ = self._finished.popitem(last=False)
+                job = self._jobs.get(candidate)
+                if job is not None and job.terminal:
+                    victim = candidate
+                    break
             if victim is None:
-                victim = next(iter(self._jobs.values()))
-            del self._jobs[victim.id]
+                victim = next(iter(self._jobs))
+            del self._jobs[victim]
 
     def reset(self) -> None:
         """Forget every job, scheduled transition and journal entry."""
         self._jobs.clear()
         self._schedule.clear()
+        self._finished.clear()
         self.journal.clear()
         self._random = random.Random(self.seed)

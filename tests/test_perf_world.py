@@ -1,0 +1,61 @@
+"""Eviction stays bounded and cheap: finished jobs go first, running ones are kept.
+
+Correctness only (no timing): the store and the schedule stay bounded when
+the oldest jobs never finish (a manual clock), and finished jobs are evicted
+before any running one however many running jobs are older.
+"""
+
+from __future__ import annotations
+
+from mockserver.domain.clock import ManualClock
+from mockserver.domain.lifecycle import Job, Plan, State
+from mockserver.domain.world import World
+
+
+def _job(world: World, job_id: str, queue: float = 1, run: float = 4) -> Job:
+    return world.add(Job(id=job_id, provider="p", model_id="m", key="k", input={},
+                         created_at=world.clock.now(), plan=Plan(queue, run)))
+
+
+def test_finished_jobs_are_evicted_before_older_running_ones() -> None:
+    clock = ManualClock(0)
+    world = World(clock, max_jobs=100)
+    for index in range(90):
+        _job(world, f"running-{index}", queue=0, run=10**6)
+    for index in range(10):
+        _job(world, f"quick-{index}", queue=0, run=1)
+    clock.advance(2)
+    world.tick()
+    for index in range(10):
+        _job(world, f"new-{index}", queue=0, run=10**6)
+    ids = {job.id for job in world.jobs()}
+    assert len(ids) == 100
+    assert all(f"running-{i}" in ids for i in range(90))
+    assert not any(i.startswith("quick-") for i in ids)
+    # No finished job left: the oldest running one goes next.
+    _job(world, "one-more")
+    assert "running-0" not in {job.id for job in world.jobs()}
+
+
+def test_store_and_schedule_stay_bounded_when_nothing_finishes() -> None:
+    world = World(ManualClock(0), max_jobs=50)
+    for index in range(20_000):
+        _job(world, f"j{index}")
+    assert len(world) == 50
+    assert len(world._schedule) <= 2 * 50 + 1024 + 1
+    assert [job.id for job in world.jobs()][0] == "j19950"
+
+
+def test_a_job_finished_by_a_read_is_evicted_first() -> None:
+    clock = ManualClock(0)
+    world = World(clock, max_jobs=3)
+    _job(world, "a", queue=0, run=10**6)
+    _job(world, "b", queue=0, run=1)
+    _job(world, "c", queue=0, run=10**6)
+    clock.advance(2)
+    job = world.get("b")  # brought up to date by the read, not by tick
+    assert job is not None and job.state is State.SUCCEEDED
+    _job(world, "d")
+    assert [j.id for j in world.jobs()] == ["a", "c", "d"]
+    world.reset()
+    assert len(world) == 0 and not world._finished
