@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from mockserver.domain.admission import Admission, planned_end
 from mockserver.domain.clock import Clock
 from mockserver.domain.errors import MockError
 from mockserver.domain.lifecycle import Job, Plan, State, Transition, advance_by_poll
@@ -75,10 +76,13 @@ class MockService:
         world: World,
         outbox: Outbox,
         settings: ServiceSettings | None = None,
+        admission: Admission | None = None,
     ) -> None:
         self.world = world
         self.outbox = outbox
         self.settings = settings or ServiceSettings()
+        #: Rate limits and billing of creates; None admits everything for free.
+        self.admission = admission
         self._webhook_renderers: dict[str, WebhookRenderer] = {}
         world.subscribe(self._on_transition)
 
@@ -136,7 +140,13 @@ class MockService:
         return Plan.from_estimate(float(estimate), **options)
 
     def create(self, request: CreateRequest, job_id: str) -> Job:
-        """Store a new job for an already validated request."""
+        """Store a new job for an already validated request.
+
+        With :attr:`admission` set the create is rate-limited (429) and priced
+        (402) first, in the order :mod:`mockserver.domain.admission` documents:
+        auth -> forced scenario codes -> validation -> rate limit -> price ->
+        create. A refused create changes nothing.
+        """
         extra = dict(request.extra)
         if request.webhook is not None:
             extra["webhook"] = request.webhook
@@ -153,7 +163,23 @@ class MockService:
         scenario = extra.get("scenario")
         if isinstance(scenario, Mapping) and isinstance(scenario.get("name"), str):
             job.scenario = scenario["name"]
+        if self.admission is not None:
+            soonest = None
+            if self.admission.needs_soonest_end(job.provider, job.key):
+                soonest = self._soonest_end(job.provider, job.key)
+            self.admission.admit(job, request.model, soonest_end=soonest)
         return self.world.add(job)
+
+    def _soonest_end(self, provider: str, key: str) -> float | None:
+        """Planned end of the key's soonest-ending job in flight (for a Retry-After)."""
+        assert self.admission is not None
+        ends = []
+        for job_id in self.admission.limiter.in_flight(provider, key):
+            job = self.world.get(job_id)
+            end = None if job is None else planned_end(job)
+            if end is not None:
+                ends.append(end)
+        return min(ends, default=None)
 
     # --- read ----------------------------------------------------------
     def get(self, provider: str, job_id: str) -> Job:
@@ -184,10 +210,18 @@ class MockService:
         self.world.cancel(job)
         return job
 
-    # --- webhooks ------------------------------------------------------
+    # --- job ends: money, slots, webhooks ---------------------------------
     def _on_transition(self, transition: Transition) -> None:
         job = transition.job
-        if not transition.after.terminal or transition.after is State.CANCELLED:
+        if not transition.after.terminal:
+            return
+        if self.admission is not None:
+            # Any end frees the job's slot and settles (success) or releases its money.
+            for promoted in self.admission.ended(job):
+                waiting = self.world.get(promoted)
+                if waiting is not None and not waiting.terminal:
+                    self.world.release(waiting, at=transition.at)
+        if transition.after is State.CANCELLED:
             return
         renderer = self._webhook_renderers.get(job.provider)
         if renderer is None or "webhook" not in job.extra:

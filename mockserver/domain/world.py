@@ -113,9 +113,13 @@ class World:
         self._emit([transition])
         return transition
 
-    def release(self, job: Job) -> None:
-        """Let a held (over-concurrency) job start queueing now."""
-        job.release(self.clock.now())
+    def release(self, job: Job, *, at: float | None = None) -> None:
+        """Let a held (over-concurrency) job start queueing now (or at mock time ``at``).
+
+        ``at`` is when its slot freed (a transition's exact time), so a job
+        released during a late tick queues from then, not from the tick.
+        """
+        job.release(self.clock.now() if at is None else at)
         self._schedule_next(job)
 
     def _schedule_next(self, job: Job) -> None:

@@ -32,6 +32,7 @@ from starlette.routing import BaseRoute, Mount
 from mockserver.config import ClockConfig, ConfigError, MockConfig, ProviderConfig
 from mockserver.contracts import ContractSet, ProviderContract, load_contracts
 from mockserver.domain.accounts import Accounts
+from mockserver.domain.admission import Admission
 from mockserver.domain.clock import Clock, ManualClock, RealClock
 from mockserver.domain.faults import ScenarioQueue
 from mockserver.domain.service import MockService, ServiceSettings
@@ -193,6 +194,10 @@ def create_app(
         if contract.data.get("billing", {}).get("currency")
     }
     accounts = Accounts.from_config({"accounts": dict(config.accounts)}, currencies=currencies)
+    # Creates are rate-limited and billed against the shared accounts.
+    service.admission = Admission.from_contracts(
+        accounts, {name: contract.data for name, contract in configured.items()}
+    )
     scenarios = ScenarioQueue()
     sender = WebhookSender(world, outbox, clock)
     state = MockState(

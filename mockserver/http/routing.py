@@ -173,6 +173,9 @@ class ProviderRoute(BaseRoute):
             scenario = select_scenario(adapter.contract, state.scenarios, request, endpoint)
             forced = forced_error(scenario, adapter.contract) if scenario else None
             if forced is not None:
+                # Auth first: a forced code answers only a caller with a valid key
+                # (order: auth -> forced code -> validation -> 429 -> 402 -> create).
+                adapter.authenticate(request)
                 raise forced
             # The adapter's `scenarios` hook reads this while the (sync) handler runs.
             state.current_overrides = plan_overrides(scenario)

@@ -170,6 +170,8 @@ class MockState:
         self.world.reset()
         self.outbox.reset()
         self.scenarios.clear()
+        if self.service.admission is not None:
+            self.service.admission.reset()  # reservations, windows, slots
         self.accounts.reset()
 
     def record_unhandled(self, record: UnhandledError) -> None:

@@ -1,0 +1,195 @@
+"""Admitting a create: rate limits, then money; and what a job's end gives back.
+
+:class:`Admission` joins the pure pieces — :class:`~mockserver.domain.ratelimit.RateLimiter`,
+:class:`~mockserver.domain.billing.BillingPolicy` and
+:class:`~mockserver.domain.billing.Ledger` — to the shared
+:class:`~mockserver.domain.accounts.Accounts` of one world.
+:class:`~mockserver.domain.service.MockService` calls :meth:`Admission.admit`
+for every create and :meth:`Admission.ended` when a job reaches any terminal
+state.
+
+The order of checks on a create, from the first byte to the stored job:
+
+1. **auth** (401): the adapter, and the HTTP layer before a forced code;
+2. **forced scenario codes** (``Prefer: code=``, a queued code, a magic key or
+   prompt marker): the HTTP layer, once the key is known to be valid;
+3. **validation** (400 / 422): the adapter and
+   :meth:`MockService.validate_input` (body, model, input schema, file and
+   webhook URLs);
+4. **rate limit** (429): creates per window, then jobs in flight
+   (:meth:`RateLimiter.check_create`; nothing is recorded yet, so a refused
+   create does not count);
+5. **price / 402**: the model contract's pricing (defaults already applied)
+   with the provider contract's billing facts, reserved against the
+   *available* balance (balance minus open reservations); refused exactly
+   when the available balance is below the price, and a refused create
+   holds no slot and does not count in the window;
+6. **create**: the create counts in the window and holds a concurrency
+   slot, or waits in line (``Job.held``) where the provider queues.
+
+When a job ends: success charges its reservation (``job.cost`` is the price),
+failure or cancel releases it (``job.cost`` is 0), and its slot goes to the
+next job waiting in line, whose ids :meth:`Admission.ended` returns for the
+world to release.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from mockserver.domain.accounts import Accounts
+from mockserver.domain.billing import BillingPolicy, Ledger, Quote
+from mockserver.domain.errors import MockError
+from mockserver.domain.lifecycle import Job, State
+from mockserver.domain.ratelimit import Decision, LimitOverrides, RateLimiter, RateLimitPolicy
+
+if TYPE_CHECKING:
+    from mockserver.contracts import ModelContract
+
+__all__ = ["Admission", "Admitted", "planned_end"]
+
+
+@dataclass(frozen=True)
+class Admitted:
+    """What an admitted create got: its price and its place (slot or line)."""
+
+    quote: Quote
+    decision: Decision
+
+
+def planned_end(job: Job) -> float | None:
+    """Mock time ``job`` is planned to end, or None when no clock decides it.
+
+    Stuck, held and poll-driven jobs have no planned end; a finished job has
+    its real one.
+    """
+    if job.terminal:
+        return job.finished_at
+    plan = job.plan
+    if plan.stuck or plan.polls_per_phase or job.held:
+        return None
+    if job.state is State.QUEUED:
+        return job.queued_since + plan.queue_seconds + plan.run_seconds
+    if job.started_at is None:
+        return None
+    return job.started_at + plan.run_seconds
+
+
+class Admission:
+    """Rate limits and billing of every create of one world."""
+
+    def __init__(
+        self,
+        accounts: Accounts,
+        limiter: RateLimiter,
+        billing: Mapping[str, BillingPolicy],
+        ledger: Ledger | None = None,
+    ) -> None:
+        self.accounts = accounts
+        self.limiter = limiter
+        self.billing = dict(billing)
+        self.ledger = ledger or Ledger()
+
+    @classmethod
+    def from_contracts(
+        cls, accounts: Accounts, contracts: Mapping[str, Mapping[str, Any]]
+    ) -> Admission:
+        """Limits and billing facts from ``{provider: provider contract data}``."""
+        return cls(
+            accounts,
+            RateLimiter.from_contracts(contracts),
+            {name: BillingPolicy.from_contract(data) for name, data in contracts.items()},
+        )
+
+    # --- create ----------------------------------------------------------------
+    def price(self, provider: str, model: ModelContract, inputs: Mapping[str, Any]) -> Quote:
+        """The price of a job of ``model`` with ``inputs`` (schema defaults applied)."""
+        policy = self.billing.get(provider) or BillingPolicy(
+            currency=self.accounts.currency(provider)
+        )
+        return policy.price(
+            model.data.get("pricing"),
+            model.with_defaults(dict(inputs)),
+            model=(model.slug, model.model_id),
+        )
+
+    def needs_soonest_end(self, provider: str, key: str) -> bool:
+        """Whether a create now would be refused for concurrency (so Retry-After needs an end)."""
+        account = self.accounts.get(provider, key)
+        policy = self._policy(provider, account.limits)
+        return policy.over_limit == "reject" and not self.limiter.slot_free(
+            provider, key, overrides=account.limits, balance=float(account.balance)
+        )
+
+    def admit(
+        self, job: Job, model: ModelContract, *, soonest_end: float | None = None
+    ) -> Admitted:
+        """Check the rate limits, then reserve the price; record the create.
+
+        Raises ``MockError(429)`` (with a ``Retry-After``) or ``MockError(402)``
+        and changes nothing then. On success the job holds its reservation and
+        a slot, or waits in line (``job.held``).
+        """
+        provider, key, now = job.provider, job.key, job.created_at
+        account = self.accounts.get(provider, key)
+        self._policy(provider, account.limits)
+        decision = self.limiter.check_create(
+            provider,
+            key,
+            now,
+            overrides=account.limits,
+            soonest_end=soonest_end,
+            balance=float(account.balance),
+        )
+        quote = self.price(provider, model, job.input)
+        self.ledger.reserve(account, job.id, quote.amount)
+        self.limiter.record_create(provider, key, now, job.id, decision)
+        job.held = decision.queued
+        job.extra["price"] = {
+            "amount": str(quote.amount),
+            "currency": quote.currency,
+            "label": quote.label,
+        }
+        return Admitted(quote, decision)
+
+    def _policy(self, provider: str, limits: LimitOverrides) -> RateLimitPolicy:
+        try:
+            return self.limiter.policy(provider, limits)
+        except ValueError as error:  # a tier this provider does not have
+            raise MockError(
+                400, f"the key's limits cannot apply: {error}", rule="limits"
+            ) from None
+
+    # --- end -------------------------------------------------------------------
+    def ended(self, job: Job) -> list[str]:
+        """Settle or release ``job``'s money, free its slot; the ids of jobs that start now."""
+        if job.state is State.SUCCEEDED:
+            charged = self.ledger.settle(job.id)
+        else:
+            self.ledger.release(job.id)
+            charged = Decimal(0)
+        if "price" in job.extra:
+            job.cost = _json_number(charged)
+        account = self.accounts.get(job.provider, job.key)
+        try:
+            return self.limiter.job_ended(
+                job.provider,
+                job.key,
+                job.id,
+                overrides=account.limits,
+                balance=float(account.balance),
+            )
+        except ValueError:  # the key's tier became unknown: free the slot, start nobody
+            return self.limiter.job_ended(job.provider, job.key, job.id)
+
+    def reset(self) -> None:
+        """Forget every reservation, window and slot (policies stay)."""
+        self.ledger.clear()
+        self.limiter.reset()
+
+
+def _json_number(amount: Decimal) -> int | float:
+    return int(amount) if amount == amount.to_integral_value() else float(amount)
