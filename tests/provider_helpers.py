@@ -8,8 +8,9 @@ test), or renders the MockError the handler raised as the HTTP layer would.
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +20,7 @@ from mockserver.domain.errors import MockError
 from mockserver.domain.service import MockService
 from mockserver.domain.webhooks import Delivery, Outbox
 from mockserver.domain.world import World
-from mockserver.providers.base import WireRequest, WireResponse
+from mockserver.providers.base import Handler, WireRequest, WireResponse
 from mockserver.providers.common import AdapterBase
 from mockserver.providers.registry import ADAPTERS
 
@@ -67,11 +68,14 @@ class Harness:
             media_base_url=SERVER,
         )
 
-    def call(self, handler: Callable[[WireRequest], WireResponse],
-             request: WireRequest) -> WireResponse:
-        """Run a handler; render a MockError as the one error handler does; check the schema."""
+    def call(self, handler: Handler, request: WireRequest) -> WireResponse:
+        """Run a handler; render a MockError as the one error handler does; check the schema.
+
+        A handler that answers later (an awaitable) is run to completion here.
+        """
         try:
-            response = handler(request)
+            answer = handler(request)
+            response = answer if isinstance(answer, WireResponse) else asyncio.run(_await(answer))
         except MockError as error:
             response = self.adapter.render_error(error, request)
         assert_schema(self.contract, response)
@@ -119,3 +123,7 @@ def webhook_headers(delivery: Delivery, timestamp: int) -> dict[str, str]:
     if delivery.signer is not None:
         headers.update(delivery.signer(timestamp))
     return {k.lower(): v for k, v in headers.items()}
+
+
+async def _await(answer: Awaitable[WireResponse]) -> WireResponse:
+    return await answer

@@ -171,7 +171,7 @@ def test_sync_mode_real_clock_sleeps_the_remaining_time() -> None:
     h.world.clock = clock
     slept: list[float] = []
 
-    def sleep(seconds: float) -> None:
+    async def sleep(seconds: float) -> None:
         slept.append(seconds)
         clock.advance(seconds * clock.speed)
 

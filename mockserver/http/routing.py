@@ -180,9 +180,12 @@ class ProviderRoute(BaseRoute):
             # The adapter's `scenarios` hook reads this while the (sync) handler runs.
             state.current_overrides = plan_overrides(scenario)
             try:
-                response = route.handler(request)
+                answer = route.handler(request)
             finally:
                 state.current_overrides = {}
+            # A handler that must wait (sync mode, real clock) answers later
+            # without holding up the event loop.
+            response = answer if isinstance(answer, WireResponse) else await answer
             if not isinstance(response, WireResponse):
                 raise TypeError(
                     f"{adapter.name}.{route.name} returned {type(response).__name__}, "

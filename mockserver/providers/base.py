@@ -15,7 +15,7 @@ Adapters never import Starlette: they can be exercised without a server.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -86,7 +86,9 @@ class WireResponse:
     schema: str | None = None
 
 
-Handler = Callable[[WireRequest], WireResponse]
+#: A handler answers at once, or returns an awaitable when the answer has to
+#: wait (WaveSpeed sync mode on a real clock) without blocking the event loop.
+Handler = Callable[[WireRequest], WireResponse | Awaitable[WireResponse]]
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,8 +29,8 @@ the (sped-up) wall time the job still needs, capped by the wait.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
@@ -72,7 +72,7 @@ class WaveSpeedAdapter(AdapterBase):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         #: Sleeps a real-clock sync wait (replaceable in tests).
-        self.sleep: Callable[[float], None] = time.sleep
+        self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
     def routes(self) -> list[Route]:
         """poll (both paths), balance, then create as the catch-all ``/api/v3/{model_id:path}``.
@@ -90,7 +90,7 @@ class WaveSpeedAdapter(AdapterBase):
         return routes
 
     # --- handlers ----------------------------------------------------------
-    def create(self, request: WireRequest) -> WireResponse:
+    def create(self, request: WireRequest) -> WireResponse | Awaitable[WireResponse]:
         """Validate the inputs of the model in the path, store the job, answer with it."""
         key = self.authenticate(request)
         status = int(self.case("validation").get("code", 400))
@@ -117,24 +117,39 @@ class WaveSpeedAdapter(AdapterBase):
             webhook=webhook,
             validation_status=status,
         )
-        if sync:
-            if not job.extra["scenario"].get("sync_timeout"):
-                job = self.wait(job, float(spec.get("sync_mode", {}).get("wait_seconds", 60)))
-            data = self.prediction(job, self.word(job))
-            if not job.terminal:
-                # [CLIENT] a sync wait that runs out: still processing, data.code 5004.
-                code = int(spec["sync_mode"].get("timeout_code", 5004))
-                data["code"] = code
-                # [CLIENT] the timed-out answer says processing even if the
-                # job is still queued: the SDK keys on status + code 5004.
-                data["status"] = "processing"
-                data["error"] = (
-                    "Sync mode timed out waiting for the result; "
-                    f"query it later at {data['urls']['get']}"
-                )
-            return WireResponse(200, self.envelope(data), schema=_CREATE)
-        return WireResponse(200, self.envelope(self.prediction(job, self.word(job))),
-                            schema=_CREATE)
+        if not sync:
+            return WireResponse(200, self.envelope(self.prediction(job, self.word(job))),
+                                schema=_CREATE)
+        if job.extra["scenario"].get("sync_timeout"):
+            return self.sync_answer(job)
+        limit = float(spec.get("sync_mode", {}).get("wait_seconds", 60))
+        job = self.finish_within(job, limit)  # manual clock: time passes here
+        pause = self.wall_wait_seconds(job, limit)
+        if pause > 0 and not job.terminal:
+            # Real clock: answer later without holding up the event loop.
+            return self.answer_after(pause, job.id)
+        return self.sync_answer(job)
+
+    async def answer_after(self, pause: float, job_id: str) -> WireResponse:
+        """The sync-mode answer once ``pause`` wall seconds have passed."""
+        await self.sleep(pause)
+        return self.sync_answer(self.service.get(self.name, job_id))
+
+    def sync_answer(self, job: Job) -> WireResponse:
+        """A sync-mode create's answer: the finished job, or 5004 when the wait ran out."""
+        spec = self.endpoint("create")
+        data = self.prediction(job, self.word(job))
+        if not job.terminal:
+            # [CLIENT] a sync wait that runs out: still processing, data.code 5004.
+            data["code"] = int(spec["sync_mode"].get("timeout_code", 5004))
+            # [CLIENT] the timed-out answer says processing even if the
+            # job is still queued: the SDK keys on status + code 5004.
+            data["status"] = "processing"
+            data["error"] = (
+                "Sync mode timed out waiting for the result; "
+                f"query it later at {data['urls']['get']}"
+            )
+        return WireResponse(200, self.envelope(data), schema=_CREATE)
 
     def poll(self, request: WireRequest) -> WireResponse:
         """The prediction with its current status word."""
@@ -153,14 +168,6 @@ class WaveSpeedAdapter(AdapterBase):
         body = {"code": 200, "message": "success",
                 "data": {"balance": float(account.available)}}
         return WireResponse(200, body, schema="/endpoints/balance/responses/200/schema")
-
-    def wait(self, job: Job, limit_seconds: float) -> Job:
-        """Block a sync-mode create until ``job`` ends or the sync wait runs out."""
-        job = self.finish_within(job, limit_seconds)  # manual clock: time passes here
-        pause = self.wall_wait_seconds(job, limit_seconds)
-        if pause > 0 and not job.terminal:
-            self.sleep(pause)
-        return self.service.get(self.name, job.id)
 
     # --- shapes --------------------------------------------------------------
     @staticmethod
