@@ -294,7 +294,10 @@ class WebhookReceiver:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        # The sender POSTs up to 64 deliveries at once; the default listen
+        # backlog of 5 would reset some of them.
+        server_class = type("Receiver", (ThreadingHTTPServer,), {"request_queue_size": 128})
+        self._server = server_class(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
