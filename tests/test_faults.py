@@ -133,6 +133,15 @@ def test_prefer_scenario_quoted_and_case_insensitive_names() -> None:
     assert preference.scenario.job.failure == "timeout"
 
 
+def test_prefer_scenario_with_a_colon_needs_no_quotes() -> None:
+    # ":" is not an RFC 7240 token character; the mock accepts it unquoted anyway.
+    preference = parse_prefer("scenario=job_failed:timeout, code=503")
+    assert preference.scenario is not None
+    assert preference.scenario.job.failure == "timeout"
+    assert preference.code == 503
+    assert parse_prefer("scenario=job_failed:1200").scenario is not None
+
+
 def test_prefer_multiple_with_parameters_and_unknown_preferences() -> None:
     preference = parse_prefer('return=minimal, code=503; foo=bar, scenario=slow, delay="1.5", ,')
     assert preference.code == 503

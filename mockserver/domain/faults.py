@@ -496,16 +496,19 @@ def _split(text: str, separator: str) -> list[str]:
 
 
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+#: An unquoted value: a token, leniently also with ":" (RFC 7240 token chars
+#: exclude it, but ``scenario=job_failed:timeout`` is what people write).
+_LENIENT_VALUE = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z:-]+")
 
 
 def _word(raw: str) -> str:
-    """A token or a quoted-string, unquoted."""
+    """A token or a quoted-string, unquoted; an unquoted value may contain ":"."""
     raw = raw.strip()
     if raw.startswith('"'):
         if len(raw) < 2 or not raw.endswith('"'):
             raise ScenarioError(f"bad quoted value {raw!r} in Prefer", field="Prefer")
         return re.sub(r"\\(.)", r"\1", raw[1:-1])
-    if not _TOKEN.fullmatch(raw):
+    if not _LENIENT_VALUE.fullmatch(raw):
         raise ScenarioError(f"bad value {raw!r} in Prefer", field="Prefer")
     return raw
 
@@ -515,7 +518,9 @@ def parse_prefer(header_value: str | None, registry: ScenarioRegistry = SCENARIO
 
     Grammar (RFC 7240): ``preference *( "," preference )``, each
     ``token [ "=" word ] *( ";" parameter )``, ``word`` a token or a quoted
-    string. Parameters are accepted and ignored. Raises
+    string. Leniently, an unquoted word may contain ``:`` so
+    ``scenario=job_failed:timeout`` works without quotes. Parameters are
+    accepted and ignored. Raises
     :class:`ScenarioError` (answer 400) for syntax errors, a ``code`` that
     is not an allowed error code, an unknown ``scenario`` or a bad ``delay``.
     """
