@@ -26,6 +26,11 @@ A file looks like this (every key optional; the values shown are the defaults)::
     [providers.apikley]
     error_transport = "body_code"   # or "http_status": errors as real HTTP statuses
 
+    [chaos]                     # client fuzzing (mockserver.chaos); off by default
+    enabled = false             # true: every response valid but adversarial
+    seed = 0                    # default: the top-level seed, else 0
+    intensity = 0.5             # 0..1: how much is perturbed
+
     [accounts]                  # API keys (mockserver.domain.accounts); by default any
     default_balances = { USD = 100, credits = 10000 }   # key is valid except the magic ones
     [accounts.keys."sk-test"]   # listing keys makes every other key invalid (401)
@@ -51,6 +56,7 @@ from mockserver.domain.clock import DEFAULT_SPEED
 from mockserver.domain.webhooks import RetryPolicy
 
 __all__ = [
+    "ChaosConfig",
     "ClockConfig",
     "ConfigError",
     "JobsConfig",
@@ -142,6 +148,21 @@ class ProviderConfig:
 
 
 @dataclass(frozen=True)
+class ChaosConfig:
+    """Client fuzzing (:mod:`mockserver.chaos`): valid but adversarial responses.
+
+    ``enabled``: every provider request is answered in chaos mode (without it,
+    only requests with ``Prefer: scenario=chaos``). ``seed``: where every random
+    choice comes from (None: the top-level seed, else 0). ``intensity``: 0..1,
+    the share of opportunities taken.
+    """
+
+    enabled: bool = False
+    seed: int | None = None
+    intensity: float = 0.5
+
+
+@dataclass(frozen=True)
 class MockConfig:
     """Everything one mock instance is configured with; defaults everywhere."""
 
@@ -153,6 +174,8 @@ class MockConfig:
     #: The ``[accounts]`` section in the shape ``Accounts.from_config`` reads
     #: (``default_balances``, ``keys``); ``[[accounts]]`` tables are converted to it.
     accounts: Mapping[str, Any] = field(default_factory=dict)
+    #: Client fuzzing (``[chaos]``).
+    chaos: ChaosConfig = field(default_factory=ChaosConfig)
     #: Seed for ids; None gives random ids.
     seed: int | None = None
     #: Request journal entries kept (a ring).
@@ -175,7 +198,7 @@ class MockConfig:
         """Build from parsed TOML (a mapping of tables); ConfigError on any bad key."""
         reader = _Reader(origin)
         reader.known(data, "", ("seed", "journal_size", "server", "clock", "jobs",
-                                "webhooks", "providers", "accounts"))
+                                "webhooks", "providers", "accounts", "chaos"))
         server = reader.table(data, "server", ("host", "port"))
         clock = reader.table(data, "clock", ("kind", "speed", "start"))
         jobs = reader.table(data, "jobs", ("polls_per_phase", "seconds"))
@@ -188,6 +211,13 @@ class MockConfig:
                                       f"providers.{name}.")
             providers[str(name)] = ProviderConfig(error_transport=transport)  # type: ignore[arg-type]
         accounts = _accounts_section(data.get("accounts"), origin)
+        chaos = reader.table(data, "chaos", ("enabled", "seed", "intensity"))
+        enabled = chaos.get("enabled", False)
+        if not isinstance(enabled, bool):
+            raise ConfigError(f"{origin}: 'chaos.enabled' must be true or false, got {enabled!r}")
+        intensity = reader.number(chaos, "intensity", "chaos.", minimum=0)
+        if intensity is not None and intensity > 1:
+            raise ConfigError(f"{origin}: 'chaos.intensity' must be at most 1, got {intensity!r}")
 
         kind = reader.choice(clock, "kind", ("real", "manual"), "clock.") or "real"
         polls = reader.integer(jobs, "polls_per_phase", "jobs.", minimum=0)
@@ -226,6 +256,11 @@ class MockConfig:
             ),
             providers=providers,
             accounts=accounts,
+            chaos=ChaosConfig(
+                enabled=enabled,
+                seed=reader.integer(chaos, "seed", "chaos.", minimum=0),
+                intensity=ChaosConfig.intensity if intensity is None else intensity,
+            ),
             seed=seed,
             journal_size=2_000 if journal is None else journal,
         )

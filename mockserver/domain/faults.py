@@ -30,6 +30,10 @@ name                        effect
 ``webhook_out_of_order``    a stale earlier-state payload arrives after the final one
 ``sync_timeout``            a WaveSpeed sync-mode create gives up waiting
                             (``data.status: processing``, ``data.code: 5004``)
+``chaos``                   schema-valid but adversarial responses and a
+                            perturbed lifecycle, from a seed
+                            (``Prefer: scenario=chaos, seed=7``; see
+                            :mod:`mockserver.chaos`)
 ==========================  ===================================================
 
 Choosing a scenario, strongest first: the ``Prefer`` header, then an entry
@@ -143,6 +147,8 @@ class ResponseEffect:
     malformed_body: bool = False
     #: Send the first half of the body only.
     truncated_body: bool = False
+    #: Client fuzzing: valid but adversarial bodies and lifecycle (mockserver.chaos).
+    chaos: bool = False
 
 
 @dataclass(frozen=True)
@@ -438,6 +444,13 @@ def _webhook_out_of_order() -> Effects:
 )
 def _sync_timeout() -> Effects:
     return Effects(job=JobEffect(sync_timeout=True))
+
+
+@SCENARIOS.register(
+    "chaos", "schema-valid but adversarial responses and lifecycle from a seed (Prefer: seed=<n>)"
+)
+def _chaos() -> Effects:
+    return Effects(response=ResponseEffect(chaos=True))
 
 
 SCENARIOS.freeze()

@@ -65,9 +65,9 @@ class Plan:
 
     @classmethod
     def from_estimate(cls, seconds: float, **overrides: Any) -> Plan:
-        """A plan for a job estimated to take ``seconds`` in all."""
+        """A plan for a job estimated to take ``seconds`` in all (overrides may set the timing)."""
         queue = round(seconds * QUEUED_SHARE, 3)
-        return cls(queue_seconds=queue, run_seconds=seconds - queue, **overrides)
+        return cls(**{"queue_seconds": queue, "run_seconds": seconds - queue, **overrides})
 
 
 @dataclass(slots=True)

@@ -24,6 +24,7 @@ from typing import Any
 from starlette.routing import BaseRoute, Match, compile_path
 from starlette.types import Receive, Scope, Send
 
+from mockserver.chaos.hook import chaos_turn
 from mockserver.domain.errors import MockError
 from mockserver.domain.faults import Scenario
 from mockserver.http import media
@@ -179,6 +180,7 @@ class ProviderRoute(BaseRoute):
                 raise forced
             # The adapter's `scenarios` hook reads this while the (sync) handler runs.
             state.current_overrides = plan_overrides(scenario)
+            chaos = chaos_turn(state, adapter, request, endpoint, scenario)  # None unless chaos
             try:
                 answer = route.handler(request)
             finally:
@@ -191,6 +193,8 @@ class ProviderRoute(BaseRoute):
                     f"{adapter.name}.{route.name} returned {type(response).__name__}, "
                     "not a WireResponse"
                 )
+            if chaos is not None:
+                response = chaos.mutate(response)
         except ClientGone:
             return  # nobody to answer
         except BodyTooLarge as error:
