@@ -168,17 +168,22 @@ def callback_url_problem(url: object) -> str | None:
     """Why ``url`` cannot be a webhook / callback target, or None.
 
     Unlike input files, callback URLs need not be public: receivers in tests
-    and local development listen on loopback. Only http(s) with a host.
+    and local development listen on loopback. An absolute http(s) URL with a
+    host, a valid port and no whitespace (the contracts say ``format: uri``).
     """
     if not isinstance(url, str) or not url:
         return "must be a non-empty string URL"
+    if any(char.isspace() for char in url):
+        return "must not contain whitespace"
     try:
         parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError for a bad port
     except ValueError as error:
         return f"is not a valid URL ({error})"
     if parts.scheme.lower() not in ("http", "https"):
-        return f"must use http or https (got {parts.scheme or 'no scheme'!r})"
-    if not parts.hostname:
+        return f"must be an absolute http or https URL (got {parts.scheme or 'no scheme'!r})"
+    if not host:
         return "has no host"
     return None
 
@@ -382,8 +387,13 @@ class AdapterBase:
     def webhook_target(
         self, url: object, secret: object = None, *, field: str, status: int
     ) -> WebhookTarget | None:
-        """A webhook target from the create request, or None when none was given."""
-        if url is None or url == "":
+        """A webhook target from the create request, or None when none was given.
+
+        Absent (or JSON null) means no webhook; a value that is present must be
+        an absolute http(s) URL, else MockError(``status``) — an empty string
+        included (``?webhook=`` with nothing after it).
+        """
+        if url is None:
             return None
         problem = callback_url_problem(url)
         if problem:

@@ -106,7 +106,8 @@ class WaveSpeedAdapter(AdapterBase):
         if not isinstance(sync, bool):
             raise MockError(status, f"{sync_field} must be a boolean", field=sync_field,
                             rule="type")
-        url = request.query.get("webhook") or body.get("webhook_url")
+        # A present ?webhook= wins, even empty (then it is refused as no URL).
+        url = request.query["webhook"] if "webhook" in request.query else body.get("webhook_url")
         webhook = self.webhook_target(url, field="webhook", status=status)
         job = self.create_job(
             request,
