@@ -233,7 +233,7 @@ def _walk(
                     sites.append(_Site("drop", child_path, value, key, None))
                 continue
             child_node = props.get(key, {})
-            if key not in required:
+            if key not in required and not _holds_semantic(child, semantic):
                 sites.append(_Site("drop", child_path, value, key, None))
             if isinstance(child, dict | list):
                 _walk(child, child_node, child_path, semantic, sites, depth + 1)
@@ -247,6 +247,20 @@ def _walk(
                 _walk(child, items, child_path, semantic, sites, depth + 1)
             else:
                 sites.append(_Site("value", child_path, value, index, items))
+
+
+def _holds_semantic(value: Any, semantic: frozenset[str], depth: int = 0) -> bool:
+    """Whether a semantic field with a value sits somewhere inside ``value``."""
+    if depth > 16:
+        return True
+    if isinstance(value, dict):
+        return any(
+            (key in semantic and child is not None) or _holds_semantic(child, semantic, depth + 1)
+            for key, child in value.items()
+        )
+    if isinstance(value, list):
+        return any(_holds_semantic(child, semantic, depth + 1) for child in value)
+    return False
 
 
 def _describe(value: Any) -> str:
