@@ -18,6 +18,10 @@ enough (like respx's ``respx_mock``). Fixtures, each a fresh world per test:
     mock fixture of the same test delivers to it in-process.
 ``mock_webhook_url``
     ``mock_webhook_receiver.url``.
+``provider_chaos``
+    :func:`mockserver.chaos.run_chaos`: ``provider_chaos(fn, seeds=range(50))``
+    runs ``fn(mock)`` against a fresh chaos mock per seed and returns the report
+    (``.failing_seeds``, ``.summary()``, ``.replay(seed)``, ``.assert_ok()``).
 
 Marker (every argument optional; the defaults are a manual clock and seed 0)::
 
@@ -52,6 +56,7 @@ __all__ = [
     "mock_webhook_receiver",
     "mock_webhook_url",
     "provider_backend",
+    "provider_chaos",
     "provider_mock",
     "provider_server",
 ]
@@ -135,3 +140,11 @@ def mock_webhook_receiver() -> WebhookReceiver:
 def mock_webhook_url(mock_webhook_receiver: WebhookReceiver) -> str:
     """The URL of :func:`mock_webhook_receiver`."""
     return mock_webhook_receiver.url
+
+
+@pytest.fixture
+def provider_chaos() -> Any:
+    """:func:`mockserver.chaos.run_chaos`, to fuzz a client against N seeded chaos worlds."""
+    from mockserver.chaos import run_chaos
+
+    return run_chaos

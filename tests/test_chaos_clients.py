@@ -140,3 +140,9 @@ def _finished(mock: Any) -> float:
     job = mock.state.world.get(mock.jobs[0]["id"])
     assert job is not None and job.finished_at is not None
     return float(job.finished_at)
+
+
+def test_the_plugin_fixture_is_the_runner(provider_chaos: Any) -> None:
+    report = provider_chaos(robust_scenario, seeds=[5], providers=["eachlabs"])
+    report.assert_ok()
+    assert report.passing_seeds == [5]
