@@ -66,3 +66,12 @@ def fuzz(session: nox.Session) -> None:
             "mockserver", "fuzz", "--provider", provider, "--max-examples", "500",
             "--seed", "1", "--report", f"build/fuzz/{provider}.xml", *session.posargs,
         )
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Benchmarks: served (wrk vs a bare Starlette baseline), in-process, store, cold start,
+    fuzz; one table and bench/results.json. Install wrk first (apt-get install wrk)."""
+    _install(session)
+    session.install("granian")
+    session.run("python", "bench/run_all.py", *session.posargs)

@@ -34,6 +34,9 @@ BODY = {
     "input": {"image_url": "https://images.example.com/a.jpg", "prompt": "bench"},
     "webhook_url": "https://hooks.example.com/bench",
 }
+#: The bench key: limits lifted, a huge balance (else 100 creates/min would refuse).
+ACCOUNTS = {"bench-key": {"balance": 10**12, "limits": {
+    "creates_per_window": 10**9, "window_seconds": 1, "concurrent": 10**9}}}
 
 
 def _create(client: httpx.Client) -> str:
@@ -98,7 +101,8 @@ def one_round(shape: str, jobs: int, batch: int, profile: bool = False) -> float
     With ``profile``, the test thread and the mock's loop thread are profiled
     and the top entries of each printed.
     """
-    with mock_providers(providers=["eachlabs"]) as mock, httpx.Client() as client:
+    with mock_providers(providers=["eachlabs"], accounts=ACCOUNTS) as mock, \
+            httpx.Client() as client:
         _create(client)  # warm up: first-request imports and caches
         mock.reset()
         main, loop = cProfile.Profile(), cProfile.Profile()
@@ -119,6 +123,18 @@ def one_round(shape: str, jobs: int, batch: int, profile: bool = False) -> float
         assert all(h.status == 200 for h in received)
         mock.check()
     return jobs / elapsed
+
+
+def run(jobs: int = 1000, batch: int = 100, rounds: int = 3,
+        shapes: tuple[str, ...] = tuple(SHAPES)) -> dict[str, dict[str, float]]:
+    """Median, min and max jobs/s per shape (for bench/run_all.py)."""
+    logging.getLogger("mockserver").setLevel(logging.WARNING)
+    results: dict[str, dict[str, float]] = {}
+    for shape in shapes:
+        rates = [one_round(shape, jobs, batch) for _ in range(rounds)]
+        results[shape] = {"median": statistics.median(rates), "min": min(rates),
+                          "max": max(rates)}
+    return results
 
 
 def main() -> None:

@@ -59,3 +59,39 @@ def test_a_job_finished_by_a_read_is_evicted_first() -> None:
     assert [j.id for j in world.jobs()] == ["a", "c", "d"]
     world.reset()
     assert len(world) == 0 and not world._finished
+
+
+def test_sender_idle_resolves_without_polling() -> None:
+    import asyncio
+
+    import httpx
+
+    from mockserver.domain.webhooks import Outbox
+    from mockserver.http.sender import WebhookSender
+
+    clock = ManualClock(0)
+    world = World(clock)
+    hits: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        hits.append(str(request.url))
+        return httpx.Response(200)
+
+    async def run() -> tuple[bool, bool]:
+        from mockserver.domain.webhooks import Delivery, RetryPolicy
+
+        outbox = Outbox()
+        sender = WebhookSender(world, outbox, clock, transport=httpx.MockTransport(answer))
+        sender.start()
+        try:
+            empty = await sender.idle(timeout=1)
+            outbox.enqueue(Delivery(id="d1", job_id="j", provider="p",
+                                    url="https://hooks.example.com/x", body=b"{}",
+                                    policy=RetryPolicy(), due=0.0))
+            delivered = await sender.idle(timeout=5)
+            return empty, delivered
+        finally:
+            await sender.stop()
+
+    assert asyncio.run(run()) == (True, True)
+    assert hits == ["https://hooks.example.com/x"]

@@ -71,6 +71,8 @@ class WebhookSender:
         self._transport = transport
         self._loop: asyncio.AbstractEventLoop | None = None
         self._event: asyncio.Event | None = None
+        #: Set after every pass and every finished attempt: what idle() waits on.
+        self._progress: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
         self._client: httpx.AsyncClient | None = None
         self._semaphore: asyncio.Semaphore | None = None
@@ -102,6 +104,7 @@ class WebhookSender:
             raise RuntimeError("the webhook sender already runs on another event loop")
         self._loop = loop
         self._event = asyncio.Event()
+        self._progress = asyncio.Event()
         self._semaphore = asyncio.Semaphore(self._concurrency)
         self._in_flight = {}
         self._client = httpx.AsyncClient(
@@ -208,11 +211,20 @@ class WebhookSender:
             return self.quiet()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
+        progress = self._progress
+        assert progress is not None
+        self.wake()  # one pass now; later ones come from the loop's own wake-ups
         while not self.quiet():
-            if loop.time() >= deadline:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
                 return False
-            self.wake()
-            await asyncio.sleep(0.005)
+            # No await between the check above and clear(): a pass or a finished
+            # attempt after this point sets the event, so none is missed.
+            progress.clear()
+            try:
+                await asyncio.wait_for(progress.wait(), remaining)
+            except TimeoutError:
+                return self.quiet()
         return True
 
     def wait_idle(self, timeout: float = 5.0) -> bool:
@@ -238,6 +250,8 @@ class WebhookSender:
             except Exception as error:  # a bug: record it, never die
                 self._report(error, "sender")
                 pause = ERROR_PAUSE_SECONDS
+            if self._progress is not None:
+                self._progress.set()
             if pause is None:
                 await self._event.wait()
             else:
@@ -259,6 +273,8 @@ class WebhookSender:
             error = task.exception()
             assert error is not None
             self._report(error, "sender")
+        if self._progress is not None:
+            self._progress.set()
         self.wake()
 
     def _sleep_seconds(self) -> float | None:

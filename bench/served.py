@@ -1,0 +1,283 @@
+"""Served throughput and latency: the mock's create and poll per provider vs a bare Starlette app.
+
+Both apps are served by the same server with the same settings and loaded by
+``wrk`` (one thread, ``--latency``) on loopback, alternately, in the same run:
+the baseline's figures are the ceiling the server and framework allow on this
+machine at this moment, and mock/baseline is what the mock's own work costs.
+The load generator shares the machine's cores with the server.
+
+Without wrk, a bounded asyncio HTTP/1.1 keep-alive load generator stands in;
+its figures are labelled ``python-loadgen`` and are NOT comparable with wrk's
+(it is much slower than the servers it measures). Install wrk with
+``apt-get install wrk``.
+
+    .venv/bin/python bench/served.py [--server uvicorn|granian] [--duration 2] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from _common import (
+    BENCH,
+    CONFIG,
+    KEY,
+    PYTHON,
+    ROOT,
+    SHAPES,
+    env,
+    free_port,
+    have_wrk,
+    http,
+    load_average,
+    stop,
+    wait_http,
+)
+
+CONNECTIONS = (1, 32)
+SERVERS = ("uvicorn", "granian")
+
+
+def server_command(app: str, server: str, port: int) -> tuple[list[str], Path]:
+    """The command (and working dir) that serves ``app`` (mock | baseline) on ``port``."""
+    if server == "uvicorn":
+        if app == "mock":
+            return [PYTHON, "-m", "mockserver", "serve", "--host", "127.0.0.1",
+                    "--port", str(port), "--config", str(CONFIG), "--log-level", "warning"], ROOT
+        return [PYTHON, "-m", "uvicorn", "--app-dir", str(BENCH), "baseline_app:app",
+                "--host", "127.0.0.1", "--port", str(port), "--http", "httptools",
+                "--loop", "uvloop", "--no-access-log", "--log-level", "warning"], ROOT
+    if server == "granian":
+        target = ["--factory", "mock_app:app"] if app == "mock" else ["baseline_app:app"]
+        return [str(Path(PYTHON).parent / "granian"), "--interface", "asgi", "--host",
+                "127.0.0.1", "--port", str(port), "--loop", "uvloop", "--workers", "1",
+                "--runtime-mode", "st", "--http", "1", "--no-ws", "--log-level", "warning",
+                "--working-dir", str(BENCH), *target], BENCH
+    raise ValueError(server)
+
+
+class Server:
+    def __init__(self, app: str, server: str) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        command, cwd = server_command(app, server, self.port)
+        self.process = subprocess.Popen(command, cwd=cwd, env=env(),
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        wait_http(f"{self.base}/_mock/health", self.process)
+
+    def rss_kib(self) -> int:
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        match = re.search(r"VmRSS:\s+(\d+)", status)
+        return int(match.group(1)) if match else 0
+
+    def close(self) -> None:
+        stop(self.process)
+
+
+# --- load generators ---------------------------------------------------------------
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
+
+
+def _ms(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s)", text.strip())
+    if not match:
+        raise ValueError(text)
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def _lua(method: str, body: dict[str, Any] | None, headers: dict[str, str]) -> str:
+    lines = [f'wrk.method = "{method}"']
+    if body is not None:
+        lines.append(f"wrk.body = {json.dumps(json.dumps(body, separators=(',', ':')))}")
+    lines += [f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items()]
+    return "\n".join(lines) + "\n"
+
+
+def run_wrk(url: str, method: str, body: dict[str, Any] | None, headers: dict[str, str],
+            connections: int, duration: float) -> dict[str, Any]:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(_lua(method, body, headers))
+    try:
+        out = subprocess.run(
+            ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(duration))}s", "--latency",
+             "-s", script.name, url],
+            capture_output=True, text=True, timeout=duration + 30, check=True,
+        ).stdout
+    finally:
+        Path(script.name).unlink()
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return {"rps": rps, "p50_ms": p50, "p99_ms": p99,
+            "non_2xx": int(non2xx.group(1)) if non2xx else 0,
+            "socket_errors": sum(int(g) for g in errors.groups()) if errors else 0}
+
+
+async def _python_load(url: str, method: str, body: dict[str, Any] | None,
+                       headers: dict[str, str], connections: int,
+                       duration: float) -> dict[str, Any]:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    payload = b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    head = [f"{method} {target} HTTP/1.1", f"Host: {parts.netloc}"]
+    head += [f"{k}: {v}" for k, v in headers.items()]
+    head.append(f"Content-Length: {len(payload)}")
+    raw = ("\r\n".join(head) + "\r\n\r\n").encode() + payload
+    latencies: list[float] = []
+    bad = 0
+    deadline = time.perf_counter() + duration
+
+    async def worker() -> None:
+        nonlocal bad
+        reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            writer.write(raw)
+            status_line = await reader.readline()
+            length = 0
+            while True:
+                line = await reader.readline()
+                if line in (b"\r\n", b""):
+                    break
+                name, _, value = line.decode("latin-1").partition(":")
+                if name.lower() == "content-length":
+                    length = int(value)
+            await reader.readexactly(length)
+            latencies.append((time.perf_counter() - started) * 1000)
+            if not status_line.split()[1].startswith(b"2"):
+                bad += 1
+        writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(connections)))
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+    return {"rps": len(latencies) / elapsed,
+            "p50_ms": latencies[len(latencies) // 2],
+            "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
+            "non_2xx": bad, "socket_errors": 0}
+
+
+def load(url: str, method: str, body: dict[str, Any] | None, headers: dict[str, str],
+         connections: int, duration: float) -> dict[str, Any]:
+    if have_wrk():
+        return run_wrk(url, method, body, headers, connections, duration)
+    return asyncio.run(_python_load(url, method, body, headers, connections, duration))
+
+
+# --- the run -------------------------------------------------------------------------
+
+def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "rps": statistics.median(r["rps"] for r in runs),
+        "p50_ms": statistics.median(r["p50_ms"] for r in runs),
+        "p99_ms": statistics.median(r["p99_ms"] for r in runs),
+        "non_2xx": sum(r["non_2xx"] for r in runs),
+        "socket_errors": sum(r["socket_errors"] for r in runs),
+        "runs": len(runs),
+    }
+
+
+def run(server: str = "uvicorn", duration: float = 2.0, rounds: int = 3,
+        providers: tuple[str, ...] = tuple(SHAPES), connections: tuple[int, ...] = CONNECTIONS,
+        log: Any = print) -> dict[str, Any]:
+    """Medians over ``rounds`` of each (target, operation, connections); baseline interleaved."""
+    generator = "wrk" if have_wrk() else "python-loadgen"
+    if generator != "wrk":
+        log("wrk not found: install it with `apt-get install wrk`. Falling back to the "
+            "Python load generator; its figures are NOT comparable with wrk's.")
+    results: dict[str, Any] = {"server": server, "generator": generator,
+                               "duration_s": duration, "rounds": rounds,
+                               "load_before": load_average(), "cells": {}}
+    baseline = Server("baseline", server)
+    mock = Server("mock", server)
+    try:
+        rss_start = mock.rss_kib()
+        # Poll targets: one job per provider, created before the load.
+        targets: dict[str, tuple[str, str, dict[str, Any] | None, dict[str, str]]] = {
+            "baseline/create": (f"{baseline.base}/create", "POST", SHAPES["eachlabs"].body,
+                                SHAPES["eachlabs"].headers),
+            "baseline/poll": (f"{baseline.base}/poll/0b6a3b52", "GET", None,
+                              {"X-API-Key": KEY}),
+        }
+        for name in providers:
+            shape = SHAPES[name]
+            answer = http("POST", mock.base + shape.create_path, shape.body, shape.headers)
+            job = shape.job_id(answer)
+            auth = {k: v for k, v in shape.headers.items() if k != "Content-Type"}
+            targets[f"{name}/create"] = (mock.base + shape.create_path, "POST", shape.body,
+                                         shape.headers)
+            targets[f"{name}/poll"] = (mock.base + shape.poll_path(job), "GET", None, auth)
+        # Warm up every target briefly (first-request imports, caches, JIT-free but lazy paths).
+        for url, method, body, headers in targets.values():
+            load(url, method, body, headers, 4, 1)
+        runs: dict[str, list[dict[str, Any]]] = {}
+        for _ in range(rounds):
+            for connections_now in connections:
+                for operation in ("poll", "create"):
+                    for name in ("baseline", *providers):
+                        url, method, body, headers = targets[f"{name}/{operation}"]
+                        figures = load(url, method, body, headers, connections_now, duration)
+                        runs.setdefault(f"{name}/{operation}/c{connections_now}", []).append(
+                            figures)
+        for cell, cell_runs in runs.items():
+            results["cells"][cell] = _median(cell_runs)
+        for cell, figures in results["cells"].items():
+            name, operation, conns = cell.split("/")
+            if name != "baseline":
+                base = results["cells"][f"baseline/{operation}/{conns}"]
+                figures["ratio"] = figures["rps"] / base["rps"]
+        results["mock_jobs"] = http("GET", f"{mock.base}/_mock/health").get("jobs")
+        results["mock_rss_kib"] = {"start": rss_start, "end": mock.rss_kib()}
+    finally:
+        mock.close()
+        baseline.close()
+    results["load_after"] = load_average()
+    return results
+
+
+def table(results: dict[str, Any]) -> str:
+    rows = [f"served ({results['server']}, {results['generator']}, "
+            f"{results['duration_s']:g}s x {results['rounds']} rounds, medians; "
+            f"load {results['load_before']} -> {results['load_after']})",
+            f"{'target':<28}{'rps':>9}{'p50 ms':>9}{'p99 ms':>9}{'x base':>8}{'errors':>8}"]
+    for cell, f in results["cells"].items():
+        ratio = f"{f['ratio']:.2f}" if "ratio" in f else "-"
+        rows.append(f"{cell:<28}{f['rps']:>9.0f}{f['p50_ms']:>9.2f}{f['p99_ms']:>9.2f}"
+                    f"{ratio:>8}{f['non_2xx'] + f['socket_errors']:>8}")
+    return "\n".join(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--server", choices=SERVERS, default="uvicorn")
+    parser.add_argument("--duration", type=float, default=2.0)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--providers", default=",".join(SHAPES))
+    parser.add_argument("--connections", default="1,32")
+    parser.add_argument("--json", help="also write the figures here")
+    args = parser.parse_args()
+    results = run(args.server, args.duration, args.rounds,
+                  tuple(p for p in args.providers.split(",") if p),
+                  tuple(int(c) for c in args.connections.split(",")))
+    print(table(results))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
