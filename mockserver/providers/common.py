@@ -45,6 +45,7 @@ __all__ = [
     "DEFAULT_WEBHOOK_SECRET",
     "AdapterBase",
     "SecretLookup",
+    "earlier_snapshot",
     "emit_word",
     "epoch_ms",
     "extract_key",
@@ -228,6 +229,7 @@ class AdapterBase:
         # key validity (magic invalid keys), balances, webhook secrets.
         self.accounts: Accounts = Accounts()
         service.register_webhook_renderer(self.name, self.webhook)
+        service.register_stale_webhook_renderer(self.name, self.stale_webhook)
 
     # --- contract access ---------------------------------------------------
     @property
@@ -327,12 +329,18 @@ class AdapterBase:
         With the code in the body (Apikley) the vocabulary is closed: the
         catalogue's codes only. A status from outside it (405 for a wrong
         method, 415 for a body that is not JSON) becomes the nearest
-        catalogued code: 404 "endpoint does not exist" for 405, 422
+        catalogued code: ``errors.cases.method_not_allowed`` for 405 (Apikley:
+        404 "endpoint does not exist"; 404 when the case is absent), 422
         "validation error" for another client error, else 500. With real
         HTTP statuses any status travels as it is.
         """
         catalogue = self.data["errors"].get("catalogue", {})
-        if self.transport_mode() != "body_code" or str(status) in catalogue:
+        body_code = self.transport_mode() == "body_code"
+        mapped = self.case("method_not_allowed").get("code") if status == 405 else None
+        if isinstance(mapped, int) and body_code:
+            # errors.cases.method_not_allowed: Apikley's closed vocabulary says 404.
+            status = mapped
+        if not body_code or str(status) in catalogue:
             return status
         if status == 405:
             return 404
@@ -490,6 +498,14 @@ class AdapterBase:
         """The webhook for a finished job; each provider renders its own payload."""
         raise NotImplementedError
 
+    def stale_webhook(self, job: Job) -> WebhookMessage | None:
+        """A stale payload of a finished job, as it was while running, or None.
+
+        Scenario ``webhook_out_of_order`` delivers it after the final webhook
+        (see :func:`earlier_snapshot`); a provider without one sends nothing.
+        """
+        return None
+
     # --- sync waits (WaveSpeed enable_sync_mode) -------------------------------
     def finish_within(self, job: Job, limit_seconds: float) -> Job:
         """Let up to ``limit_seconds`` of mock time pass for ``job`` to finish.
@@ -527,6 +543,27 @@ class AdapterBase:
     def json_text(value: Any) -> str:
         """Compact JSON text, as providers embed JSON in strings (Apikley ``param``)."""
         return dumps(value).decode()
+
+
+def earlier_snapshot(job: Job) -> Job:
+    """A copy of a finished ``job`` as it was while running (nothing output yet).
+
+    Adapters render it for scenario ``webhook_out_of_order``: the stale
+    payload that arrives after the final one.
+    """
+    started = job.started_at if job.started_at is not None else job.created_at
+    snapshot = dataclasses.replace(
+        job,
+        state=State.RUNNING,
+        started_at=started,
+        finished_at=None,
+        outputs=[],
+        failure=None,
+        extra=dict(job.extra),
+    )
+    snapshot.updated_at = started  # replace() re-runs __post_init__
+    snapshot.queued_since = job.queued_since
+    return snapshot
 
 
 def _end_due(job: Job) -> float | None:
