@@ -84,6 +84,7 @@ class MockService:
         #: Rate limits and billing of creates; None admits everything for free.
         self.admission = admission
         self._webhook_renderers: dict[str, WebhookRenderer] = {}
+        self._stale_renderers: dict[str, WebhookRenderer] = {}
         world.subscribe(self._on_transition)
 
     @property
@@ -94,6 +95,14 @@ class MockService:
     def register_webhook_renderer(self, provider: str, renderer: WebhookRenderer) -> None:
         """Let ``provider``'s adapter say what to POST when one of its jobs ends."""
         self._webhook_renderers[provider] = renderer
+
+    def register_stale_webhook_renderer(self, provider: str, renderer: WebhookRenderer) -> None:
+        """Let ``provider``'s adapter render a finished job as it was while running.
+
+        Scenario ``webhook_out_of_order`` delivers that stale payload after
+        the final one.
+        """
+        self._stale_renderers[provider] = renderer
 
     # --- create --------------------------------------------------------
     def validate_input(
@@ -250,6 +259,23 @@ class MockService:
             signer=message.sign,
             effects=effects,
         )
+        stale_renderer = self._stale_renderers.get(job.provider)
+        stale = stale_renderer(job) if "out_of_order" in effects and stale_renderer else None
+        if stale is not None:
+            # Sent once the final delivery is finished, so it arrives after it.
+            delivery.then = Delivery(
+                id=self.world.new_uuid(),
+                job_id=job.id,
+                provider=job.provider,
+                url=stale.url,
+                body=stale.body,
+                policy=policy,
+                due=transition.at,
+                kind="stale",
+                headers=dict(stale.headers),
+                signer=stale.sign,
+                effects=effects - {"duplicate", "out_of_order"},
+            )
         self.outbox.enqueue(delivery)
 
 

@@ -138,6 +138,9 @@ class Delivery:
     effects: frozenset[str] = frozenset()
     #: Computes per-attempt signature headers from the attempt's unix time.
     signer: Callable[[int], dict[str, str]] | None = None
+    #: Enqueued (due at once) when this delivery is finished, delivered or given
+    #: up: scenario ``webhook_out_of_order`` sends a stale payload after the final.
+    then: Delivery | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able form for the admin API."""
@@ -210,13 +213,18 @@ class Outbox:
         self.log.append(attempt)
         if attempt.outcome is Outcome.DELIVERED:
             delivery.state = DeliveryState.DELIVERED
-            return
-        delay = delivery.policy.delay_after(attempt.number)
-        if delay is None:
-            delivery.state = DeliveryState.GAVE_UP
         else:
-            delivery.state = DeliveryState.PENDING
-            delivery.due = now + delay
+            delay = delivery.policy.delay_after(attempt.number)
+            if delay is None:
+                delivery.state = DeliveryState.GAVE_UP
+            else:
+                delivery.state = DeliveryState.PENDING
+                delivery.due = now + delay
+                return
+        follow, delivery.then = delivery.then, None
+        if follow is not None:
+            follow.due = now
+            self.enqueue(follow)
 
     def deliveries(self) -> list[Delivery]:
         """Every delivery, in the order they were enqueued."""

@@ -33,6 +33,7 @@ from mockserver.domain.webhooks import WebhookMessage, sign_kie_hmac
 from mockserver.providers.base import Route, WireRequest, WireResponse
 from mockserver.providers.common import (
     AdapterBase,
+    earlier_snapshot,
     epoch_ms,
     parse_json_object,
     render_template,
@@ -200,11 +201,25 @@ class ApikleyAdapter(AdapterBase):
         else:
             code = 501
             msg = str(self.catalogue(501).get("message") or "Generation failed")
-        body = dumps({"code": code, "msg": msg, "data": self.record(job, self.word(job))})
+        return self._message(job, target.url, code, msg, self.record(job, self.word(job)))
+
+    def stale_webhook(self, job: Job) -> WebhookMessage | None:
+        """The recordInfo envelope as it was while the task was ``generating``."""
+        target = job.extra.get("webhook")
+        if target is None or job.state not in (State.SUCCEEDED, State.FAILED):
+            return None
+        snapshot = earlier_snapshot(job)
+        return self._message(job, target.url, 200, "success",
+                             self.record(snapshot, self.word(snapshot)))
+
+    def _message(
+        self, job: Job, url: str, code: int, msg: str, data: dict[str, Any]
+    ) -> WebhookMessage:
+        body = dumps({"code": code, "msg": msg, "data": data})
         secret = self.webhook_secret(job)
         sign = partial(_sign, job.id, secret) if secret else None
         return WebhookMessage(
-            url=target.url, body=body, headers={"Content-Type": "application/json"}, sign=sign
+            url=url, body=body, headers={"Content-Type": "application/json"}, sign=sign
         )
 
 

@@ -26,6 +26,7 @@ from mockserver.domain.webhooks import WebhookMessage, secret_header
 from mockserver.providers.base import Route, WireRequest, WireResponse
 from mockserver.providers.common import (
     AdapterBase,
+    earlier_snapshot,
     parse_json_object,
     render_template,
     run_seconds,
@@ -167,6 +168,20 @@ class EachlabsAdapter(AdapterBase):
                 "error": failure["error_message"],
                 "flow_id": None,
             }
+        return self._message(target, body)
+
+    def stale_webhook(self, job: Job) -> WebhookMessage | None:
+        """The job as it was while running: ``{exec_id, status: processing, output: null}``."""
+        target = job.extra.get("webhook")
+        if target is None or job.state not in (State.SUCCEEDED, State.FAILED):
+            return None
+        snapshot = earlier_snapshot(job)
+        body = {"exec_id": job.id, "status": self.word(snapshot), "output": None,
+                "error": "", "flow_id": None}
+        return self._message(target, body)
+
+    @staticmethod
+    def _message(target: Any, body: dict[str, Any]) -> WebhookMessage:
         headers = {"Content-Type": "application/json"}
         if target.secret:
             headers.update(secret_header(target.secret))

@@ -42,6 +42,7 @@ from mockserver.providers.base import Route, WireRequest, WireResponse
 from mockserver.providers.common import (
     DEFAULT_WEBHOOK_SECRET,
     AdapterBase,
+    earlier_snapshot,
     iso_ms,
     parse_json_object,
     run_seconds,
@@ -216,15 +217,28 @@ class WaveSpeedAdapter(AdapterBase):
         target = job.extra.get("webhook")
         if target is None or job.state not in (State.SUCCEEDED, State.FAILED):
             return None
-        body = dumps(self.prediction(job, self.word(job)))
+        # One message per job: the job id is a stable webhook-id across
+        # retries, as Standard Webhooks asks (receivers dedupe on it).
+        return self._message(job, target.url, self.prediction(job, self.word(job)), job.id)
+
+    def stale_webhook(self, job: Job) -> WebhookMessage | None:
+        """The flat prediction as it was while running (``processing``), its own webhook-id."""
+        target = job.extra.get("webhook")
+        if target is None or job.state not in (State.SUCCEEDED, State.FAILED):
+            return None
+        snapshot = earlier_snapshot(job)
+        data = self.prediction(snapshot, self.word(snapshot))
+        # Another event than the final one: a receiver deduping on webhook-id sees it.
+        return self._message(job, target.url, data, f"{job.id}-processing")
+
+    def _message(
+        self, job: Job, url: str, data: dict[str, Any], message_id: str
+    ) -> WebhookMessage:
+        body = dumps(data)
         secret = self.webhook_secret(job)
-        sign = None
-        if secret:
-            # One message per job: the job id is a stable webhook-id across
-            # retries, as Standard Webhooks asks (receivers dedupe on it).
-            sign = partial(_sign, job.id, body, secret)
+        sign = partial(_sign, message_id, body, secret) if secret else None
         return WebhookMessage(
-            url=target.url, body=body, headers={"Content-Type": "application/json"}, sign=sign
+            url=url, body=body, headers={"Content-Type": "application/json"}, sign=sign
         )
 
 
