@@ -146,3 +146,10 @@ def test_the_plugin_fixture_is_the_runner(provider_chaos: Any) -> None:
     report = provider_chaos(robust_scenario, seeds=[5], providers=["eachlabs"])
     report.assert_ok()
     assert report.passing_seeds == [5]
+
+
+def test_without_chaos_the_fragile_client_works() -> None:
+    """So every failure above is chaos finding a fragility, not a broken client."""
+    with mock_providers(["eachlabs"], validate_responses=True) as mock:
+        fragile_scenario(mock)
+        mock.check()
