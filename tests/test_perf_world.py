@@ -43,7 +43,7 @@ def test_store_and_schedule_stay_bounded_when_nothing_finishes() -> None:
         _job(world, f"j{index}")
     assert len(world) == 50
     assert len(world._schedule) <= 2 * 50 + 1024 + 1
-    assert [job.id for job in world.jobs()][0] == "j19950"
+    assert next(job.id for job in world.jobs()) == "j19950"
 
 
 def test_a_job_finished_by_a_read_is_evicted_first() -> None:
