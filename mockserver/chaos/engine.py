@@ -15,9 +15,10 @@ Perturbations (each taken with a probability scaled by ``intensity``):
   on 429 and 503 (Eachlabs documents Retry-After; WaveSpeed's SDK retries GETs
   on 429 and 5xx; Apikley sends 429 as a real HTTP 429); then at least three
   calm polls;
-* **webhook duplicate** / **webhook late** (create): the final webhook is
-  delivered twice (the ``webhook_duplicate`` effect), or 15-60 mock seconds
-  after the job ends.
+* **webhook duplicate** / **out of order** / **late** (create): the final
+  webhook is delivered twice (the ``webhook_duplicate`` effect), followed by a
+  stale earlier-state payload (``webhook_out_of_order``), or 15-60 mock
+  seconds after the job ends.
 
 Everything that was done is kept in :attr:`ChaosEngine.log` for the report.
 """
@@ -100,6 +101,10 @@ class ChaosEngine:
         if rng.random() < intensity * 0.6:
             overrides["webhook_duplicate"] = True
             self.record(provider, "create", "webhook duplicate")
+        if rng.random() < intensity * 0.4:
+            overrides["webhook_out_of_order"] = True
+            self.record(provider, "create", "webhook out of order",
+                        "a stale earlier-state payload after the final one")
         if rng.random() < intensity * 0.6:
             late = float(rng.choice((15, 30, 60)))
             overrides["webhook_late"] = late
