@@ -63,6 +63,12 @@ _KIND_CODES = {
 }
 
 
+#: Wall seconds added to each re-wait, over the event loop's timer granularity.
+_TIMER_SLACK_SECONDS = 0.002
+#: Re-waits at most after the first sleep of a real-clock sync create.
+_SYNC_REWAITS = 50
+
+
 class WaveSpeedAdapter(AdapterBase):
     """WaveSpeed wire shapes over the neutral :class:`MockService`."""
 
@@ -135,22 +141,20 @@ class WaveSpeedAdapter(AdapterBase):
     async def answer_after(
         self, pause: float, job_id: str, deadline: float | None = None
     ) -> WireResponse:
-        """The sync-mode answer once ``pause`` wall seconds have passed.
+        """The sync-mode answer once the job has ended or the sync wait has run out.
 
-        The event loop may wake a sleeper a hair early (its clock resolution),
-        before the job's planned end on the sped-up clock: then the rest is
-        waited out, a few times at most, never past the sync wait's
-        ``deadline`` (mock time).
+        Event-loop timers are coarse (uvloop rounds to milliseconds and measures
+        from a cached loop time), so a sleeper can wake before the job's planned
+        end on the sped-up clock: it then sleeps the rest, padded, until the
+        job ends or mock time passes ``deadline``; the loop is bounded.
         """
         await self.sleep(pause)
         job = self.service.get(self.name, job_id)
-        for _ in range(3):
-            if job.terminal or deadline is None:
+        for _ in range(_SYNC_REWAITS):
+            if job.terminal or deadline is None or self.service.clock.now() >= deadline:
                 break
             rest = self.wall_wait_seconds(job, deadline - self.service.clock.now())
-            if rest <= 0:
-                break
-            await self.sleep(max(rest, 0.001))
+            await self.sleep(rest + _TIMER_SLACK_SECONDS)
             job = self.service.get(self.name, job_id)
         return self.sync_answer(job)
 
