@@ -177,14 +177,28 @@ def test_per_key_limits_from_the_config_file(
         other.create_ok()
 
 
-def test_unknown_tier_is_a_400_not_a_crash(client: httpx.Client) -> None:
+def test_an_unknown_tier_is_refused_by_the_admin_api(client: httpx.Client) -> None:
+    reply = client.put("/_mock/accounts/sk-rl-tier", json={"limits": {"tier": "platinum"}})
+    assert reply.status_code == 400
+    assert "platinum" in reply.json()["error"] and "gold" in reply.json()["error"]
     api = Api(client, "wavespeed", "sk-rl-tier")
-    api.set(limits={"tier": "platinum"})
-    reply = api.create()
-    assert reply.status_code == 400 and "platinum" in reply.json()["message"]
-    api.set(limits={"tier": "gold"})
-    for _ in range(5):
+    for _ in range(2):  # the key kept the default (bronze) tier
         api.create_ok()
+    assert api.create().status_code == 429
+
+
+def test_a_tier_applies_to_wavespeed_and_is_ignored_where_there_are_no_tiers(
+    client: httpx.Client,
+) -> None:
+    key = "sk-rl-gold"
+    assert client.put(f"/_mock/accounts/{key}", json={"limits": {"tier": "gold"}}).is_success
+    wavespeed = Api(client, "wavespeed", key)
+    for _ in range(5):  # bronze would refuse the third create in a minute
+        wavespeed.create_ok()
+    apikley = Api(client, "apikley", key)
+    eachlabs = Api(client, "eachlabs", key)
+    apikley.create_ok()
+    eachlabs.create_ok()
 
 
 def test_reset_frees_every_slot_and_window(client: httpx.Client) -> None:

@@ -191,7 +191,9 @@ class RateLimitPolicy:
         if overrides is None:
             return self
         policy = self
-        if overrides.tier is not None:
+        # A key's tier is a WaveSpeed notion; providers without tiers ignore it,
+        # so one key can carry a tier and still be used everywhere.
+        if overrides.tier is not None and self.tiers:
             if overrides.tier not in self.tiers:
                 raise ValueError(
                     f"unknown tier {overrides.tier!r}; known: {', '.join(sorted(self.tiers))}"
@@ -265,6 +267,10 @@ class RateLimiter:
     def from_contracts(cls, contracts: Mapping[str, Mapping[str, Any]]) -> RateLimiter:
         """One policy per provider from ``{provider: provider contract}``."""
         return cls({p: RateLimitPolicy.from_contract(c) for p, c in contracts.items()})
+
+    def known_tiers(self) -> set[str]:
+        """Every tier name some provider's policy knows."""
+        return {name for policy in self._policies.values() for name in policy.tiers}
 
     def set_policy(self, provider: str, policy: RateLimitPolicy) -> None:
         """Replace a provider's limits."""

@@ -314,11 +314,26 @@ async def get_account(request: Request) -> Response:
 async def put_account(request: Request) -> Response:
     state = _state(request)
     body = await _json_object(request)
+    _check_tier(state, body)
     try:
         described = state.accounts.update(request.path_params["key"], body)
     except MockError as error:  # the accounts module's 400s
         raise AdminError(error.status, error.message) from None
     return json_response(described)
+
+
+def _check_tier(state: MockState, body: dict[str, Any]) -> None:
+    """Refuse a tier no provider has now, rather than at the key's next create."""
+    limits = body.get("limits")
+    tier = limits.get("tier") if isinstance(limits, dict) else None
+    admission = state.service.admission
+    if tier is None or admission is None:
+        return
+    known = admission.limiter.known_tiers()
+    if known and tier not in known:
+        raise AdminError(
+            400, f"unknown tier {tier!r} in limits; known tiers: {', '.join(sorted(known))}"
+        )
 
 
 @_guard
