@@ -70,7 +70,7 @@ def _delay_late(ref: weakref.ReferenceType[MockState], delivery: Delivery) -> No
     scenario = job.extra.get("scenario") if job is not None else None
     late = scenario.get("webhook_late") if isinstance(scenario, dict) else None
     if isinstance(late, int | float) and not isinstance(late, bool) and late > 0:
-        delivery.due += float(late)
+        state.outbox.reschedule(delivery, delivery.due + float(late))
 
 
 def _settings(request: WireRequest, state: MockState) -> tuple[int, float]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import heapq
 import hmac
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -158,7 +159,16 @@ class Delivery:
 
 
 class Outbox:
-    """Pending and finished deliveries; hands out the due ones."""
+    """Pending and finished deliveries; hands out the due ones.
+
+    Pending deliveries also sit in a heap keyed by ``(due, id)``, and the
+    deliveries not yet finished are counted, so :meth:`due`, :meth:`next_due`
+    and :meth:`idle` cost O(log n) / O(1) instead of a scan of every delivery
+    kept (the sender asks after every pass; scans made many webhooks
+    quadratic). Heap entries are checked when they surface: an entry whose
+    delivery is no longer pending at that due time is dropped. Code that moves
+    a pending delivery's ``due`` calls :meth:`reschedule`.
+    """
 
     def __init__(
         self,
@@ -166,6 +176,11 @@ class Outbox:
         max_deliveries: int = DEFAULT_MAX_DELIVERIES,
     ) -> None:
         self._deliveries: dict[str, Delivery] = {}
+        #: (due, delivery id, delivery) of pending deliveries; may hold stale entries.
+        self._heap: list[tuple[float, str, Delivery]] = []
+        #: Deliveries pending or in flight, and those in flight.
+        self._unfinished = 0
+        self._in_flight = 0
         self.log: deque[Attempt] = deque(maxlen=attempt_log)
         self.max_deliveries = max_deliveries
         self._watchers: list[Callable[[Delivery], None]] = []
@@ -177,10 +192,38 @@ class Outbox:
     def enqueue(self, delivery: Delivery) -> Delivery:
         """Add a delivery; it becomes due at ``delivery.due``."""
         self._deliveries[delivery.id] = delivery
+        if delivery.state is DeliveryState.IN_FLIGHT:
+            self._unfinished += 1
+            self._in_flight += 1
+        elif delivery.state is DeliveryState.PENDING:
+            self._unfinished += 1
         self._evict()
         for callback in self._watchers:
             callback(delivery)
+        # After the watchers: one may move ``due`` (chaos delays a late webhook).
+        self._push(delivery)
         return delivery
+
+    def _push(self, delivery: Delivery) -> None:
+        if delivery.state is DeliveryState.PENDING:
+            heapq.heappush(self._heap, (delivery.due, delivery.id, delivery))
+
+    def reschedule(self, delivery: Delivery, due: float) -> None:
+        """Make a pending delivery due at ``due`` instead."""
+        delivery.due = due
+        self._push(delivery)
+
+    def requeue(self, delivery: Delivery) -> None:
+        """An in-flight delivery goes back to pending with no attempt recorded (cancelled)."""
+        if delivery.state is not DeliveryState.IN_FLIGHT:
+            return
+        delivery.state = DeliveryState.PENDING
+        if self._owns(delivery):  # not one forgotten by a reset meanwhile
+            self._in_flight -= 1
+            self._push(delivery)
+
+    def _owns(self, delivery: Delivery) -> bool:
+        return self._deliveries.get(delivery.id) is delivery
 
     def _evict(self) -> None:
         excess = len(self._deliveries) - self.max_deliveries
@@ -191,26 +234,53 @@ class Outbox:
         for delivery_id in victims:
             del self._deliveries[delivery_id]
 
+    def _top(self) -> tuple[float, str, Delivery] | None:
+        """The earliest live heap entry (stale ones are dropped or re-filed)."""
+        heap = self._heap
+        while heap:
+            due, delivery_id, delivery = heap[0]
+            if (
+                delivery.state is DeliveryState.PENDING
+                and self._deliveries.get(delivery_id) is delivery
+            ):
+                if delivery.due == due:
+                    return heap[0]
+                # ``due`` was moved without reschedule(): file it under the new time.
+                heapq.heapreplace(heap, (delivery.due, delivery_id, delivery))
+                continue
+            heapq.heappop(heap)
+        return None
+
     def due(self, now: float) -> list[Delivery]:
         """Deliveries due by ``now``, marked in flight, oldest due first."""
-        ready = sorted(
-            (d for d in self._deliveries.values()
-             if d.state is DeliveryState.PENDING and d.due <= now),
-            key=lambda d: (d.due, d.id),
-        )
-        for delivery in ready:
+        ready: list[Delivery] = []
+        while (top := self._top()) is not None and top[0] <= now:
+            heapq.heappop(self._heap)
+            delivery = top[2]
             delivery.state = DeliveryState.IN_FLIGHT
+            self._in_flight += 1
+            ready.append(delivery)
         return ready
 
     def next_due(self) -> float | None:
         """Mock time the next pending delivery is due, if any."""
-        pending = [d.due for d in self._deliveries.values() if d.state is DeliveryState.PENDING]
-        return min(pending) if pending else None
+        top = self._top()
+        return None if top is None else top[0]
+
+    def in_flight(self) -> int:
+        """How many deliveries are in flight (handed out by :meth:`due`, not recorded yet)."""
+        return self._in_flight
 
     def record(self, delivery: Delivery, attempt: Attempt, now: float) -> None:
         """Record an attempt; schedule the retry on the mock clock or give up."""
         delivery.attempts.append(attempt)
         self.log.append(attempt)
+        owned = self._owns(delivery)
+        if owned and delivery.state is DeliveryState.IN_FLIGHT:
+            self._in_flight -= 1
+        was_unfinished = owned and delivery.state in (
+            DeliveryState.PENDING, DeliveryState.IN_FLIGHT
+        )
         if attempt.outcome is Outcome.DELIVERED:
             delivery.state = DeliveryState.DELIVERED
         else:
@@ -220,7 +290,13 @@ class Outbox:
             else:
                 delivery.state = DeliveryState.PENDING
                 delivery.due = now + delay
+                if owned:
+                    if not was_unfinished:
+                        self._unfinished += 1
+                    self._push(delivery)
                 return
+        if was_unfinished:
+            self._unfinished -= 1
         follow, delivery.then = delivery.then, None
         if follow is not None:
             follow.due = now
@@ -236,14 +312,14 @@ class Outbox:
 
     def idle(self) -> bool:
         """True when nothing is pending or in flight."""
-        return all(
-            d.state in (DeliveryState.DELIVERED, DeliveryState.GAVE_UP)
-            for d in self._deliveries.values()
-        )
+        return self._unfinished == 0
 
     def reset(self) -> None:
         """Forget every delivery and attempt."""
         self._deliveries.clear()
+        self._heap.clear()
+        self._unfinished = 0
+        self._in_flight = 0
         self.log.clear()
 
 

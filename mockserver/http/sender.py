@@ -153,10 +153,10 @@ class WebhookSender:
     def _cancel(self, tasks: set[asyncio.Task[None]]) -> None:
         for task in tasks:
             delivery = self._in_flight.pop(task, None)
-            if delivery is not None and delivery.state is DeliveryState.IN_FLIGHT:
+            if delivery is not None:
                 # Outbox.due marked it in flight; no attempt was recorded, so it is
                 # simply pending again (not a failed attempt).
-                delivery.state = DeliveryState.PENDING
+                self.outbox.requeue(delivery)
             task.cancel()
 
     def wake(self) -> None:
@@ -193,14 +193,11 @@ class WebhookSender:
         Deliveries waiting for a later retry time do not count: with a manual
         clock they wait until the clock is advanced.
         """
-        if self._in_flight:
+        if self._in_flight or self.outbox.in_flight():
             return False
         now = self.clock.now()
-        if any(
-            d.state is DeliveryState.IN_FLIGHT
-            or (d.state is DeliveryState.PENDING and d.due <= now)
-            for d in self.outbox.deliveries()
-        ):
+        pending = self.outbox.next_due()  # O(1): no scan of every delivery kept
+        if pending is not None and pending <= now:
             return False
         due = self.world.next_due()
         return due is None or due > now
