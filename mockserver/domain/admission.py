@@ -107,13 +107,15 @@ class Admission:
     # --- create ----------------------------------------------------------------
     def price(self, provider: str, model: ModelContract, inputs: Mapping[str, Any]) -> Quote:
         """The price of a job of ``model`` with ``inputs`` (schema defaults applied)."""
+        return self._quote(provider, model, model.with_defaults(dict(inputs)))
+
+    def _quote(self, provider: str, model: ModelContract, inputs: Mapping[str, Any]) -> Quote:
+        """:meth:`price` of inputs that already have the schema's defaults (read only)."""
         policy = self.billing.get(provider) or BillingPolicy(
             currency=self.accounts.currency(provider)
         )
         return policy.price(
-            model.data.get("pricing"),
-            model.with_defaults(dict(inputs)),
-            model=(model.slug, model.model_id),
+            model.data.get("pricing"), inputs, model=(model.slug, model.model_id)
         )
 
     def needs_soonest_end(self, provider: str, key: str) -> bool:
@@ -144,7 +146,9 @@ class Admission:
             soonest_end=soonest_end,
             balance=float(account.balance),
         )
-        quote = self.price(provider, model, job.input)
+        # A stored job's input is validated with defaults applied
+        # (MockService.validate_input): no second copy with defaults here.
+        quote = self._quote(provider, model, job.input)
         self.ledger.reserve(account, job.id, quote.amount)
         self.limiter.record_create(provider, key, now, job.id, decision)
         job.held = decision.queued

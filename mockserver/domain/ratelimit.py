@@ -56,6 +56,8 @@ __all__ = [
 
 OverLimit = Literal["reject", "queue"]
 
+#: Policies with overrides applied that are kept (see RateLimiter.policy).
+_APPLIED_CACHE_SIZE = 1_024
 #: Idle keys are swept from memory every this many recorded creates.
 SWEEP_EVERY = 1_000
 
@@ -260,6 +262,9 @@ class RateLimiter:
 
     def __init__(self, policies: Mapping[str, RateLimitPolicy] | None = None) -> None:
         self._policies: dict[str, RateLimitPolicy] = dict(policies or {})
+        #: (provider, overrides) -> policy in force: applying overrides builds new
+        #: frozen policies, and a create asks two or three times.
+        self._applied: dict[tuple[str, LimitOverrides | None], RateLimitPolicy] = {}
         self._state: dict[tuple[str, str], _KeyState] = {}
         self._records = 0
 
@@ -275,10 +280,18 @@ class RateLimiter:
     def set_policy(self, provider: str, policy: RateLimitPolicy) -> None:
         """Replace a provider's limits."""
         self._policies[provider] = policy
+        self._applied.clear()
 
     def policy(self, provider: str, overrides: LimitOverrides | None = None) -> RateLimitPolicy:
         """The limits in force for a key of ``provider`` (no policy: no limits)."""
-        return self._policies.get(provider, RateLimitPolicy()).apply(overrides)
+        cache_key = (provider, overrides)
+        policy = self._applied.get(cache_key)
+        if policy is None:
+            policy = self._policies.get(provider, RateLimitPolicy()).apply(overrides)
+            if len(self._applied) >= _APPLIED_CACHE_SIZE:
+                self._applied.clear()  # many distinct overrides: a bound, not an LRU
+            self._applied[cache_key] = policy
+        return policy
 
     def _key(self, provider: str, key: str) -> _KeyState:
         return self._state.setdefault((provider, key), _KeyState())

@@ -13,7 +13,6 @@ against the contract when asked, journals and logs the request.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import re
 import time
@@ -57,6 +56,8 @@ logger = logging.getLogger("mockserver")
 
 #: Body limit when a contract gives none.
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+#: Distinct origins whose base URLs are kept (see ProviderRoute._bases).
+_BASE_CACHE_SIZE = 256
 #: Methods that never carry a body we need to read.
 _BODILESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
 
@@ -102,6 +103,7 @@ class ProviderRoute(BaseRoute):
         self.hosts = hosts
         self.limit = max_body_bytes(adapter)
         self.routes = [CompiledRoute.of(r) for r in adapter.routes()]
+        self._base_cache: dict[tuple[Any, ...], tuple[str, str]] = {}
 
     # --- Starlette routing protocol ------------------------------------------
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
@@ -136,29 +138,24 @@ class ProviderRoute(BaseRoute):
             # Output URLs rendered as {base_url}/_mock/media/... work under a prefix too.
             await media.serve(scope, receive, send, path, state=state, provider=adapter.name)
             return
-        here = origin(scope, headers)
-        request = WireRequest(
-            method=method,
-            path=path,
-            path_params={},
-            query=query_params(scope),
-            headers=headers,
-            body=b"",
-            base_url=here + root,
-            media_base_url=here,
-        )
+        base_url, media_base_url = self._bases(scope, headers, root)
+        query = query_params(scope) if scope.get("query_string") else {}
         state.sender.ensure_started()
         endpoint: str | None = None
         scenario: Scenario | None = None
+        body = b""
+        params: dict[str, str] = {}
+        request: WireRequest | None = None
         try:
             if method not in _BODILESS or "content-length" in headers or (
                 "transfer-encoding" in headers
             ):
-                request = dataclasses.replace(
-                    request, body=await read_body(receive, headers, self.limit)
-                )
+                body = await read_body(receive, headers, self.limit)
             state.tick()
             route, params, allowed = self._match(method, path)
+            # Built once, complete: an error below is rendered against it.
+            request = WireRequest(method, path, params, query, headers, body, base_url,
+                                  media_base_url)
             if route is None:
                 if allowed:
                     raise MockError(
@@ -170,7 +167,6 @@ class ProviderRoute(BaseRoute):
                     )
                 raise MockError(404, f"no endpoint at {method} {path}", rule="route")
             endpoint = route.name
-            request = dataclasses.replace(request, path_params=params)
             scenario = select_scenario(adapter.contract, state.scenarios, request, endpoint)
             forced = forced_error(scenario, adapter.contract) if scenario else None
             if forced is not None:
@@ -198,6 +194,8 @@ class ProviderRoute(BaseRoute):
         except ClientGone:
             return  # nobody to answer
         except BodyTooLarge as error:
+            request = WireRequest(method, path, params, query, headers, body, base_url,
+                                  media_base_url)
             size = f"{error.declared} bytes" if error.declared is not None else "more"
             response = render_error(
                 state,
@@ -211,11 +209,39 @@ class ProviderRoute(BaseRoute):
                 request,
             )
         except MockError as error:
+            if request is None:
+                request = WireRequest(method, path, params, query, headers, body, base_url,
+                                      media_base_url)
             response = render_error(state, adapter, error, request)
         except Exception as error:
+            if request is None:
+                request = WireRequest(method, path, params, query, headers, body, base_url,
+                                      media_base_url)
             response = render_unexpected(state, adapter, error, request, full_path)
         state.sender.notice_schedule()
+        assert request is not None  # every path above that answers has one
         await self._respond(send, request, response, endpoint, full_path, started, at, scenario)
+
+    def _bases(self, scope: Scope, headers: Mapping[str, str], root: str) -> tuple[str, str]:
+        """``(base_url, media_base_url)`` of this request, one shared pair per origin.
+
+        Every job keeps the base its creator addressed (for URLs rendered
+        later, in webhooks): sharing one string per origin instead of a copy
+        per request saves memory per stored job, and the formatting per request.
+        """
+        host = headers.get("host")
+        if not host:  # rare: addressed by the server's own address
+            here = origin(scope, headers)
+            return here + root, here
+        cache_key = (scope.get("scheme"), host, scope.get("root_path"), root)
+        bases = self._base_cache.get(cache_key)
+        if bases is None:
+            here = origin(scope, headers)
+            bases = (here + root, here)
+            if len(self._base_cache) >= _BASE_CACHE_SIZE:
+                self._base_cache.clear()  # many hosts: a bound, not an LRU
+            self._base_cache[cache_key] = bases
+        return bases
 
     def _match(
         self, method: str, path: str
