@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from mockserver.domain.clock import Clock, ManualClock
-from mockserver.domain.webhooks import Attempt, Delivery, DeliveryState, Outbox, Outcome
+from mockserver.domain.webhooks import Attempt, Delivery, Outbox, Outcome
 from mockserver.domain.world import World
 
 if TYPE_CHECKING:
