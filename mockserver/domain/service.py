@@ -26,6 +26,8 @@ from mockserver.domain.world import World
 if TYPE_CHECKING:
     from mockserver.contracts import ModelContract
 
+#: Distinct plans shared at most (see MockService.plan_for).
+_PLAN_CACHE_SIZE = 256
 #: Estimated seconds for a model whose document gives none.
 DEFAULT_ESTIMATE_SECONDS = 35.0
 
@@ -84,6 +86,9 @@ class MockService:
         #: Rate limits and billing of creates; None admits everything for free.
         self.admission = admission
         self._webhook_renderers: dict[str, WebhookRenderer] = {}
+        #: Plans are frozen and most jobs of a model share one: one object for
+        #: all of them (memory per stored job, and fewer objects for the GC).
+        self._plans: dict[tuple[float, tuple[tuple[str, Any], ...]], Plan] = {}
         self._stale_renderers: dict[str, WebhookRenderer] = {}
         world.subscribe(self._on_transition)
 
@@ -146,7 +151,17 @@ class MockService:
             estimate = model.data.get("estimated_processing_seconds") or DEFAULT_ESTIMATE_SECONDS
         options: dict[str, Any] = {"polls_per_phase": self.settings.polls_per_phase}
         options.update(overrides)
-        return Plan.from_estimate(float(estimate), **options)
+        try:
+            cache_key = (float(estimate), tuple(sorted(options.items())))
+            plan = self._plans.get(cache_key)
+        except TypeError:  # an unhashable override value: no sharing
+            return Plan.from_estimate(float(estimate), **options)
+        if plan is None:
+            plan = Plan.from_estimate(float(estimate), **options)
+            if len(self._plans) >= _PLAN_CACHE_SIZE:
+                self._plans.clear()
+            self._plans[cache_key] = plan
+        return plan
 
     def create(self, request: CreateRequest, job_id: str) -> Job:
         """Store a new job for an already validated request.

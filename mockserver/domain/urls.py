@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 from urllib.parse import urlsplit
 
+_IPV4_CHARS = "0123456789."
 _LOCAL_SUFFIXES = (".localhost", ".local", ".internal", ".localdomain")
 
 
@@ -32,6 +33,10 @@ def public_https_problem(url: object) -> str | None:
     host = host.rstrip(".").lower()
     if host == "localhost" or host.endswith(_LOCAL_SUFFIXES):
         return f"points at a local host ({host}); it must be publicly reachable"
+    # Only digits and dots (IPv4) or a colon (IPv6) can be an IP literal: a
+    # domain name skips ip_address(), whose ValueError costs more than the rest.
+    if ":" not in host and host.strip(_IPV4_CHARS):
+        return None if "." in host else f"host {host!r} is not a public domain name"
     try:
         address = ipaddress.ip_address(host)
     except ValueError:

@@ -21,6 +21,7 @@ __all__ = [
     "SECRET_HEADERS",
     "Deferred",
     "Journal",
+    "UnmaskedHeaders",
     "deferred_body",
     "journal_body",
     "mask_headers",
@@ -122,7 +123,27 @@ def deferred_body(body: bytes) -> Deferred | None:
     return Deferred(body) if body else None
 
 
+class UnmaskedHeaders:
+    """Request headers kept as received until somebody reads the journal.
+
+    Masking copies every header per request; like :class:`Deferred` bodies,
+    :meth:`Journal.entries` masks them on first read, so a reader never sees
+    a secret in clear. The mapping is the request's own (never mutated).
+    """
+
+    __slots__ = ("headers",)
+
+    def __init__(self, headers: Mapping[str, str]) -> None:
+        self.headers = headers
+
+    def resolve(self) -> dict[str, str]:
+        return mask_headers(self.headers)
+
+
 def _resolve(entry: dict[str, Any]) -> dict[str, Any]:
+    headers = entry.get("headers")
+    if isinstance(headers, UnmaskedHeaders):
+        entry["headers"] = headers.resolve()
     for name in ("body", "response"):
         value = entry.get(name)
         if isinstance(value, Deferred):

@@ -39,7 +39,7 @@ from mockserver.http.asgi import (
     wire_body,
 )
 from mockserver.http.errors import render_error, render_unexpected
-from mockserver.http.journal import deferred_body, mask_headers
+from mockserver.http.journal import UnmaskedHeaders, deferred_body
 from mockserver.http.scenarios import (
     ConnectionDropped,
     corrupt,
@@ -318,7 +318,7 @@ class ProviderRoute(BaseRoute):
                 "provider": adapter.name,
                 "endpoint": endpoint,
                 "query": dict(request.query),
-                "headers": mask_headers(request.headers),
+                "headers": UnmaskedHeaders(request.headers),  # masked when read
                 "body": deferred_body(request.body),
                 "status": response.status,
                 "response": deferred_body(encoded.body) if response.raw is None else None,
