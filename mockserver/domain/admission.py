@@ -51,6 +51,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Admission", "Admitted", "planned_end"]
 
+#: Distinct price texts shared at most (see Admission._shared).
+_SHARED_AMOUNTS = 4_096
+
 
 @dataclass(frozen=True)
 class Admitted:
@@ -92,6 +95,7 @@ class Admission:
         self.limiter = limiter
         self.billing = dict(billing)
         self.ledger = ledger or Ledger()
+        self._amounts: dict[str, tuple[Decimal, str]] = {}
 
     @classmethod
     def from_contracts(
@@ -149,15 +153,31 @@ class Admission:
         # A stored job's input is validated with defaults applied
         # (MockService.validate_input): no second copy with defaults here.
         quote = self._quote(provider, model, job.input)
-        self.ledger.reserve(account, job.id, quote.amount)
+        amount, amount_text = self._shared(quote.amount)
+        self.ledger.reserve(account, job.id, amount)
         self.limiter.record_create(provider, key, now, job.id, decision)
         job.held = decision.queued
         job.extra["price"] = {
-            "amount": str(quote.amount),
+            "amount": amount_text,
             "currency": quote.currency,
             "label": quote.label,
         }
         return Admitted(quote, decision)
+
+    def _shared(self, amount: Decimal) -> tuple[Decimal, str]:
+        """``(amount, str(amount))``, one shared pair per distinct price (bounded).
+
+        Prices repeat (a few per model) and both are immutable: sharing them
+        saves a Decimal and a string per job in flight. Keyed by the text, as
+        ``Decimal("0.40") == Decimal("0.4")`` but they print differently.
+        """
+        text = str(amount)
+        shared = self._amounts.get(text)
+        if shared is None:
+            shared = (amount, text)
+            if len(self._amounts) < _SHARED_AMOUNTS:
+                self._amounts[text] = shared
+        return shared
 
     def _policy(self, provider: str, limits: LimitOverrides) -> RateLimitPolicy:
         try:

@@ -488,7 +488,7 @@ class Funded(Protocol):
     currency: str
 
 
-@dataclass
+@dataclass(slots=True)  # one per job in flight: no __dict__ each
 class Reservation:
     """Money held for one job until it settles or is released."""
 

@@ -12,6 +12,7 @@ however late somebody looks, so timing fields agree with the clock.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -91,7 +92,8 @@ class Job:
     finished_at: float | None = None
     updated_at: float = 0.0
     polls: int = 0
-    outputs: list[str] = field(default_factory=list)
+    #: Empty (a shared tuple, not a list per stored job) until the job succeeds.
+    outputs: Sequence[str] = ()
     failure: str | None = None
     cost: Any = None
     scenario: str | None = None
