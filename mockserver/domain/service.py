@@ -296,4 +296,8 @@ class MockService:
 
 def dumps(body: Any) -> bytes:
     """Compact JSON bytes, as the providers send them."""
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    return _ENCODER.encode(body).encode()
+
+
+#: Shared: ``json.dumps`` with options builds a new encoder per call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)

@@ -16,7 +16,6 @@ delay, a dropped connection, a malformed or truncated body) are applied here.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -63,7 +62,7 @@ def request_facts(
     body: Any = None
     if request.body:
         try:
-            body = json.loads(request.body)
+            body = request.parsed_body()  # parsed once; the handler reuses it
         except (UnicodeDecodeError, ValueError):
             body = None
     model: str | None = None

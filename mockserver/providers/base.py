@@ -28,6 +28,10 @@ if TYPE_CHECKING:
     from mockserver.domain.service import MockService
 
 
+#: WireRequest._parsed before the body is parsed.
+_UNPARSED: Any = object()
+
+
 @dataclass(frozen=True, slots=True)
 class WireRequest:
     """An HTTP request as an adapter sees it.
@@ -46,6 +50,19 @@ class WireRequest:
     body: bytes
     base_url: str
     media_base_url: str
+    #: The body parsed once (scenario matching reads it before the handler):
+    #: :meth:`parsed_body` fills it; not part of the request's value.
+    _parsed: Any = field(default=_UNPARSED, init=False, compare=False, repr=False)
+
+    def parsed_body(self) -> Any:
+        """``json.loads(body)`` whatever the content type, parsed once per request.
+
+        Raises what ``json.loads`` raises. Callers must not mutate the result
+        before the handler has read it (scenario matching only reads).
+        """
+        if self._parsed is _UNPARSED:
+            object.__setattr__(self, "_parsed", json.loads(self.body))
+        return self._parsed
 
     def json(self) -> Any:
         """The body parsed as JSON; MockError(400) when it is not JSON.
@@ -62,7 +79,7 @@ class WireRequest:
                 rule="content-type",
             )
         try:
-            return json.loads(self.body)
+            return self.parsed_body()
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
             raise MockError(400, f"request body is not valid JSON: {error}", rule="json") from error
 
