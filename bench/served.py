@@ -192,6 +192,14 @@ def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def poll_target(mock: Server, name: str) -> tuple[str, str, None, dict[str, str]]:
+    """Create a job at provider ``name``; the (url, method, body, headers) that poll it."""
+    shape = SHAPES[name]
+    job = shape.job_id(http("POST", mock.base + shape.create_path, shape.body, shape.headers))
+    auth = {k: v for k, v in shape.headers.items() if k != "Content-Type"}
+    return mock.base + shape.poll_path(job), "GET", None, auth
+
+
 def run(server: str = "uvicorn", duration: float = 2.0, rounds: int = 3,
         providers: tuple[str, ...] = tuple(SHAPES), connections: tuple[int, ...] = CONNECTIONS,
         log: Any = print) -> dict[str, Any]:
@@ -216,12 +224,9 @@ def run(server: str = "uvicorn", duration: float = 2.0, rounds: int = 3,
         }
         for name in providers:
             shape = SHAPES[name]
-            answer = http("POST", mock.base + shape.create_path, shape.body, shape.headers)
-            job = shape.job_id(answer)
-            auth = {k: v for k, v in shape.headers.items() if k != "Content-Type"}
             targets[f"{name}/create"] = (mock.base + shape.create_path, "POST", shape.body,
                                          shape.headers)
-            targets[f"{name}/poll"] = (mock.base + shape.poll_path(job), "GET", None, auth)
+            targets[f"{name}/poll"] = poll_target(mock, name)
         # Warm up every target briefly (first-request imports, caches, JIT-free but lazy paths).
         for url, method, body, headers in targets.values():
             load(url, method, body, headers, 4, 1)
@@ -230,6 +235,12 @@ def run(server: str = "uvicorn", duration: float = 2.0, rounds: int = 3,
             for connections_now in connections:
                 for operation in ("poll", "create"):
                     for name in ("baseline", *providers):
+                        if operation == "poll" and name != "baseline":
+                            # A fresh job to poll: the store keeps at most 100,000
+                            # jobs and evicts the oldest unfinished ones first, so
+                            # after enough creates the first target would be gone
+                            # (and polled as 404s).
+                            targets[f"{name}/poll"] = poll_target(mock, name)
                         url, method, body, headers = targets[f"{name}/{operation}"]
                         figures = load(url, method, body, headers, connections_now, duration)
                         runs.setdefault(f"{name}/{operation}/c{connections_now}", []).append(
