@@ -56,6 +56,8 @@ logger = logging.getLogger("mockserver")
 
 #: Body limit when a contract gives none.
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+#: Scope key of the request's Host without its port (see ProviderRoute.matches).
+_HOST_KEY = "mockserver.host"
 #: Distinct origins whose base URLs are kept (see ProviderRoute._bases).
 _BASE_CACHE_SIZE = 256
 #: Methods that never carry a body we need to read.
@@ -111,8 +113,15 @@ class ProviderRoute(BaseRoute):
             return Match.NONE, {}
         path: str = scope["path"]
         if self.prefix is None:
-            host = request_headers(scope).get("host", "")
-            if host_without_port(host) in self.hosts:
+            # Every host route asks (before the prefix routes): normalise once.
+            # (Kept with the header list it came from, as request_headers does.)
+            cached = scope.get(_HOST_KEY)
+            if cached is not None and cached[0] is scope.get("headers"):
+                host = cached[1]
+            else:
+                host = host_without_port(request_headers(scope).get("host", ""))
+                scope[_HOST_KEY] = (scope.get("headers"), host)
+            if host in self.hosts:
                 return Match.FULL, {"mock_provider_root": ""}
             return Match.NONE, {}
         if path == self.prefix or path.startswith(self.prefix + "/"):

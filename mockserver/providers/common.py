@@ -22,6 +22,7 @@ Nothing here imports Starlette or httpx: adapters are testable without a server.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import re
@@ -151,6 +152,7 @@ def seconds_to_ms(seconds: float) -> int:
     return max(0, round(seconds * 1000))
 
 
+@functools.lru_cache(maxsize=4096)  # pure; a job's timestamps repeat on every poll
 def iso_ms(seconds: float) -> str:
     """ISO 8601 UTC with milliseconds and ``Z`` (``2023-04-01T12:34:56.789Z``)."""
     millis = epoch_ms(seconds)
