@@ -336,16 +336,17 @@ class ProviderRoute(BaseRoute):
                 "dropped": dropped,
             }
         )
-        logger.info(
-            "%s %s %s -> %d (%.1f ms)%s%s",
-            adapter.name,
-            request.method,
-            full_path,
-            response.status,
-            duration_ms,
-            f" [{endpoint}]" if endpoint else "",
-            f" scenario={scenario.name}" if scenario is not None else "",
-        )
+        if logger.isEnabledFor(logging.INFO):  # the arguments cost a request something
+            logger.info(
+                "%s %s %s -> %d (%.1f ms)%s%s",
+                adapter.name,
+                request.method,
+                full_path,
+                response.status,
+                duration_ms,
+                f" [{endpoint}]" if endpoint else "",
+                f" scenario={scenario.name}" if scenario is not None else "",
+            )
         if dropped:
             raise ConnectionDropped(f"{full_path}: connection dropped by scenario")
 

@@ -87,6 +87,13 @@ def select_scenario(
 ) -> Scenario | None:
     """The scenario for this call (ScenarioError, a 400, for a bad Prefer or magic value)."""
     preference = parse_prefer(request.headers.get("prefer"), queue.registry)
+    if not queue and endpoint != "create":
+        # Fast path (every poll while nothing is queued): without queued entries
+        # to match, neither the model nor the body matters; only a magic key can
+        # select a scenario (prompt markers count on creates only).
+        schemes = list(contract.data.get("auth", {}).get("schemes", []))
+        key = extract_key(request.headers, schemes)
+        return combine(scenario_from_magic(key, None, queue.registry), preference.effective())
     key, model, body = request_facts(contract, request, endpoint)
     queued = queue.take(contract.name, endpoint, model, key)
     inputs = body if endpoint == "create" and isinstance(body, Mapping) else None
