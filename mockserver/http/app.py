@@ -27,7 +27,8 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount
+from starlette.routing import BaseRoute, Match, Mount
+from starlette.types import Receive, Scope, Send
 
 from mockserver.config import ClockConfig, ConfigError, MockConfig, ProviderConfig
 from mockserver.contracts import ContractSet, ProviderContract, load_contracts
@@ -46,7 +47,7 @@ from mockserver.http.sender import WebhookSender
 from mockserver.http.state import MockState
 from mockserver.providers.base import AdapterFactory, ProviderAdapter
 
-__all__ = ["build_clock", "create_app", "load_adapter_factories"]
+__all__ = ["MockApp", "build_clock", "create_app", "load_adapter_factories"]
 
 logger = logging.getLogger("mockserver")
 
@@ -132,6 +133,34 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     else:
         message = str(exc.detail)
     return json_response({"error": message}, exc.status_code, headers=exc.headers)
+
+
+class MockApp(Starlette):
+    """Starlette, with provider requests handed straight to their :class:`ProviderRoute`.
+
+    The route is chosen exactly as Starlette's router chooses it (the routes
+    in order, first full match); when it is a ProviderRoute the request skips
+    the error and exception middleware and the router's own pass. A
+    ProviderRoute answers every failure itself in the provider's envelope
+    (404/405 included), so those layers never act on its requests; they cost
+    about a tenth of a poll. Everything else (``/_mock``, unknown paths,
+    lifespan) goes through the full stack.
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            for route in self.router.routes:
+                match, child_scope = route.matches(scope)
+                if match is Match.FULL:
+                    if isinstance(route, ProviderRoute):
+                        scope["app"] = self
+                        scope.setdefault("router", self.router)
+                        scope["route"] = route
+                        scope.update(child_scope)
+                        await route.handle(scope, receive, send)
+                        return
+                    break  # another kind of route: the full stack serves it
+        await super().__call__(scope, receive, send)
 
 
 def create_app(
@@ -236,7 +265,7 @@ def create_app(
         finally:
             await sender.stop()
 
-    app = Starlette(
+    app = MockApp(
         routes=routes,
         lifespan=lifespan,
         exception_handlers={HTTPException: _http_error},
