@@ -23,6 +23,7 @@ from typing import Any
 from mockserver.contracts import ProviderContract, resolve_pointer
 from mockserver.domain.errors import MockError
 from mockserver.domain.faults import (
+    MAGIC_KEY_PREFIX,
     Scenario,
     ScenarioQueue,
     combine,
@@ -86,14 +87,19 @@ def select_scenario(
     endpoint: str,
 ) -> Scenario | None:
     """The scenario for this call (ScenarioError, a 400, for a bad Prefer or magic value)."""
-    preference = parse_prefer(request.headers.get("prefer"), queue.registry)
+    header = request.headers.get("prefer")
     if not queue and endpoint != "create":
         # Fast path (every poll while nothing is queued): without queued entries
         # to match, neither the model nor the body matters; only a magic key can
-        # select a scenario (prompt markers count on creates only).
+        # select a scenario (prompt markers count on creates only), or a Prefer.
+        preference = parse_prefer(header, queue.registry) if header is not None else None
         schemes = list(contract.data.get("auth", {}).get("schemes", []))
         key = extract_key(request.headers, schemes)
-        return combine(scenario_from_magic(key, None, queue.registry), preference.effective())
+        magic = None
+        if key is not None and key[: len(MAGIC_KEY_PREFIX)].lower() == MAGIC_KEY_PREFIX:
+            magic = scenario_from_magic(key, None, queue.registry)
+        return magic if preference is None else combine(magic, preference.effective())
+    preference = parse_prefer(header, queue.registry)
     key, model, body = request_facts(contract, request, endpoint)
     queued = queue.take(contract.name, endpoint, model, key)
     inputs = body if endpoint == "create" and isinstance(body, Mapping) else None
