@@ -91,6 +91,7 @@ class MockService:
         self._plans: dict[tuple[float, tuple[tuple[str, Any], ...]], Plan] = {}
         self._stale_renderers: dict[str, WebhookRenderer] = {}
         world.subscribe(self._on_transition)
+        world.subscribe_evictions(self._on_eviction)
 
     @property
     def clock(self) -> Clock:
@@ -235,6 +236,15 @@ class MockService:
         return job
 
     # --- job ends: money, slots, webhooks ---------------------------------
+    def _on_eviction(self, job: Job) -> None:
+        """An unfinished job left the bounded store: release its money and its slot."""
+        if self.admission is None:
+            return
+        for promoted in self.admission.ended(job):
+            waiting = self.world.get(promoted)
+            if waiting is not None and not waiting.terminal:
+                self.world.release(waiting)
+
     def _on_transition(self, transition: Transition) -> None:
         job = transition.job
         if not transition.after.terminal:

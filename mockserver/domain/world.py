@@ -56,6 +56,7 @@ class World:
         self._finished: OrderedDict[str, None] = OrderedDict()
         self._sequence = 0
         self._listeners: list[Listener] = []
+        self._eviction_listeners: list[Callable[[Job], None]] = []
         self.journal: deque[dict[str, Any]] = deque(maxlen=journal_size)
 
     # --- ids -----------------------------------------------------------
@@ -78,6 +79,10 @@ class World:
     def subscribe(self, listener: Listener) -> None:
         """Call ``listener`` with every transition, in order."""
         self._listeners.append(listener)
+
+    def subscribe_evictions(self, listener: Callable[[Job], None]) -> None:
+        """Call ``listener`` with every unfinished job dropped to keep the store bounded."""
+        self._eviction_listeners.append(listener)
 
     def _emit(self, transitions: list[Transition]) -> None:
         for transition in transitions:
@@ -185,7 +190,11 @@ class World:
                     break
             if victim is None:
                 victim = next(iter(self._jobs))
-            del self._jobs[victim]
+            evicted = self._jobs.pop(victim)
+            if not evicted.terminal:
+                # Whoever holds something for it (money, a slot) must let go.
+                for listener in self._eviction_listeners:
+                    listener(evicted)
 
     def reset(self) -> None:
         """Forget every job, scheduled transition and journal entry."""
