@@ -55,10 +55,7 @@ class ApikleyAdapter(AdapterBase):
 
     def routes(self) -> list[Route]:
         """createTask and recordInfo."""
-        routes = [Route("create", "POST", path, self.create) for path in self.paths("create")]
-        routes += [Route("poll", "GET", path, self.poll) for path in self.paths("poll")]
-        routes += [Route("balance", "GET", path, self.balance) for path in self.paths("balance")]
-        return routes
+        return self.bind("create", "poll", "balance")
 
     # --- handlers ----------------------------------------------------------
     def create(self, request: WireRequest) -> WireResponse:

@@ -37,7 +37,7 @@ from mockserver.domain.errors import MockError
 from mockserver.domain.lifecycle import Job, Plan, State
 from mockserver.domain.service import CreateRequest, MockService, WebhookTarget, dumps
 from mockserver.domain.webhooks import WebhookMessage
-from mockserver.providers.base import WireRequest, WireResponse
+from mockserver.providers.base import Route, WireRequest, WireResponse
 
 if TYPE_CHECKING:
     from mockserver.contracts import ModelContract, ProviderContract
@@ -247,6 +247,23 @@ class AdapterBase:
     def paths(self, endpoint: str) -> list[str]:
         """Route paths of an endpoint, as the contract lists them."""
         return [str(path) for path in self.endpoint(endpoint)["paths"]]
+
+    def bind(self, *endpoints: str, path_params: Mapping[str, str] | None = None) -> list[Route]:
+        """Routes for ``endpoints``, in that order: method and paths from the contract.
+
+        Each endpoint is handled by the adapter method of the same name.
+        ``path_params`` rewrites a parameter's pattern (``{model_id}`` ->
+        ``{model_id:path}`` where a model id contains slashes).
+        """
+        routes: list[Route] = []
+        for name in endpoints:
+            method = str(self.endpoint(name)["method"]).upper()
+            handler = getattr(self, name)
+            for path in self.paths(name):
+                for param, pattern in (path_params or {}).items():
+                    path = path.replace("{" + param + "}", pattern)
+                routes.append(Route(name, method, path, handler))
+        return routes
 
     def word(self, job: Job) -> str:
         """The status word to show for ``job`` now.

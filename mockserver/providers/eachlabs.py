@@ -42,10 +42,7 @@ class EachlabsAdapter(AdapterBase):
 
     def routes(self) -> list[Route]:
         """create (both path spellings), poll and cancel."""
-        routes = [Route("create", "POST", path, self.create) for path in self.paths("create")]
-        routes += [Route("poll", "GET", path, self.poll) for path in self.paths("poll")]
-        routes += [Route("cancel", "POST", path, self.cancel) for path in self.paths("cancel")]
-        return routes
+        return self.bind("create", "poll", "cancel")
 
     # --- handlers ----------------------------------------------------------
     def create(self, request: WireRequest) -> WireResponse:

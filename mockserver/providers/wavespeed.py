@@ -88,13 +88,7 @@ class WaveSpeedAdapter(AdapterBase):
         taken for a model id; the HTTP layer matches routes in order. The
         upload endpoints are not served (see the module notes).
         """
-        routes = [Route("poll", "GET", path, self.poll) for path in self.paths("poll")]
-        routes += [Route("balance", "GET", path, self.balance) for path in self.paths("balance")]
-        routes += [
-            Route("create", "POST", path.replace("{model_id}", "{model_id:path}"), self.create)
-            for path in self.paths("create")
-        ]
-        return routes
+        return self.bind("poll", "balance", "create", path_params={"model_id": "{model_id:path}"})
 
     # --- handlers ----------------------------------------------------------
     def create(self, request: WireRequest) -> WireResponse | Awaitable[WireResponse]:
