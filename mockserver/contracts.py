@@ -42,6 +42,7 @@ __all__ = [
     "ProviderContract",
     "clear_cache",
     "contracts_root",
+    "json_type",
     "load_contracts",
     "resolve_pointer",
     "schema_pointers",
@@ -663,3 +664,20 @@ def clear_cache() -> None:
     """Forget loaded contracts (tests that rewrite contract files call this)."""
     with _CACHE_LOCK:
         _CACHE.clear()
+
+
+def json_type(value: Any) -> str:
+    """The JSON Schema type name of a Python value decoded from JSON."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"

@@ -25,6 +25,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from mockserver.contracts import json_type
+
 __all__ = [
     "EXTRA_FIELDS",
     "SEMANTIC_FIELDS",
@@ -151,22 +153,8 @@ def _types(node: Any, value: Any) -> set[str]:
         elif isinstance(declared, list):
             types.update(str(t) for t in declared)
     if not types:  # no type: the value's own kind
-        types.add(_kind(value))
+        types.add(json_type(value))
     return types
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "other"
 
 
 def _constrained(node: Any) -> bool:

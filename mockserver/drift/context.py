@@ -27,7 +27,7 @@ from typing import Any, Literal, cast
 
 from jsonschema.exceptions import ValidationError
 
-from mockserver.contracts import ProviderContract
+from mockserver.contracts import ProviderContract, json_type
 
 __all__ = [
     "Exchange",
@@ -48,23 +48,6 @@ def escape(part: str | int) -> str:
 
 def _join(base: str, *parts: str | int) -> str:
     return base + "".join("/" + escape(p) for p in parts)
-
-
-def json_type(value: Any) -> str:
-    """The JSON type name of a Python value."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
 
 
 @dataclass(frozen=True)
