@@ -29,6 +29,7 @@ from mockserver.drift.context import (
     ExchangeContext,
     ModelPair,
     PropertyPair,
+    SchemaIssue,
     Where,
     json_type,
 )
@@ -697,6 +698,17 @@ def _status_word_unknown(ctx: ExchangeContext) -> Iterator[Hit]:
         )
 
 
+def _success_issues_of(ctx: ExchangeContext, kind: str) -> Iterator[SchemaIssue]:
+    """The success-body schema issues of one kind, when the body was checked at all."""
+    if _success_checked(ctx):
+        yield from (issue for issue in ctx.success_issues if issue.kind == kind)
+
+
+def _hit(ctx: ExchangeContext, issue: SchemaIssue, message: str) -> Hit:
+    return Hit(issue.pointer, issue.expected, issue.actual, message,
+               provenance=ctx.fact_provenance())
+
+
 def _success_checked(ctx: ExchangeContext) -> bool:
     return not ctx.is_error and ctx.schema_pointer is not None
 
@@ -739,18 +751,12 @@ def _property_missing(ctx: ExchangeContext) -> Iterator[Hit]:
 
 @rule("response-type-changed", "breaking", "exchange", "a response field has another type")
 def _response_type_changed(ctx: ExchangeContext) -> Iterator[Hit]:
-    if not _success_checked(ctx):
-        return
-    for issue in ctx.success_issues:
-        if issue.kind == "type":
-            yield Hit(
-                issue.pointer,
-                issue.expected,
-                issue.actual,
-                f"{issue.pointer or '(body)'}: expected {_show(issue.expected)}, "
-                f"got {issue.actual}",
-                provenance=ctx.fact_provenance(),
-            )
+    for issue in _success_issues_of(ctx, "type"):
+        yield _hit(
+            ctx,
+            issue,
+            f"{issue.pointer or '(body)'}: expected {_show(issue.expected)}, got {issue.actual}",
+        )
 
 
 @rule(
@@ -760,32 +766,14 @@ def _response_type_changed(ctx: ExchangeContext) -> Iterator[Hit]:
     "a response value breaks its const, enum, format, pattern or range",
 )
 def _response_value_changed(ctx: ExchangeContext) -> Iterator[Hit]:
-    if not _success_checked(ctx):
-        return
-    for issue in ctx.success_issues:
-        if issue.kind == "value":
-            yield Hit(
-                issue.pointer,
-                issue.expected,
-                issue.actual,
-                issue.message,
-                provenance=ctx.fact_provenance(),
-            )
+    for issue in _success_issues_of(ctx, "value"):
+        yield _hit(ctx, issue, issue.message)
 
 
 @rule("response-schema-violation", "breaking", "exchange", "any other response schema violation")
 def _schema_violation(ctx: ExchangeContext) -> Iterator[Hit]:
-    if not _success_checked(ctx):
-        return
-    for issue in ctx.success_issues:
-        if issue.kind == "other":
-            yield Hit(
-                issue.pointer,
-                issue.expected,
-                issue.actual,
-                issue.message,
-                provenance=ctx.fact_provenance(),
-            )
+    for issue in _success_issues_of(ctx, "other"):
+        yield _hit(ctx, issue, issue.message)
 
 
 @rule(
