@@ -181,6 +181,31 @@ def test_apikley_model_names_any_spelling() -> None:
     assert quote.amount == Decimal(80)
 
 
+def test_remembered_quotes_follow_the_inputs_that_price_reads() -> None:
+    policy = BillingPolicy.from_contract(provider_contract("wavespeed"))
+    pricing = model("wavespeed", "wan-2.2-image-to-video")["pricing"]
+    base = {"resolution": "480p", "duration": 5, "prompt": "a cat"}
+    first = policy.price(pricing, base, model="wan-2.2-image-to-video")
+    # Another prompt: the same quote object (remembered), the same price.
+    assert policy.price(pricing, {**base, "prompt": "a dog"}, model="wan-2.2-image-to-video") is (
+        first
+    )
+    # Each input the table reads changes the price, remembered or not.
+    for _ in range(2):
+        longer = policy.price(pricing, {**base, "duration": 8}, model="wan-2.2-image-to-video")
+        sharper = policy.price(pricing, {**base, "resolution": "720p"},
+                               model="wan-2.2-image-to-video")
+        assert longer.amount != first.amount
+        assert sharper.amount != first.amount
+        assert longer == price(pricing, {**base, "duration": 8})
+        assert sharper == price(pricing, {**base, "resolution": "720p"})
+    # Other pricing for the same model name is never answered from the memo.
+    doubled = {**pricing, "cells": [{**c, "price": c["price"] * 2} for c in pricing["cells"]]}
+    assert policy.price(doubled, base, model="wan-2.2-image-to-video").amount == (
+        2 * first.amount
+    )
+
+
 def test_no_pricing_anywhere_is_free() -> None:
     quote = BillingPolicy.from_contract(provider_contract("wavespeed")).price(None, {})
     assert quote.amount == Decimal(0)

@@ -7,6 +7,7 @@ keys and balances from the config and the admin API.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -159,6 +160,21 @@ def test_a_magic_key_sticks_the_job(client: httpx.Client) -> None:
 
 def test_a_prompt_marker_forces_a_code(client: httpx.Client) -> None:
     reply = _create(client, prompt="a cat [mock:500]")
+    assert reply.status_code == 500
+    assert reply.json()["status"] == "error"
+
+
+def test_a_prompt_marker_spelled_with_json_escapes_still_counts(client: httpx.Client) -> None:
+    # The create path looks for markers in the raw bytes first; "\\u005b" is
+    # "[" once parsed, so this body holds a marker its bytes do not show.
+    plain = {"model": MODEL, "input": {"image_url": IMAGE, "prompt": "a cat [mock:500]"}}
+    body = json.dumps(plain).replace("[", "\\u005b")
+    assert "[mock:" not in body
+    reply = client.post(
+        "/eachlabs/v1/prediction/",
+        content=body.encode(),
+        headers={"X-API-Key": KEY, "Content-Type": "application/json"},
+    )
     assert reply.status_code == 500
     assert reply.json()["status"] == "error"
 

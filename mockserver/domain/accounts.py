@@ -225,6 +225,10 @@ class Accounts:
         balance updates that name none); the admin API reads with
         :meth:`describe` instead.
         """
+        account = self._accounts.get((provider, key))
+        settings = self._keys.get(key)
+        if account is not None and settings is not None and provider in settings.used_with:
+            return account  # every create asks: the common case first, nothing built
         settings = self._keys.setdefault(key, _KeySettings())
         if provider not in settings.used_with:
             settings.used_with.append(provider)

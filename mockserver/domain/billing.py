@@ -453,6 +453,17 @@ class BillingPolicy:
             ),
         )
 
+    #: Quotes already computed, keyed by model names and the inputs that price
+    #: depends on (see :func:`pricing_inputs`); each entry keeps the pricing
+    #: object it was computed from. Quotes are immutable.
+    _memo: dict[tuple[Any, ...], tuple[Mapping[str, Any] | None, Quote]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    #: model names -> (pricing, the input fields it reads or None).
+    _fields: dict[tuple[str, ...], tuple[Mapping[str, Any] | None, tuple[str, ...] | None]] = (
+        field(default_factory=dict, init=False, repr=False, compare=False)
+    )
+
     def price(
         self,
         pricing: Mapping[str, Any] | None,
@@ -463,21 +474,95 @@ class BillingPolicy:
         """:func:`price` with this provider's assumption and fallback for ``model``.
 
         ``model`` is the model's slug, its id, or both; the first name with an
-        entry in the contract is used.
+        entry in the contract is used. A create prices its job on the request
+        path, so a quote is remembered per model and per the values of the few
+        inputs the pricing reads (a prompt never changes a price).
         """
-        names = [model] if isinstance(model, str) else list(model)
-        assumption = next(
-            (self.billed_seconds[n] for n in names if n in self.billed_seconds),
-            self.default_billed_seconds,
-        )
-        fallback = next((self.prices[n] for n in names if n in self.prices), self.fallback)
-        return price(
+        names = (model,) if isinstance(model, str) else tuple(model)
+        fields = self._fields_for(names, pricing)
+        key: tuple[Any, ...] | None = None
+        if fields is not None:
+            # (type, value): 5, 5.0 and True price alike today, but a rule may
+            # one day tell them apart; the memo never conflates them.
+            key = (names, *[(type(v), v) for v in map(inputs.get, fields)])
+            try:
+                cached = self._memo.get(key)
+            except TypeError:  # an unhashable value (a list): price it afresh
+                key, cached = None, None
+            # Other pricing for the same model (a reloaded contract): afresh.
+            if cached is not None and cached[0] is pricing:
+                return cached[1]
+        quote = price(
             pricing,
             inputs,
-            billed_seconds_assumption=assumption,
-            fallback=fallback,
+            billed_seconds_assumption=self._assumption_for(names),
+            fallback=self._fallback_for(names),
             currency=self.currency,
         )
+        if key is not None:
+            if len(self._memo) >= _QUOTE_MEMO_SIZE:
+                self._memo.clear()  # a bound, not an LRU: inputs rarely vary this much
+            self._memo[key] = (pricing, quote)
+        return quote
+
+    def _fields_for(
+        self, names: tuple[str, ...], pricing: Mapping[str, Any] | None
+    ) -> tuple[str, ...] | None:
+        known = self._fields.get(names)
+        if known is not None and known[0] is pricing:
+            return known[1]
+        effective = pricing if pricing is not None else self._fallback_for(names)
+        fields = None if effective is None else pricing_inputs(effective)
+        if len(self._fields) >= _QUOTE_MEMO_SIZE:
+            self._fields.clear()
+        self._fields[names] = (pricing, fields)
+        return fields
+
+    def _assumption_for(self, names: tuple[str, ...]) -> Decimal | None:
+        for name in names:
+            if name in self.billed_seconds:
+                return self.billed_seconds[name]
+        return self.default_billed_seconds
+
+    def _fallback_for(self, names: tuple[str, ...]) -> Mapping[str, Any] | None:
+        for name in names:
+            if name in self.prices:
+                return self.prices[name]
+        return self.fallback
+
+
+#: Bound of :attr:`BillingPolicy._memo`.
+_QUOTE_MEMO_SIZE = 4096
+
+
+def pricing_inputs(pricing: Mapping[str, Any]) -> tuple[str, ...] | None:
+    """The input fields a pricing object reads, in a fixed order; None if unknown.
+
+    Rules read their conditions' fields and the quantity field; a table reads
+    its dimensions. Any other shape (an unknown kind) returns None: the caller
+    then prices without remembering, and :func:`price` reports the problem.
+    """
+    kind = pricing.get("kind")
+    names: list[str] = []
+    if kind == "rules":
+        rules = pricing.get("rules")
+        if not isinstance(rules, list):
+            return None
+        for rule in rules:
+            when = rule.get("when") if isinstance(rule, Mapping) else None
+            if isinstance(when, Mapping) and isinstance(when.get("field"), str):
+                names.append(when["field"])
+        quantity = pricing.get("quantity")
+        if isinstance(quantity, Mapping) and isinstance(quantity.get("field"), str):
+            names.append(quantity["field"])
+    elif kind == "table":
+        dimensions = pricing.get("dimensions")
+        if not isinstance(dimensions, list) or not all(isinstance(d, str) for d in dimensions):
+            return None
+        names.extend(dimensions)
+    else:
+        return None
+    return tuple(sorted(set(names)))
 
 
 class Funded(Protocol):

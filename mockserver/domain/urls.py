@@ -8,6 +8,7 @@ loopback and link-local IP literals and local host names are refused.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from urllib.parse import urlsplit
 
@@ -19,6 +20,12 @@ def public_https_problem(url: object) -> str | None:
     """Why ``url`` is not a public HTTPS URL, or None when it is."""
     if not isinstance(url, str):
         return "must be a string URL"
+    return _https_url_problem(url)
+
+
+@functools.lru_cache(maxsize=1024)
+def _https_url_problem(url: str) -> str | None:
+    # Cached: every create checks its file URLs, and clients reuse a few.
     if url.lower().startswith("data:"):
         return "data: URIs are rejected; upload the file and pass its public https URL"
     try:

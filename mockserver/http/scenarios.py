@@ -88,10 +88,11 @@ def select_scenario(
 ) -> Scenario | None:
     """The scenario for this call (ScenarioError, a 400, for a bad Prefer or magic value)."""
     header = request.headers.get("prefer")
-    if not queue and endpoint != "create":
-        # Fast path (every poll while nothing is queued): without queued entries
-        # to match, neither the model nor the body matters; only a magic key can
-        # select a scenario (prompt markers count on creates only), or a Prefer.
+    if not queue and (endpoint != "create" or not _may_hold_marker(request.body)):
+        # Fast path (every poll, and every create without a marker, while
+        # nothing is queued): without queued entries to match, neither the
+        # model nor the body matters; only a magic key can select a scenario
+        # (prompt markers count on creates only), or a Prefer.
         preference = parse_prefer(header, queue.registry) if header is not None else None
         schemes = list(contract.data.get("auth", {}).get("schemes", []))
         key = extract_key(request.headers, schemes)
@@ -105,6 +106,16 @@ def select_scenario(
     inputs = body if endpoint == "create" and isinstance(body, Mapping) else None
     magic = scenario_from_magic(key, inputs, queue.registry)
     return combine(magic, queued, preference.effective())
+
+
+def _may_hold_marker(body: bytes) -> bool:
+    """Whether a raw JSON body could hold a prompt marker ``[mock:...]``.
+
+    A plain byte search instead of walking every string of the parsed body;
+    a ``\\u`` escape could spell the marker in other bytes, so such a body
+    takes the full path.
+    """
+    return b"[mock:" in body or b"\\u" in body
 
 
 def plan_overrides(scenario: Scenario | None) -> dict[str, Any]:

@@ -82,21 +82,56 @@ def render_template(template: Any, values: Mapping[str, Any]) -> Any:
     null); placeholders inside longer strings are replaced by ``str(value)``;
     unknown placeholders are left as written; other values are copied.
     """
-    if isinstance(template, Mapping):
-        return {key: render_template(value, values) for key, value in template.items()}
-    if isinstance(template, list):
-        return [render_template(value, values) for value in template]
-    if isinstance(template, str):
-        whole = _PLACEHOLDER.fullmatch(template)
-        if whole and whole.group(1) in values:
-            return values[whole.group(1)]
+    if not isinstance(template, Mapping | list):
+        return _compile_template(template)(values)
+    # Every response is rendered from one of a few long-lived contract
+    # templates: compile each once into closures instead of walking and
+    # regex-matching it on every request.
+    entry = _COMPILED_TEMPLATES.get(id(template))
+    if entry is None or entry[0] is not template:
+        entry = (template, _compile_template(template))
+        if len(_COMPILED_TEMPLATES) >= _COMPILED_TEMPLATES_SIZE:
+            _COMPILED_TEMPLATES.clear()
+        _COMPILED_TEMPLATES[id(template)] = entry
+    return entry[1](values)
 
+
+_Render = Callable[[Mapping[str, Any]], Any]
+
+#: id(template) -> (template, renderer); the template is kept so an id reused
+#: by a new object is recognised.
+_COMPILED_TEMPLATES: dict[int, tuple[Any, _Render]] = {}
+_COMPILED_TEMPLATES_SIZE = 1024
+
+
+def _compile_template(template: Any) -> _Render:
+    if isinstance(template, Mapping):
+        fields = [(key, _compile_template(value)) for key, value in template.items()]
+        return lambda values: {key: render(values) for key, render in fields}
+    if isinstance(template, list):
+        items = [_compile_template(value) for value in template]
+        return lambda values: [render(values) for render in items]
+    if isinstance(template, str):
+        return _compile_text(template)
+    return lambda _values: template  # a number, bool or null: immutable
+
+
+def _compile_text(template: str) -> _Render:
+    whole = _PLACEHOLDER.fullmatch(template)
+    if whole:
+        name = whole.group(1)
+        return lambda values: values.get(name, template)
+    if "{" not in template:
+        return lambda _values: template
+
+    def fill(values: Mapping[str, Any]) -> str:
         def substitute(match: re.Match[str]) -> str:
             name = match.group(1)
             return str(values[name]) if name in values else match.group(0)
 
         return _PLACEHOLDER.sub(substitute, template)
-    return template
+
+    return fill
 
 
 # --- status words ----------------------------------------------------------
