@@ -10,11 +10,11 @@ and back.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from mockserver import wirejson
 from mockserver.domain.admission import Admission, planned_end
 from mockserver.domain.clock import Clock
 from mockserver.domain.errors import MockError
@@ -306,8 +306,4 @@ class MockService:
 
 def dumps(body: Any) -> bytes:
     """Compact JSON bytes, as the providers send them."""
-    return _ENCODER.encode(body).encode()
-
-
-#: Shared: ``json.dumps`` with options builds a new encoder per call.
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+    return wirejson.dumps(body)

@@ -8,13 +8,14 @@ the provider's own envelope.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.types import Receive, Scope, Send
+
+from mockserver import wirejson
 
 __all__ = [
     "BodyTooLarge",
@@ -152,12 +153,7 @@ def wire_body(body: Any, raw: bytes | None, media_type: str) -> Encoded:
         return Encoded(raw, media_type)
     if body is None:
         return Encoded(b"", media_type)
-    return Encoded(_ENCODER.encode(body).encode(), media_type)
-
-
-#: One encoder for every response: ``json.dumps`` with these options builds a
-#: new JSONEncoder per call, about half the cost of encoding a poll body.
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str)
+    return Encoded(wirejson.dumps(body, lenient=True), media_type)
 
 
 async def send_response(

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from mockserver import wirejson
 from mockserver.domain.errors import MockError
 from mockserver.domain.webhooks import WebhookMessage
 
@@ -61,7 +62,7 @@ class WireRequest:
         before the handler has read it (scenario matching only reads).
         """
         if self._parsed is _UNPARSED:
-            object.__setattr__(self, "_parsed", json.loads(self.body))
+            object.__setattr__(self, "_parsed", wirejson.loads(self.body))
         return self._parsed
 
     def json(self) -> Any:

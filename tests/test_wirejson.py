@@ -1,0 +1,80 @@
+"""The wire JSON codec reads and writes exactly what the standard library does."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+import math
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from mockserver import wirejson
+
+
+@dataclasses.dataclass
+class _Point:
+    x: int
+
+
+def _stdlib(value: Any, *, lenient: bool) -> bytes:
+    return json.dumps(
+        value, separators=(",", ":"), ensure_ascii=False, default=str if lenient else None
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"status": "success", "output": ["https://x/a.mp4"], "cost": 0.15, "n": None},
+        {1: "int key"},
+        10**30,
+        "é ✓ \U0001f600",
+        [1.5, 1e16, -0.0, True],
+        Decimal("0.40"),
+        datetime.datetime(2026, 11, 21, 12, 0, tzinfo=datetime.UTC),
+        _Point(1),
+    ],
+)
+def test_lenient_dumps_equals_the_standard_library(value: Any) -> None:
+    assert wirejson.dumps(value, lenient=True) == _stdlib(value, lenient=True)
+
+
+def test_strict_dumps_refuses_what_json_cannot_hold() -> None:
+    assert wirejson.dumps({1: [2]}) == _stdlib({1: [2]}, lenient=False)
+    with pytest.raises(TypeError):
+        wirejson.dumps({"amount": Decimal("1")})
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        b'{"prompt": "a cat", "seed": -1, "duration": 5.0}',
+        b'{"seed": 123456789012345678901234567890}',
+        b"-9223372036854775809",
+        b"[1e400, NaN]",
+        b'"\\ud800"',
+        '{"a": "b"}'.encode("utf-16"),
+        '{"text": "é"}',
+    ],
+)
+def test_loads_reads_what_the_standard_library_reads(document: bytes | str) -> None:
+    ours, theirs = wirejson.loads(document), json.loads(document)
+    assert repr(ours) == repr(theirs)  # repr: the same types, and nan equal to nan
+    if isinstance(theirs, int):
+        assert type(ours) is int
+
+
+@pytest.mark.parametrize("document", [b"", b"{", b'{"a": 1,}', b"\xff\xfe\x00"])
+def test_loads_refuses_what_the_standard_library_refuses(document: bytes) -> None:
+    with pytest.raises(ValueError) as ours:
+        wirejson.loads(document)
+    with pytest.raises(ValueError) as theirs:
+        json.loads(document)
+    assert type(ours.value) is type(theirs.value)
+
+
+def test_nan_round_trip_keeps_its_meaning() -> None:
+    assert math.isnan(wirejson.loads(b"NaN"))
