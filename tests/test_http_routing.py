@@ -54,6 +54,31 @@ def test_admin_and_media_answer_on_a_provider_host(fake_client: httpx.Client) ->
     assert fake_client.get("/_mock/media/x.mp4", headers=headers).status_code == 200
 
 
+def test_routes_added_after_the_first_request_are_chosen_in_order(
+    fake_app: Starlette, fake_client: httpx.Client
+) -> None:
+    # The app looks provider routes up in two tables built from the route
+    # list; a changed list (here a route placed before them) rebuilds them,
+    # and a layout they cannot express falls back to asking route by route.
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    assert fake_client.get("/eachlabs/v1/where").status_code == 200
+
+    async def shadow(_request: object) -> PlainTextResponse:
+        return PlainTextResponse("shadowed")
+
+    routes = fake_app.router.routes
+    first_prefix = next(
+        i for i, r in enumerate(routes) if isinstance(r, ProviderRoute) and r.prefix is not None
+    )
+    routes.insert(first_prefix, Route("/eachlabs/v1/where", shadow))
+    assert fake_client.get("/eachlabs/v1/where").text == "shadowed"
+    assert fake_client.get("/wavespeed/v1/where").json()["path"] == "/v1/where"
+    reply = fake_client.get("https://x/v1/where", headers={"host": "api.eachlabs.ai"})
+    assert reply.json()["base_url"] == "https://api.eachlabs.ai"
+
+
 def test_media_is_served_under_a_provider_prefix_too(fake_client: httpx.Client) -> None:
     reply = fake_client.get("/eachlabs/_mock/media/abc.mp4")
     assert reply.status_code == 200

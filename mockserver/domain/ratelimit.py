@@ -264,7 +264,9 @@ class RateLimiter:
         self._policies: dict[str, RateLimitPolicy] = dict(policies or {})
         #: (provider, overrides) -> policy in force: applying overrides builds new
         #: frozen policies, and a create asks two or three times.
-        self._applied: dict[tuple[str, LimitOverrides | None], RateLimitPolicy] = {}
+        self._applied: dict[
+            tuple[str, int], tuple[LimitOverrides | None, RateLimitPolicy]
+        ] = {}
         self._state: dict[tuple[str, str], _KeyState] = {}
         self._records = 0
 
@@ -284,13 +286,16 @@ class RateLimiter:
 
     def policy(self, provider: str, overrides: LimitOverrides | None = None) -> RateLimitPolicy:
         """The limits in force for a key of ``provider`` (no policy: no limits)."""
-        cache_key = (provider, overrides)
-        policy = self._applied.get(cache_key)
-        if policy is None:
-            policy = self._policies.get(provider, RateLimitPolicy()).apply(overrides)
-            if len(self._applied) >= _APPLIED_CACHE_SIZE:
-                self._applied.clear()  # many distinct overrides: a bound, not an LRU
-            self._applied[cache_key] = policy
+        # Keyed by identity (the account's own overrides object, asked several
+        # times per create): hashing the dataclass costs more than the lookup.
+        cache_key = (provider, id(overrides))
+        cached = self._applied.get(cache_key)
+        if cached is not None and cached[0] is overrides:
+            return cached[1]
+        policy = self._policies.get(provider, RateLimitPolicy()).apply(overrides)
+        if len(self._applied) >= _APPLIED_CACHE_SIZE:
+            self._applied.clear()  # many distinct overrides: a bound, not an LRU
+        self._applied[cache_key] = (overrides, policy)
         return policy
 
     def _key(self, provider: str, key: str) -> _KeyState:

@@ -41,7 +41,7 @@ from mockserver.domain.webhooks import Outbox, RetryPolicy
 from mockserver.domain.world import World
 from mockserver.http.admin import admin_routes, json_response
 from mockserver.http.journal import Journal
-from mockserver.http.routing import ProviderRoute
+from mockserver.http.routing import ProviderRoute, request_host
 from mockserver.http.scenarios import ConnectionDropped
 from mockserver.http.sender import WebhookSender
 from mockserver.http.state import MockState
@@ -147,20 +147,84 @@ class MockApp(Starlette):
     lifespan) goes through the full stack.
     """
 
+    _table: _ProviderTable | None = None
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            for route in self.router.routes:
-                match, child_scope = route.matches(scope)
-                if match is Match.FULL:
-                    if isinstance(route, ProviderRoute):
-                        scope["app"] = self
-                        scope.setdefault("router", self.router)
-                        scope["route"] = route
-                        scope.update(child_scope)
-                        await route.handle(scope, receive, send)
-                        return
-                    break  # another kind of route: the full stack serves it
+            table = self._table
+            if table is None or table.routes is not self.router.routes or (
+                table.count != len(self.router.routes)
+            ):
+                table = self._table = _ProviderTable(self.router.routes)
+            found = table.find(scope) if table.usable else self._first_match(scope)
+            if found is not None:
+                route, child_scope = found
+                scope["app"] = self
+                scope.setdefault("router", self.router)
+                scope["route"] = route
+                scope.update(child_scope)
+                await route.handle(scope, receive, send)
+                return
         await super().__call__(scope, receive, send)
+
+    def _first_match(self, scope: Scope) -> tuple[ProviderRoute, Scope] | None:
+        for route in self.router.routes:
+            match, child_scope = route.matches(scope)
+            if match is Match.FULL:
+                if isinstance(route, ProviderRoute):
+                    return route, child_scope
+                return None  # another kind of route: the full stack serves it
+        return None
+
+
+class _ProviderTable:
+    """The provider routes as two dictionaries (real hosts, path prefixes).
+
+    Asking every route in turn costs a poll a tenth of its time; the answer
+    is the same when the routes are laid out as create_app lays them out:
+    other routes (the ``/_mock`` mount) first, then the host routes, then
+    the prefix routes. Any other layout is not ``usable`` and the app asks
+    route by route.
+    """
+
+    def __init__(self, routes: list[BaseRoute]) -> None:
+        self.routes, self.count = routes, len(routes)
+        self.leading: list[BaseRoute] = []
+        self.hosts: dict[str, ProviderRoute] = {}
+        self.prefixes: dict[str, ProviderRoute] = {}
+        self.usable = True
+        seen_prefix = False
+        for route in routes:
+            if not isinstance(route, ProviderRoute):
+                if self.hosts or self.prefixes:
+                    self.usable = False  # a non-provider route between them
+                self.leading.append(route)
+            elif route.prefix is None:
+                if seen_prefix:
+                    self.usable = False  # a host route after a prefix route
+                for host in route.hosts:
+                    self.hosts.setdefault(host, route)
+            else:
+                seen_prefix = True
+                if route.prefix.count("/") != 1:
+                    self.usable = False  # only one-segment prefixes are looked up
+                self.prefixes.setdefault(route.prefix, route)
+
+    def find(self, scope: Scope) -> tuple[ProviderRoute, Scope] | None:
+        for other in self.leading:
+            if other.matches(scope)[0] is Match.FULL:
+                return None
+        if self.hosts:
+            by_host = self.hosts.get(request_host(scope))
+            if by_host is not None:
+                return by_host, {"mock_provider_root": ""}
+        path: str = scope["path"]
+        end = path.find("/", 1)
+        prefix = path if end < 0 else path[:end]
+        found = self.prefixes.get(prefix)
+        if found is None:
+            return None
+        return found, {"mock_provider_root": prefix}
 
 
 def create_app(

@@ -64,6 +64,20 @@ _BASE_CACHE_SIZE = 256
 _BODILESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
 
 
+def request_host(scope: Scope) -> str:
+    """The Host header without its port, lower-case; computed once per request.
+
+    Every host route asks before the prefix routes do; the result is kept in
+    the scope with the header list it came from, as request_headers does.
+    """
+    cached = scope.get(_HOST_KEY)
+    if cached is not None and cached[0] is scope.get("headers"):
+        return str(cached[1])
+    host = host_without_port(request_headers(scope).get("host", ""))
+    scope[_HOST_KEY] = (scope.get("headers"), host)
+    return host
+
+
 def max_body_bytes(adapter: ProviderAdapter) -> int:
     """The contract's ``limits.max_body_bytes``, else 1 MiB."""
     limits = adapter.contract.data.get("limits") or {}
@@ -113,15 +127,7 @@ class ProviderRoute(BaseRoute):
             return Match.NONE, {}
         path: str = scope["path"]
         if self.prefix is None:
-            # Every host route asks (before the prefix routes): normalise once.
-            # (Kept with the header list it came from, as request_headers does.)
-            cached = scope.get(_HOST_KEY)
-            if cached is not None and cached[0] is scope.get("headers"):
-                host = cached[1]
-            else:
-                host = host_without_port(request_headers(scope).get("host", ""))
-                scope[_HOST_KEY] = (scope.get("headers"), host)
-            if host in self.hosts:
+            if request_host(scope) in self.hosts:
                 return Match.FULL, {"mock_provider_root": ""}
             return Match.NONE, {}
         if path == self.prefix or path.startswith(self.prefix + "/"):
