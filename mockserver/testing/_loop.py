@@ -1,8 +1,17 @@
-"""A private event loop in a daemon thread: where one mock's app runs.
+"""A private event loop in a daemon thread: where one mock's app lives.
 
 Every coroutine that touches the app (requests, the webhook sender, the
-handle's controls) runs on this one loop, so the world is only ever used from
-one thread, whatever thread or loop the test's client runs on.
+handle's controls) runs as a task of this one loop, so the world is only ever
+used by one task at a time, whatever thread or loop the test's client runs on.
+
+Handing every request to the loop's thread and back costs two thread switches
+(most of an in-process request, under the GIL). So a caller runs the task's
+first step itself, on its own thread, while it holds the loop's *world lock*;
+most requests finish in that step. The loop's thread holds the same lock
+whenever it runs anything and releases it only while it waits for I/O, so the
+caller and the loop never run the app at the same time. A task that does wait
+(a sync-mode create on a real clock, ``advance`` waiting for deliveries) is
+resumed by the loop's thread as usual, and the caller waits for it there.
 """
 
 from __future__ import annotations
@@ -10,13 +19,18 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import contextvars
+import selectors
 import threading
 from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
+from typing import Any, TypeVar, TypeVarTuple
 
 __all__ = ["LoopThread"]
 
 T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
+#: A callback as ``call_soon`` receives it: the function, its arguments, its context.
+_Callback = tuple[Callable[..., object], tuple[Any, ...], contextvars.Context | None]
 
 #: Longest any single wait on the mock loop may take (a hung app must not hang the suite).
 MAX_WAIT_SECONDS = 300.0
@@ -24,13 +38,109 @@ MAX_WAIT_SECONDS = 300.0
 STOP_SECONDS = 10.0
 
 
+class _LockingSelector(selectors.DefaultSelector):
+    """The loop's selector: the world lock is free exactly while the loop waits for I/O."""
+
+    def __init__(self, lock: threading.Lock) -> None:
+        super().__init__()
+        self._lock = lock
+
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        self._lock.release()
+        try:
+            return super().select(timeout)
+        finally:
+            self._lock.acquire()
+
+
+class _WorldLoop(asyncio.SelectorEventLoop):
+    """An event loop whose tasks may take their first step on another thread.
+
+    Only a thread holding the world lock may call into the loop from outside
+    its own thread (see :meth:`LoopThread.run`). Such a call may schedule
+    callbacks or timers while the loop's thread sleeps in ``select`` with a
+    timeout computed before; :attr:`poked` records that, so the caller wakes
+    the loop before letting go of the lock.
+    """
+
+    def __init__(self, lock: threading.Lock) -> None:
+        super().__init__(_LockingSelector(lock))
+        #: The thread that runs the loop (set when it starts).
+        self.thread_id: int | None = None
+        #: Scheduled from another thread since the last wake-up (read under the lock).
+        self.poked = False
+        #: While set, the next call_soon is handed over here instead of queued.
+        self._capture: list[_Callback] | None = None
+
+    def call_soon(
+        self,
+        callback: Callable[[*Ts], object],
+        *args: *Ts,
+        context: contextvars.Context | None = None,
+    ) -> asyncio.Handle:
+        captured = self._capture
+        if captured is not None:
+            self._capture = None
+            captured.append((callback, args, context))
+            return asyncio.Handle(callback, args, self, context)
+        if threading.get_ident() != self.thread_id:
+            self.poked = True
+        return super().call_soon(callback, *args, context=context)
+
+    def call_at(
+        self,
+        when: float,
+        callback: Callable[[*Ts], object],
+        *args: *Ts,
+        context: contextvars.Context | None = None,
+    ) -> asyncio.TimerHandle:
+        if threading.get_ident() != self.thread_id:
+            self.poked = True
+        return super().call_at(when, callback, *args, context=context)
+
+    def start_task(self, coroutine: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+        """A task of this loop whose first step runs now, on the calling thread.
+
+        The caller holds the world lock. Inside the step everything is as on
+        the loop's thread: ``get_running_loop()`` is this loop and
+        ``current_task()`` the task (Python 3.12's eager tasks, by hand).
+        """
+        captured: list[_Callback] = []
+        self._capture = captured
+        try:
+            task = self.create_task(coroutine)
+        finally:
+            self._capture = None
+        if not captured:  # pragma: no cover - a task that scheduled no step: the loop runs it
+            self.poked = True
+            return task
+        step, args, context = captured[0]
+        outer = asyncio._get_running_loop()
+        asyncio._set_running_loop(self)
+        try:
+            if context is None:  # pragma: no cover - Task always passes its context
+                step(*args)
+            else:
+                context.run(step, *args)
+        finally:
+            asyncio._set_running_loop(outer)
+        return task
+
+
+def _noop() -> None:
+    return None
+
+
 class LoopThread:
     """An asyncio loop running forever in a daemon thread until :meth:`stop`."""
 
     def __init__(self, name: str) -> None:
-        self.loop = asyncio.new_event_loop()
+        self._lock = threading.Lock()
+        self.loop: asyncio.AbstractEventLoop = _WorldLoop(self._lock)
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._main, name=name, daemon=True)
+        #: The thread running a task's first step outside the loop (None: none is).
+        self._stepping: int | None = None
 
     def start(self) -> None:
         """Start the thread and wait until its loop runs."""
@@ -39,20 +149,25 @@ class LoopThread:
             raise RuntimeError("the mock's event loop did not start")
 
     def _main(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        self.loop.call_soon(self._ready.set)
+        loop = self.loop
+        assert isinstance(loop, _WorldLoop)
+        self._lock.acquire()
         try:
-            self.loop.run_forever()
+            loop.thread_id = threading.get_ident()
+            asyncio.set_event_loop(loop)
+            loop.call_soon(self._ready.set)
+            try:
+                loop.run_forever()
+            finally:
+                pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+                for task in pending:
+                    task.cancel()
+                if pending:
+                    loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+                loop.run_until_complete(loop.shutdown_asyncgens())
+                loop.close()
         finally:
-            pending = [t for t in asyncio.all_tasks(self.loop) if not t.done()]
-            for task in pending:
-                task.cancel()
-            if pending:
-                self.loop.run_until_complete(
-                    asyncio.gather(*pending, return_exceptions=True)
-                )
-            self.loop.run_until_complete(self.loop.shutdown_asyncgens())
-            self.loop.close()
+            self._lock.release()
 
     @property
     def alive(self) -> bool:
@@ -63,16 +178,60 @@ class LoopThread:
         """Whether the caller runs on this loop's thread."""
         return threading.get_ident() == self._thread.ident
 
-    def run(self, coroutine: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
-        """Run ``coroutine`` on the loop and block until it is done (at most ``timeout`` s)."""
-        if self.on_loop_thread():
+    def _refuse_blocking(self, coroutine: Coroutine[Any, Any, Any]) -> None:
+        here = threading.get_ident()
+        if here == self._thread.ident or here == self._stepping:
             coroutine.close()
             raise RuntimeError(
                 "a blocking call on the mock's own event loop would deadlock; "
                 "use the async variant (an async httpx client, `await mock.aadvance()`)"
             )
-        future = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+
+    def _start_locked(self, coroutine: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+        """``coroutine`` as a task, its first step run here; the caller holds the lock."""
+        loop = self.loop
+        assert isinstance(loop, _WorldLoop)
+        self._stepping = threading.get_ident()
+        loop.poked = False
+        try:
+            return loop.start_task(coroutine)
+        finally:
+            self._stepping = None
+            if loop.poked:
+                loop.poked = False
+                # The loop may sleep in select() with a timeout from before our calls.
+                loop.call_soon_threadsafe(_noop)
+
+    def run(self, coroutine: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+        """Run ``coroutine`` on the loop and block until it is done (at most ``timeout`` s)."""
+        self._refuse_blocking(coroutine)
         wait = MAX_WAIT_SECONDS if timeout is None else min(timeout, MAX_WAIT_SECONDS)
+        if self.loop.get_debug():
+            # asyncio's debug mode forbids calls from other threads: the plain hand-over.
+            return self._run_threadsafe(coroutine, wait)
+        if not self._lock.acquire(timeout=wait):
+            coroutine.close()
+            raise TimeoutError(f"the mock did not answer within {wait:g} s")
+        try:
+            if self.loop.is_closed():
+                coroutine.close()
+                raise RuntimeError("the mock's event loop is closed")
+            task = self._start_locked(coroutine)
+            if task.done():
+                return task.result()
+            waiter: concurrent.futures.Future[T] = concurrent.futures.Future()
+            task.add_done_callback(lambda done: _copy_outcome(done, waiter))
+        finally:
+            self._lock.release()
+        try:
+            return waiter.result(wait)
+        except concurrent.futures.TimeoutError:
+            with contextlib.suppress(RuntimeError):  # closed meanwhile
+                self.loop.call_soon_threadsafe(task.cancel)
+            raise TimeoutError(f"the mock did not answer within {wait:g} s") from None
+
+    def _run_threadsafe(self, coroutine: Coroutine[Any, Any, T], wait: float) -> T:
+        future = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
         try:
             return future.result(wait)
         except concurrent.futures.TimeoutError:
@@ -85,7 +244,9 @@ class LoopThread:
         async def invoke() -> T:
             return function()
 
-        return self.run(invoke(), timeout)
+        if self.on_loop_thread():
+            return function()
+        return self._run_threadsafe(invoke(), MAX_WAIT_SECONDS if timeout is None else timeout)
 
     async def arun(self, coroutine: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
         """Await ``coroutine`` on the mock's loop from any loop (at most ``timeout`` s)."""
@@ -96,15 +257,41 @@ class LoopThread:
             running = None
         if running is self.loop:
             return await asyncio.wait_for(coroutine, wait)
-        future = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+        # Never block the caller's loop on the lock: while the mock's loop is
+        # busy, hand the coroutine over instead.
+        if not self.loop.get_debug() and self._lock.acquire(blocking=False):
+            try:
+                if self.loop.is_closed():
+                    coroutine.close()
+                    raise RuntimeError("the mock's event loop is closed")
+                task = self._start_locked(coroutine)
+                if task.done():
+                    return task.result()
+                waiter: concurrent.futures.Future[T] = concurrent.futures.Future()
+                task.add_done_callback(lambda done: _copy_outcome(done, waiter))
+            finally:
+                self._lock.release()
+            future = waiter
+        else:
+            future = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+            task = None
         try:
             return await asyncio.wait_for(asyncio.wrap_future(future), wait)
         except TimeoutError:
-            future.cancel()
+            self._cancel(future, task)
             raise TimeoutError(f"the mock did not answer within {wait:g} s") from None
         except asyncio.CancelledError:
-            future.cancel()
+            self._cancel(future, task)
             raise
+
+    def _cancel(
+        self, future: concurrent.futures.Future[Any], task: asyncio.Task[Any] | None
+    ) -> None:
+        if task is None:
+            future.cancel()
+            return
+        with contextlib.suppress(RuntimeError):  # closed meanwhile
+            self.loop.call_soon_threadsafe(task.cancel)
 
     def stop(self) -> None:
         """Stop the loop (tasks still running are cancelled) and join the thread."""
@@ -114,3 +301,15 @@ class LoopThread:
             self.loop.call_soon_threadsafe(self.loop.stop)
         if not self.on_loop_thread():
             self._thread.join(STOP_SECONDS)
+
+
+def _copy_outcome(task: asyncio.Task[T], waiter: concurrent.futures.Future[T]) -> None:
+    """Hand a finished task's result, exception or cancellation to a thread's future."""
+    if waiter.done():  # pragma: no cover - the waiter was given up
+        return
+    if task.cancelled():
+        waiter.cancel()
+    elif (error := task.exception()) is not None:
+        waiter.set_exception(error)
+    else:
+        waiter.set_result(task.result())

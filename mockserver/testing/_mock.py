@@ -3,10 +3,11 @@
 Both build one app with :func:`mockserver.http.app.create_app` and run it on a
 private event loop in a daemon thread (:class:`LoopThread`); everything that
 touches the app's world — requests, the webhook sender, the controls on the
-handle — runs on that loop, so a sync test, an async test and the sender never
-race. :class:`InProcessMock` routes the real provider hosts through respx to
-that loop; :class:`ServedMock` serves the same app with uvicorn on a free
-loopback port.
+handle — runs as a task of that loop, under its lock (a task's first step may
+run on the caller's thread, see :mod:`._loop`), so a sync test, an async test
+and the sender never race. :class:`InProcessMock` routes the real provider
+hosts through respx to that loop; :class:`ServedMock` serves the same app with
+uvicorn on a free loopback port.
 """
 
 from __future__ import annotations
