@@ -36,6 +36,13 @@ __all__ = ["RECEIVER_HOST", "ReceivedWebhook", "WebhookReceiver", "WebhookRouter
 RECEIVER_HOST = "webhooks.genmock.test"
 #: Longest ``wait_for`` may wait, whatever it is asked.
 MAX_WAIT_SECONDS = 60.0
+#: The built-in inbox's answers.
+_RECEIVED = b'{"received":true}'
+_NOT_RECEIVED = b'{"received":false}'
+_ANSWER_HEADERS = {
+    body: ((b"Content-Length", str(len(body)).encode()), (b"Content-Type", b"application/json"))
+    for body in (_RECEIVED, _NOT_RECEIVED)
+}
 
 
 @dataclass(frozen=True)
@@ -221,7 +228,9 @@ class WebhookRouter(httpx.AsyncBaseTransport):
                 self.received.append(target.app.received[-1])
             return response
         self._record(request, body, self.status, "captured")
-        return httpx.Response(self.status, json={"received": self.status < 300})
+        # What httpx.Response(json=...) would build, without encoding it per delivery.
+        body = _RECEIVED if self.status < 300 else _NOT_RECEIVED
+        return httpx.Response(self.status, headers=_ANSWER_HEADERS[body], content=body)
 
     def _record(self, request: httpx.Request, body: bytes, status: int, routed_to: str) -> None:
         self.received.append(
