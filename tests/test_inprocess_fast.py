@@ -18,7 +18,7 @@ import httpx
 import pytest
 import respx
 
-from mockserver.testing import mock_providers
+from mockserver.testing import mock_providers, serve_providers
 from mockserver.testing._loop import LoopThread
 
 EACH = "https://api.eachlabs.ai"
@@ -132,6 +132,19 @@ def test_debug_mode_hands_every_call_over(loop_thread: LoopThread) -> None:
         return threading.current_thread().name
 
     assert loop_thread.run(where(), WAIT) == "genmock-test-loop"
+
+
+def test_a_served_mock_hands_every_call_to_its_loop() -> None:
+    # Its loop serves uvicorn too; a caller must not wait for that loop to go idle.
+    async def where() -> str:
+        return threading.current_thread().name
+
+    with serve_providers(providers=["eachlabs"]) as served:
+        assert served._thread.run(where(), WAIT) == "genmock-ServedMock"
+        assert httpx.get(f"{served.base_url('eachlabs')}/v1/prediction/x",
+                         headers=KEY).status_code == 404
+    with mock_providers(providers=["eachlabs"]) as mock:
+        assert mock._thread.run(where(), WAIT) == threading.current_thread().name
 
 
 def test_arun_does_not_block_the_callers_loop_while_the_mock_is_busy(

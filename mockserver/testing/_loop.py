@@ -134,9 +134,15 @@ def _noop() -> None:
 class LoopThread:
     """An asyncio loop running forever in a daemon thread until :meth:`stop`."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, *, first_step_here: bool = True) -> None:
+        """``first_step_here``: callers run a task's first step themselves (see the
+        module); False hands every coroutine to the loop's thread (a served mock,
+        whose loop may be busy with its server for long stretches)."""
         self._lock = threading.Lock()
-        self.loop: asyncio.AbstractEventLoop = _WorldLoop(self._lock)
+        self._inline = first_step_here
+        self.loop: asyncio.AbstractEventLoop = (
+            _WorldLoop(self._lock) if first_step_here else asyncio.new_event_loop()
+        )
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._main, name=name, daemon=True)
         #: The thread running a task's first step outside the loop (None: none is).
@@ -150,10 +156,10 @@ class LoopThread:
 
     def _main(self) -> None:
         loop = self.loop
-        assert isinstance(loop, _WorldLoop)
         self._lock.acquire()
         try:
-            loop.thread_id = threading.get_ident()
+            if isinstance(loop, _WorldLoop):
+                loop.thread_id = threading.get_ident()
             asyncio.set_event_loop(loop)
             loop.call_soon(self._ready.set)
             try:
@@ -206,7 +212,7 @@ class LoopThread:
         """Run ``coroutine`` on the loop and block until it is done (at most ``timeout`` s)."""
         self._refuse_blocking(coroutine)
         wait = MAX_WAIT_SECONDS if timeout is None else min(timeout, MAX_WAIT_SECONDS)
-        if self.loop.get_debug():
+        if not self._inline or self.loop.get_debug():
             # asyncio's debug mode forbids calls from other threads: the plain hand-over.
             return self._run_threadsafe(coroutine, wait)
         if not self._lock.acquire(timeout=wait):
@@ -259,7 +265,7 @@ class LoopThread:
             return await asyncio.wait_for(coroutine, wait)
         # Never block the caller's loop on the lock: while the mock's loop is
         # busy, hand the coroutine over instead.
-        if not self.loop.get_debug() and self._lock.acquire(blocking=False):
+        if self._inline and not self.loop.get_debug() and self._lock.acquire(blocking=False):
             try:
                 if self.loop.is_closed():
                     coroutine.close()

@@ -95,6 +95,9 @@ class ProviderMock:
     the in-process and the served mock, so one test body runs against both.
     """
 
+    #: Whether callers run a task's first step themselves (see ``_loop``).
+    _first_step_here = False
+
     def __init__(self, options: MockOptions) -> None:
         self.options = options
         self._app: Starlette | None = None
@@ -158,7 +161,8 @@ class ProviderMock:
         if self._loop is not None:
             raise RuntimeError("this mock was already started; make a new one per test")
         self._app = self._build_app()
-        self._loop = LoopThread(f"genmock-{type(self).__name__}")
+        self._loop = LoopThread(f"genmock-{type(self).__name__}",
+                                first_step_here=self._first_step_here)
         self._loop.start()
         try:
             self._serve()
@@ -460,6 +464,9 @@ class InProcessMock(ProviderMock):
     ``passthrough`` lets it reach the network. :attr:`router` is the respx
     router: add routes of your own for other hosts.
     """
+
+    # Most requests end in their first step: answered without a thread switch.
+    _first_step_here = True
 
     def __init__(self, options: MockOptions) -> None:
         super().__init__(options)
