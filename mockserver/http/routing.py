@@ -188,7 +188,13 @@ class ProviderRoute(BaseRoute):
                 # Auth first: a forced code answers only a caller with a valid key
                 # (order: auth -> forced code -> validation -> 429 -> 402 -> create).
                 adapter.authenticate(request)
-                raise forced
+                try:
+                    raise forced
+                finally:
+                    # The traceback refers to this frame: a frame still holding
+                    # its own exception is a cycle that only a full (slow)
+                    # collection frees.
+                    del forced
             # The adapter's `scenarios` hook reads this while the (sync) handler runs.
             state.current_overrides = plan_overrides(scenario)
             chaos = chaos_turn(state, adapter, request, endpoint, scenario)  # None unless chaos
