@@ -193,10 +193,13 @@ class LoopThread:
                 "use the async variant (an async httpx client, `await mock.aadvance()`)"
             )
 
-    def _start_locked(self, coroutine: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+    def _start(self, coroutine: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
         """``coroutine`` as a task, its first step run here; the caller holds the lock."""
         loop = self.loop
         assert isinstance(loop, _WorldLoop)
+        if loop.is_closed():
+            coroutine.close()
+            raise RuntimeError("the mock's event loop is closed")
         self._stepping = threading.get_ident()
         loop.poked = False
         try:
@@ -219,21 +222,16 @@ class LoopThread:
             coroutine.close()
             raise TimeoutError(f"the mock did not answer within {wait:g} s")
         try:
-            if self.loop.is_closed():
-                coroutine.close()
-                raise RuntimeError("the mock's event loop is closed")
-            task = self._start_locked(coroutine)
+            task = self._start(coroutine)
             if task.done():
                 return task.result()
-            waiter: concurrent.futures.Future[T] = concurrent.futures.Future()
-            task.add_done_callback(lambda done: _copy_outcome(done, waiter))
+            outcome = _outcome(task)
         finally:
             self._lock.release()
         try:
-            return waiter.result(wait)
+            return outcome.result(wait)
         except concurrent.futures.TimeoutError:
-            with contextlib.suppress(RuntimeError):  # closed meanwhile
-                self.loop.call_soon_threadsafe(task.cancel)
+            self._cancel(outcome, task)
             raise TimeoutError(f"the mock did not answer within {wait:g} s") from None
 
     def _run_threadsafe(self, coroutine: Coroutine[Any, Any, T], wait: float) -> T:
@@ -265,22 +263,17 @@ class LoopThread:
             return await asyncio.wait_for(coroutine, wait)
         # Never block the caller's loop on the lock: while the mock's loop is
         # busy, hand the coroutine over instead.
+        task: asyncio.Task[T] | None = None
         if self._inline and not self.loop.get_debug() and self._lock.acquire(blocking=False):
             try:
-                if self.loop.is_closed():
-                    coroutine.close()
-                    raise RuntimeError("the mock's event loop is closed")
-                task = self._start_locked(coroutine)
+                task = self._start(coroutine)
                 if task.done():
                     return task.result()
-                waiter: concurrent.futures.Future[T] = concurrent.futures.Future()
-                task.add_done_callback(lambda done: _copy_outcome(done, waiter))
+                future = _outcome(task)
             finally:
                 self._lock.release()
-            future = waiter
         else:
             future = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
-            task = None
         try:
             return await asyncio.wait_for(asyncio.wrap_future(future), wait)
         except TimeoutError:
@@ -307,6 +300,13 @@ class LoopThread:
             self.loop.call_soon_threadsafe(self.loop.stop)
         if not self.on_loop_thread():
             self._thread.join(STOP_SECONDS)
+
+
+def _outcome(task: asyncio.Task[T]) -> concurrent.futures.Future[T]:
+    """A future another thread can wait on for the outcome of a pending ``task``."""
+    outcome: concurrent.futures.Future[T] = concurrent.futures.Future()
+    task.add_done_callback(lambda done: _copy_outcome(done, outcome))
+    return outcome
 
 
 def _copy_outcome(task: asyncio.Task[T], waiter: concurrent.futures.Future[T]) -> None:
