@@ -78,3 +78,21 @@ def test_loads_refuses_what_the_standard_library_refuses(document: bytes) -> Non
 
 def test_nan_round_trip_keeps_its_meaning() -> None:
     assert math.isnan(wirejson.loads(b"NaN"))
+
+
+@pytest.mark.parametrize("size", [100, 10_000])
+def test_written_bodies_hold_no_more_memory_than_their_bytes(size: int) -> None:
+    # The journal and the webhook outbox keep bodies: each must cost its size,
+    # not the encoder's working buffer (orjson's was 4 KiB for 120 bytes).
+    import tracemalloc
+
+    body = {"text": "x" * size}
+    wirejson.dumps(body)  # warm
+    tracemalloc.start()
+    try:
+        kept = [wirejson.dumps(body) for _ in range(100)]
+        traced = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert len(kept[0]) == size + len('{"text":""}')
+    assert traced / 100 < size + 200
