@@ -299,7 +299,10 @@ class RateLimiter:
         return policy
 
     def _key(self, provider: str, key: str) -> _KeyState:
-        return self._state.setdefault((provider, key), _KeyState())
+        state = self._state.get((provider, key))
+        if state is None:  # not setdefault: that would build a state per call
+            state = self._state[(provider, key)] = _KeyState()
+        return state
 
     @staticmethod
     def _trim(state: _KeyState, now: float) -> None:
