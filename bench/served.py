@@ -4,14 +4,16 @@ Both apps are served by the same server with the same settings and loaded by
 ``wrk`` (one thread, ``--latency``) on loopback, alternately, in the same run:
 the baseline's figures are the ceiling the server and framework allow on this
 machine at this moment, and mock/baseline is what the mock's own work costs.
-The load generator shares the machine's cores with the server.
+The load generator shares the machine with the server: with two or more
+CPUs the server is pinned to CPU 0 and wrk to CPU 1 (``taskset``; ``--no-pin``
+to turn off), which keeps a figure within a few percent from run to run.
 
 Without wrk, a bounded asyncio HTTP/1.1 keep-alive load generator stands in;
 its figures are labelled ``python-loadgen`` and are NOT comparable with wrk's
 (it is much slower than the servers it measures). Install wrk with
 ``apt-get install wrk``.
 
-    .venv/bin/python bench/served.py [--server uvicorn|granian] [--duration 2] [--rounds 3]
+    .venv/bin/python bench/served.py [--server uvicorn|granian] [--duration 2] [--rounds 3] [--no-pin]
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import re
+import shutil
 import statistics
 import subprocess
 import tempfile
@@ -44,6 +48,19 @@ from _common import (
 )
 
 CONNECTIONS = (1, 32)
+#: With two or more CPUs the server runs on CPU 0 and wrk on CPU 1 (``taskset``):
+#: unpinned, the scheduler now and then put both on one core, and a cell's
+#: figure moved by 20% from run to run. ``--no-pin`` turns it off.
+SERVER_CPU, LOAD_CPU = 0, 1
+PIN = True
+
+
+def pinned(command: list[str], cpu: int) -> list[str]:
+    """``command`` under ``taskset -c cpu`` when pinning is on and possible."""
+    usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else set()
+    if not PIN or shutil.which("taskset") is None or {SERVER_CPU, LOAD_CPU} - usable:
+        return command
+    return ["taskset", "-c", str(cpu), *command]
 SERVERS = ("uvicorn", "granian")
 
 
@@ -70,7 +87,7 @@ class Server:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         command, cwd = server_command(app, server, self.port)
-        self.process = subprocess.Popen(command, cwd=cwd, env=env(),
+        self.process = subprocess.Popen(pinned(command, SERVER_CPU), cwd=cwd, env=env(),
                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         wait_http(f"{self.base}/_mock/health", self.process)
 
@@ -109,8 +126,8 @@ def run_wrk(url: str, method: str, body: dict[str, Any] | None, headers: dict[st
         script.write(_lua(method, body, headers))
     try:
         out = subprocess.run(
-            ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(duration))}s", "--latency",
-             "-s", script.name, url],
+            pinned(["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(duration))}s",
+                    "--latency", "-s", script.name, url], LOAD_CPU),
             capture_output=True, text=True, timeout=duration + 30, check=True,
         ).stdout
     finally:
@@ -209,6 +226,7 @@ def run(server: str = "uvicorn", duration: float = 2.0, rounds: int = 3,
         log("wrk not found: install it with `apt-get install wrk`. Falling back to the "
             "Python load generator; its figures are NOT comparable with wrk's.")
     results: dict[str, Any] = {"server": server, "generator": generator,
+                               "pinned": pinned(["x"], 0) != ["x"],
                                "duration_s": duration, "rounds": rounds,
                                "load_before": load_average(), "cells": {}}
     baseline = Server("baseline", server)
@@ -281,7 +299,11 @@ def main() -> None:
     parser.add_argument("--providers", default=",".join(SHAPES))
     parser.add_argument("--connections", default="1,32")
     parser.add_argument("--json", help="also write the figures here")
+    parser.add_argument("--no-pin", action="store_true",
+                        help="let the scheduler place the server and wrk")
     args = parser.parse_args()
+    global PIN
+    PIN = not args.no_pin
     results = run(args.server, args.duration, args.rounds,
                   tuple(p for p in args.providers.split(",") if p),
                   tuple(int(c) for c in args.connections.split(",")))
