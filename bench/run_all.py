@@ -34,8 +34,8 @@ TARGETS = "poll >= 0.5x baseline, create >= 0.35x (32 conns), p99 < 10 ms, lifec
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--server", choices=served.SERVERS, default="uvicorn")
-    parser.add_argument("--no-pin", action="store_true",
-                        help="let the scheduler place the server and wrk")
+    parser.add_argument("--pin", action="store_true",
+                        help="served: server on CPU 0, wrk on CPU 1 (taskset)")
     parser.add_argument("--quick", action="store_true", help="shorter runs (a smoke test)")
     parser.add_argument("--output", default=str(BENCH / "results.json"))
     args = parser.parse_args()
@@ -47,7 +47,7 @@ def main() -> None:
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     print(f"== served (load {load_average()})", flush=True)
-    served.PIN = not args.no_pin
+    served.PIN = args.pin
     results["served"] = served.run(args.server, duration, rounds)
     print(served.table(results["served"]), flush=True)
     print(f"\n== in-process lifecycles (load {load_average()})", flush=True)
