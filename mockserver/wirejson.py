@@ -48,7 +48,20 @@ def dumps(body: Any, *, lenient: bool = False) -> bytes:
 
 
 def loads(data: bytes | str) -> Any:
-    """The JSON value in ``data``; raises what ``json.loads`` raises."""
+    """The JSON value in ``data``; raises what ``json.loads`` raises.
+
+    Except for a document nested too deeply to read: ``json.loads`` raises
+    RecursionError, which no caller expects from a client's body; here it is
+    a JSONDecodeError like any other unreadable body.
+    """
+    try:
+        return _loads(data)
+    except RecursionError:
+        text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+        raise json.JSONDecodeError("document nested too deeply", text, 0) from None
+
+
+def _loads(data: bytes | str) -> Any:
     long_number = (
         _LONG_BYTES.search(data) if isinstance(data, bytes) else _LONG_TEXT.search(data)
     )

@@ -96,3 +96,26 @@ def test_written_bodies_hold_no_more_memory_than_their_bytes(size: int) -> None:
         tracemalloc.stop()
     assert len(kept[0]) == size + len('{"text":""}')
     assert traced / 100 < size + 200
+
+
+def test_loads_turns_a_too_deep_document_into_a_decode_error() -> None:
+    with pytest.raises(json.JSONDecodeError, match="nested too deeply"):
+        wirejson.loads(b"[" * 100_000)
+
+
+def test_a_too_deep_body_is_a_400_in_the_envelope_over_http(served: Any) -> None:
+    import httpx
+
+    deep = b'{"model": "x", "input": ' + b"[" * 50_000 + b"}"
+    with httpx.Client(base_url=served.url, timeout=10) as client:
+        headers = {"X-API-Key": "sk-test-0123456789abcdef", "Content-Type": "application/json"}
+        reply = client.post("/eachlabs/v1/prediction/", content=deep, headers=headers)
+        assert reply.status_code == 400
+        assert reply.json()["status"] == "error"
+        assert "not valid JSON" in reply.json()["message"]
+        admin = client.post("/_mock/clock/advance", content=b"[" * 50_000,
+                            headers={"Content-Type": "application/json"})
+        assert admin.status_code == 400
+        journal = client.get("/_mock/requests?limit=5")
+        assert journal.status_code == 200
+    assert not served.state.unhandled_errors

@@ -23,6 +23,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import Receive, Scope, Send
 
+from mockserver import wirejson
 from mockserver.domain.errors import MockError
 from mockserver.domain.lifecycle import Job, State
 from mockserver.domain.service import WebhookTarget
@@ -99,7 +100,7 @@ async def _json_object(request: Request) -> dict[str, Any]:
     if not body:
         return {}
     try:
-        data = json.loads(body)
+        data = wirejson.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise AdminError(400, f"body is not valid JSON: {error}") from error
     if not isinstance(data, dict):

@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from mockserver import wirejson
 from mockserver.domain.world import World
 
 __all__ = [
@@ -91,7 +92,7 @@ def journal_body(body: bytes, *, cap: int = BODY_CAP) -> Any:
         return None
     if len(body) <= cap:
         try:
-            return mask_value(json.loads(body))
+            return mask_value(wirejson.loads(body))
         except (UnicodeDecodeError, json.JSONDecodeError):
             pass
     text = body[:cap].decode("utf-8", "replace")
