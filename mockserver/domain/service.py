@@ -88,9 +88,7 @@ class MockService:
         self._webhook_renderers: dict[str, WebhookRenderer] = {}
         #: Plans are frozen and most jobs of a model share one: one object for
         #: all of them (memory per stored job, and fewer objects for the GC).
-        self._plans: dict[tuple[float, tuple[tuple[str, Any], ...]], Plan] = {}
-        #: (estimate, polls_per_phase) -> the plan of a create without scenario overrides.
-        self._plain_plans: dict[tuple[Any, int | None], Plan] = {}
+        self._plans: dict[tuple[Any, int | None, tuple[tuple[str, Any], ...]], Plan] = {}
         self._stale_renderers: dict[str, WebhookRenderer] = {}
         world.subscribe(self._on_transition)
         world.subscribe_evictions(self._on_eviction)
@@ -152,27 +150,15 @@ class MockService:
         estimate = self.settings.job_seconds
         if estimate is None:
             estimate = model.data.get("estimated_processing_seconds") or DEFAULT_ESTIMATE_SECONDS
-        if not overrides:  # most creates: one shared plan, found by one lookup
-            key = (estimate, self.settings.polls_per_phase)
-            plan = self._plain_plans.get(key)
-            if plan is None:
-                plan = self._plan_with(float(estimate), {})
-                if len(self._plain_plans) >= _PLAN_CACHE_SIZE:
-                    self._plain_plans.clear()
-                self._plain_plans[key] = plan
-            return plan
-        return self._plan_with(float(estimate), overrides)
-
-    def _plan_with(self, estimate: float, overrides: Mapping[str, Any]) -> Plan:
-        options: dict[str, Any] = {"polls_per_phase": self.settings.polls_per_phase}
-        options.update(overrides)
+        polls = self.settings.polls_per_phase
         try:
-            cache_key = (float(estimate), tuple(sorted(options.items())))
+            # Most creates have no overrides: () keeps their key cheap to build.
+            cache_key = (estimate, polls, tuple(sorted(overrides.items())) if overrides else ())
             plan = self._plans.get(cache_key)
         except TypeError:  # an unhashable override value: no sharing
-            return Plan.from_estimate(float(estimate), **options)
+            return Plan.from_estimate(float(estimate), **{"polls_per_phase": polls, **overrides})
         if plan is None:
-            plan = Plan.from_estimate(float(estimate), **options)
+            plan = Plan.from_estimate(float(estimate), **{"polls_per_phase": polls, **overrides})
             if len(self._plans) >= _PLAN_CACHE_SIZE:
                 self._plans.clear()
             self._plans[cache_key] = plan
