@@ -49,6 +49,7 @@ from mockserver.domain.lifecycle import Job, State
 from mockserver.domain.service import CreateRequest, MockService, WebhookTarget, dumps
 from mockserver.domain.webhooks import WebhookMessage, sign_standard_webhooks_v3
 from mockserver.http.app import create_app
+from mockserver.http.onewrite import OneWriteHttpToolsProtocol
 from mockserver.http.state import MockState
 from mockserver.providers.base import AdapterFactory, Route, WireRequest, WireResponse
 
@@ -192,7 +193,10 @@ def start_served(app: Starlette) -> Served:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+    # The protocol `mockserver serve` uses, so every served test goes through it.
+    config = uvicorn.Config(
+        app, log_level="warning", access_log=False, lifespan="on", http=OneWriteHttpToolsProtocol
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="served-app", daemon=True

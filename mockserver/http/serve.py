@@ -23,6 +23,7 @@ import uvicorn
 from mockserver.config import ConfigError, MockConfig
 from mockserver.contracts import ContractError
 from mockserver.http.app import create_app
+from mockserver.http.onewrite import OneWriteHttpToolsProtocol
 from mockserver.http.quietgc import QuietCollector
 
 __all__ = ["config_from_arguments", "run_serve"]
@@ -146,7 +147,7 @@ def run_serve(arguments: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> 
             log_level=level.lower(),
             access_log=False,  # the app logs one line per request itself
             lifespan="on",
-            http="httptools" if importlib.util.find_spec("httptools") else "h11",
+            http=OneWriteHttpToolsProtocol,
             loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
         )
     )

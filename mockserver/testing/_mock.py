@@ -34,6 +34,7 @@ from starlette.applications import Starlette
 from mockserver.config import ConfigError, MockConfig
 from mockserver.domain.accounts import default_webhook_secret
 from mockserver.http.app import create_app, load_adapter_factories
+from mockserver.http.onewrite import OneWriteHttpToolsProtocol
 from mockserver.http.state import MockState
 from mockserver.testing._asgi import ASGIApp, Lifespan, call_asgi
 from mockserver.testing._loop import LoopThread
@@ -612,7 +613,7 @@ class ServedMock(ProviderMock):
         port = sock.getsockname()[1]
         server = uvicorn.Server(
             uvicorn.Config(self.app, log_config=None, log_level="warning", access_log=False,
-                           lifespan="on")
+                           lifespan="on", http=OneWriteHttpToolsProtocol)
         )
         self._server = server
         self._sock = sock
