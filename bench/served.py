@@ -1,9 +1,14 @@
 """Served throughput and latency: the mock's create and poll per provider vs a bare Starlette app.
 
-Both apps are served by the same server with the same settings and loaded by
-``wrk`` (one thread, ``--latency``) on loopback, alternately, in the same run:
-the baseline's figures are the ceiling the server and framework allow on this
-machine at this moment, and mock/baseline is what the mock's own work costs.
+The baseline is served by the stock server (uvicorn with httptools and uvloop,
+or granian) as the issue's reference figures were taken; every app is loaded
+by ``wrk`` (one thread, ``--latency``) on loopback, alternately, in the same
+run. ``mockserver serve`` runs uvicorn with its own protocol class
+(:mod:`mockserver.http.onewrite`: one socket write per response), so under
+uvicorn the run also serves the baseline with that protocol
+(``baseline-onewrite``): mock/baseline-onewrite is what the mock's own work
+costs on equal servers, mock/baseline what a user gains or pays against a
+bare Starlette app on the stock server.
 The load generator shares the machine's cores with the server; ``--pin``
 puts the server on CPU 0 and wrk on CPU 1 (``taskset``).
 
@@ -70,8 +75,10 @@ def server_command(app: str, server: str, port: int) -> tuple[list[str], Path]:
         if app == "mock":
             return [PYTHON, "-m", "mockserver", "serve", "--host", "127.0.0.1",
                     "--port", str(port), "--config", str(CONFIG), "--log-level", "warning"], ROOT
+        protocol = ("mockserver.http.onewrite:OneWriteHttpToolsProtocol"
+                    if app == "baseline-onewrite" else "httptools")
         return [PYTHON, "-m", "uvicorn", "--app-dir", str(BENCH), "baseline_app:app",
-                "--host", "127.0.0.1", "--port", str(port), "--http", "httptools",
+                "--host", "127.0.0.1", "--port", str(port), "--http", protocol,
                 "--loop", "uvloop", "--no-access-log", "--log-level", "warning"], ROOT
     if server == "granian":
         target = ["--factory", "mock_app:app"] if app == "mock" else ["baseline_app:app"]
@@ -230,6 +237,8 @@ def run(server: str = "uvicorn", duration: float = 2.0, rounds: int = 3,
                                "duration_s": duration, "rounds": rounds,
                                "load_before": load_average(), "cells": {}}
     baseline = Server("baseline", server)
+    # The same static app on mockserver's own protocol (uvicorn only).
+    same = Server("baseline-onewrite", server) if server == "uvicorn" else None
     mock = Server("mock", server)
     try:
         rss_start = mock.rss_kib()
@@ -240,6 +249,13 @@ def run(server: str = "uvicorn", duration: float = 2.0, rounds: int = 3,
             "baseline/poll": (f"{baseline.base}/poll/0b6a3b52", "GET", None,
                               {"X-API-Key": KEY}),
         }
+        bases = ["baseline"]
+        if same is not None:
+            bases.append("baseline-onewrite")
+            targets["baseline-onewrite/create"] = (f"{same.base}/create",
+                                                   *targets["baseline/create"][1:])
+            targets["baseline-onewrite/poll"] = (f"{same.base}/poll/0b6a3b52",
+                                                 *targets["baseline/poll"][1:])
         for name in providers:
             shape = SHAPES[name]
             targets[f"{name}/create"] = (mock.base + shape.create_path, "POST", shape.body,
@@ -252,8 +268,8 @@ def run(server: str = "uvicorn", duration: float = 2.0, rounds: int = 3,
         for _ in range(rounds):
             for connections_now in connections:
                 for operation in ("poll", "create"):
-                    for name in ("baseline", *providers):
-                        if operation == "poll" and name != "baseline":
+                    for name in (*bases, *providers):
+                        if operation == "poll" and name not in bases:
                             # A fresh job to poll: the store keeps at most 100,000
                             # jobs and evicts the oldest unfinished ones first, so
                             # after enough creates the first target would be gone
@@ -267,13 +283,18 @@ def run(server: str = "uvicorn", duration: float = 2.0, rounds: int = 3,
             results["cells"][cell] = _median(cell_runs)
         for cell, figures in results["cells"].items():
             name, operation, conns = cell.split("/")
-            if name != "baseline":
+            if name not in bases:
                 base = results["cells"][f"baseline/{operation}/{conns}"]
                 figures["ratio"] = figures["rps"] / base["rps"]
+                same_cell = results["cells"].get(f"baseline-onewrite/{operation}/{conns}")
+                if same_cell is not None:
+                    figures["ratio_same_server"] = figures["rps"] / same_cell["rps"]
         results["mock_jobs"] = http("GET", f"{mock.base}/_mock/health").get("jobs")
         results["mock_rss_kib"] = {"start": rss_start, "end": mock.rss_kib()}
     finally:
         mock.close()
+        if same is not None:
+            same.close()
         baseline.close()
     results["load_after"] = load_average()
     return results
@@ -283,11 +304,15 @@ def table(results: dict[str, Any]) -> str:
     rows = [f"served ({results['server']}, {results['generator']}, "
             f"{results['duration_s']:g}s x {results['rounds']} rounds, medians; "
             f"load {results['load_before']} -> {results['load_after']})",
-            f"{'target':<28}{'rps':>9}{'p50 ms':>9}{'p99 ms':>9}{'x base':>8}{'errors':>8}"]
+            f"{'target':<32}{'rps':>9}{'p50 ms':>9}{'p99 ms':>9}{'x base':>8}"
+            f"{'x 1w':>7}{'errors':>8}",
+            "(x base: / bare Starlette on the stock server; "
+            "x 1w: / the same app on mockserver's one-write protocol)"]
     for cell, f in results["cells"].items():
         ratio = f"{f['ratio']:.2f}" if "ratio" in f else "-"
-        rows.append(f"{cell:<28}{f['rps']:>9.0f}{f['p50_ms']:>9.2f}{f['p99_ms']:>9.2f}"
-                    f"{ratio:>8}{f['non_2xx'] + f['socket_errors']:>8}")
+        same = f"{f['ratio_same_server']:.2f}" if "ratio_same_server" in f else "-"
+        rows.append(f"{cell:<32}{f['rps']:>9.0f}{f['p50_ms']:>9.2f}{f['p99_ms']:>9.2f}"
+                    f"{ratio:>8}{same:>7}{f['non_2xx'] + f['socket_errors']:>8}")
     return "\n".join(rows)
 
 
