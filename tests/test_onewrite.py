@@ -50,8 +50,11 @@ class FakeTransport:
         return f"info:{name}"
 
 
+Combiner = tuple[WriteCombiningTransport, FakeTransport, asyncio.AbstractEventLoop]
+
+
 @pytest.fixture
-def combiner() -> Iterator[tuple[WriteCombiningTransport, FakeTransport, asyncio.AbstractEventLoop]]:
+def combiner() -> Iterator[Combiner]:
     loop = asyncio.new_event_loop()
     real = FakeTransport()
     yield WriteCombiningTransport(real, loop), real, loop  # type: ignore[arg-type]
@@ -82,7 +85,7 @@ def test_a_head_without_a_body_goes_out_at_the_end_of_the_loop_turn(combiner: An
 
 
 def test_other_writes_are_not_held_and_keep_their_order(combiner: Any) -> None:
-    transport, real, loop = combiner
+    transport, real, _ = combiner
     transport.write(b"chunk-1")
     transport.write(bytearray(b"HTTP/1.1 200 OK\r\n\r\n"))  # not bytes: never held
     transport.write(memoryview(b"chunk-2"))

@@ -81,6 +81,25 @@ def test_concurrency_retry_after_uses_the_soonest_end_estimate(limiter: RateLimi
     assert caught.value.retry_after == 35.0
 
 
+def test_a_soonest_end_function_is_asked_only_when_the_slots_are_full(
+    limiter: RateLimiter,
+) -> None:
+    clock = ManualClock()
+    asked: list[float] = []
+
+    def soonest() -> float:
+        asked.append(clock.now())
+        return clock.now() + 12.5
+
+    for n in range(10):
+        limiter.admit("eachlabs", "k", clock.now(), f"job-{n}", soonest_end=soonest)
+    assert asked == []  # a create that gets a slot never looks for job ends
+    with pytest.raises(MockError) as caught:
+        limiter.check_create("eachlabs", "k", clock.now(), soonest_end=soonest)
+    assert asked == [clock.now()]
+    assert caught.value.retry_after == 13.0
+
+
 def test_window_retry_after_is_exact(limiter: RateLimiter) -> None:
     clock = ManualClock()
     # Apikley: 20 per 10 s. Spread them so the oldest leaves first.

@@ -35,7 +35,7 @@ world to release.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -122,18 +122,18 @@ class Admission:
             model.data.get("pricing"), inputs, model=(model.slug, model.model_id)
         )
 
-    def needs_soonest_end(self, provider: str, key: str) -> bool:
-        """Whether a create now would be refused for concurrency (so Retry-After needs an end)."""
-        account = self.accounts.get(provider, key)
-        policy = self._policy(provider, account.limits)
-        return policy.over_limit == "reject" and not self.limiter.slot_free(
-            provider, key, overrides=account.limits, balance=float(account.balance)
-        )
-
     def admit(
-        self, job: Job, model: ModelContract, *, soonest_end: float | None = None
+        self,
+        job: Job,
+        model: ModelContract,
+        *,
+        soonest_end: float | Callable[[], float | None] | None = None,
     ) -> Admitted:
         """Check the rate limits, then reserve the price; record the create.
+
+        ``soonest_end`` (or a function that finds it, asked only when the
+        key's slots are full) is the planned end of the key's soonest-ending
+        job in flight, for the concurrency ``Retry-After``.
 
         Raises ``MockError(429)`` (with a ``Retry-After``) or ``MockError(402)``
         and changes nothing then. On success the job holds its reservation and

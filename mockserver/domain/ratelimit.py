@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -316,7 +316,7 @@ class RateLimiter:
         now: float,
         *,
         overrides: LimitOverrides | None = None,
-        soonest_end: float | None = None,
+        soonest_end: float | Callable[[], float | None] | None = None,
         balance: float | None = None,
     ) -> Decision:
         """Admit a create or raise ``MockError(429)`` with a correct ``retry_after``.
@@ -351,7 +351,8 @@ class RateLimiter:
             # Behind jobs already waiting even if a slot is free: first come, first served.
             action = "queue"
         elif full:
-            wait = 1 if soonest_end is None else retry_after_seconds(now, soonest_end)
+            end = soonest_end() if callable(soonest_end) else soonest_end
+            wait = 1 if end is None else retry_after_seconds(now, end)
             waits.append(wait)
             reasons.append(f"{policy.concurrent} jobs in flight")
         if waits:
@@ -396,7 +397,7 @@ class RateLimiter:
         job_id: str,
         *,
         overrides: LimitOverrides | None = None,
-        soonest_end: float | None = None,
+        soonest_end: float | Callable[[], float | None] | None = None,
         balance: float | None = None,
     ) -> Decision:
         """:meth:`check_create` then :meth:`record_create` in one call."""

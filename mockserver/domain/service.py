@@ -189,10 +189,9 @@ class MockService:
         if isinstance(scenario, Mapping) and isinstance(scenario.get("name"), str):
             job.scenario = scenario["name"]
         if self.admission is not None:
-            soonest = None
-            if self.admission.needs_soonest_end(job.provider, job.key):
-                soonest = self._soonest_end(job.provider, job.key)
-            self.admission.admit(job, request.model, soonest_end=soonest)
+            self.admission.admit(
+                job, request.model, soonest_end=lambda: self._soonest_end(job.provider, job.key)
+            )
         return self.world.add(job)
 
     def _soonest_end(self, provider: str, key: str) -> float | None:

@@ -189,7 +189,8 @@ class _ProviderTable:
 
     def __init__(self, routes: list[BaseRoute]) -> None:
         self.routes, self.count = routes, len(routes)
-        self.leading: list[BaseRoute] = []
+        #: Each other route with a text its path must contain to match, or None.
+        self.leading: list[tuple[BaseRoute, str | None]] = []
         self.hosts: dict[str, ProviderRoute] = {}
         self.prefixes: dict[str, ProviderRoute] = {}
         self.usable = True
@@ -198,7 +199,7 @@ class _ProviderTable:
             if not isinstance(route, ProviderRoute):
                 if self.hosts or self.prefixes:
                     self.usable = False  # a non-provider route between them
-                self.leading.append(route)
+                self.leading.append((route, _mount_needle(route)))
             elif route.prefix is None:
                 if seen_prefix:
                     self.usable = False  # a host route after a prefix route
@@ -211,20 +212,33 @@ class _ProviderTable:
                 self.prefixes.setdefault(route.prefix, route)
 
     def find(self, scope: Scope) -> tuple[ProviderRoute, Scope] | None:
-        for other in self.leading:
+        path: str = scope["path"]
+        for other, needle in self.leading:
+            if needle is not None and needle not in path:
+                continue  # cannot match: no regex run (the /_mock mount, on every request)
             if other.matches(scope)[0] is Match.FULL:
                 return None
         if self.hosts:
             by_host = self.hosts.get(request_host(scope))
             if by_host is not None:
                 return by_host, {"mock_provider_root": ""}
-        path: str = scope["path"]
         end = path.find("/", 1)
         prefix = path if end < 0 else path[:end]
         found = self.prefixes.get(prefix)
         if found is None:
             return None
         return found, {"mock_provider_root": prefix}
+
+
+def _mount_needle(route: BaseRoute) -> str | None:
+    """``"/_mock/"`` for ``Mount("/_mock")``: a text every path it matches contains.
+
+    A mount matches ``<root_path><mount path>/<rest>``, so a path without
+    ``<mount path>/`` cannot match; mounts with parameters have no such text.
+    """
+    if isinstance(route, Mount) and route.path and "{" not in route.path:
+        return route.path + "/"
+    return None
 
 
 def create_app(

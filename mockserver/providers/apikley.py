@@ -61,7 +61,7 @@ class ApikleyAdapter(AdapterBase):
     def create(self, request: WireRequest) -> WireResponse:
         """Validate ``{model, callBackUrl?, input}``, store the task, answer with its taskId."""
         key = self.authenticate(request)
-        status = int(self.case("validation").get("code", 422))
+        status = self.case_code("validation", 422)
         body = parse_json_object(request, status)
         if "model" not in body:
             raise MockError(status, "model is required", field="model", rule="required")
@@ -96,7 +96,7 @@ class ApikleyAdapter(AdapterBase):
         name = str(spec.get("job_id", {}).get("name", "taskId"))
         task_id = request.query.get(name, "")
         if not task_id:
-            status = int(self.case("validation").get("code", 422))
+            status = self.case_code("validation", 422)
             raise MockError(status, f"{name} is required", field=name, rule="required")
         try:
             job = self.service.poll(self.name, task_id)

@@ -191,8 +191,14 @@ def seconds_to_ms(seconds: float) -> int:
 def iso_ms(seconds: float) -> str:
     """ISO 8601 UTC with milliseconds and ``Z`` (``2023-04-01T12:34:56.789Z``)."""
     millis = epoch_ms(seconds)
-    moment = datetime.fromtimestamp(millis // 1000, UTC)
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{millis % 1000:03d}Z"
+    return f"{_iso_second(millis // 1000)}.{millis % 1000:03d}Z"
+
+
+@functools.lru_cache(maxsize=1024)
+def _iso_second(second: int) -> str:
+    # Formatting a datetime is most of iso_ms; jobs made or polled in the
+    # same mock second share the text.
+    return f"{datetime.fromtimestamp(second, UTC):%Y-%m-%dT%H:%M:%S}"
 
 
 def run_seconds(job: Job) -> float | None:
@@ -317,6 +323,11 @@ class AdapterBase:
         """``errors.cases.<name>``: which code (and message) a situation gets."""
         cases: dict[str, Any] = self.data["errors"].get("cases", {})
         return dict(cases.get(name, {}))
+
+    def case_code(self, name: str, default: int) -> int:
+        """``errors.cases.<name>.code`` (what :meth:`case` gives), else ``default``; no copy."""
+        facts = self.data["errors"].get("cases", {}).get(name) or {}
+        return int(facts.get("code", default))
 
     def case_error(self, case: str, message: str, **fields: Any) -> MockError:
         """A MockError for a named situation, coded as the contract says."""

@@ -48,7 +48,7 @@ class EachlabsAdapter(AdapterBase):
     def create(self, request: WireRequest) -> WireResponse:
         """Validate ``{model, input, ...}``, store the job, answer with its predictionID."""
         key = self.authenticate(request)
-        status = int(self.case("validation").get("code", 400))
+        status = self.case_code("validation", 400)
         body = parse_json_object(request, status)
         if "model" not in body:
             raise MockError(status, "model is required", field="model", rule="required")

@@ -94,11 +94,11 @@ class WaveSpeedAdapter(AdapterBase):
     def create(self, request: WireRequest) -> WireResponse | Awaitable[WireResponse]:
         """Validate the inputs of the model in the path, store the job, answer with it."""
         key = self.authenticate(request)
-        status = int(self.case("validation").get("code", 400))
+        status = self.case_code("validation", 400)
         model = self.model_or_error(request.path_params.get("model_id", "").strip("/"))
         body = parse_json_object(request, status)
         spec = self.endpoint("create")
-        transport = set(spec["request"].get("transport_fields", []))
+        transport = spec["request"].get("transport_fields") or ()  # a few names
         inputs = self.service.validate_input(
             model, {k: v for k, v in body.items() if k not in transport}, status=status
         )
