@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import yaml
 from mockserver.domain.clock import ManualClock
 from mockserver.domain.errors import MockError
 from mockserver.domain.ratelimit import (
+    CreateWindow,
     Decision,
     LimitOverrides,
     RateLimiter,
@@ -288,3 +290,36 @@ def test_decision_and_reset(limiter: RateLimiter) -> None:
     }
     limiter.reset()
     assert limiter.to_dict(0.0) == {}
+
+
+def test_the_create_window_counts_runs_and_finds_the_nth_oldest() -> None:
+    window = CreateWindow()
+    for at in (1.0, 1.0, 2.0, 5.0, 5.0, 5.0):
+        window.append(at)
+    assert len(window) == 6
+    assert [window.time_of(i) for i in range(6)] == [1.0, 1.0, 2.0, 5.0, 5.0, 5.0]
+    with pytest.raises(IndexError):
+        window.time_of(6)
+    window.trim(now=11.0, window=10.0)  # 1.0 + 10 <= 11 leaves; 2.0 stays
+    assert len(window) == 4 and window.time_of(0) == 2.0
+    window.trim(now=15.0, window=10.0)
+    assert len(window) == 0 and not window
+
+
+def test_creates_on_a_clock_that_is_not_advanced_keep_the_window_small() -> None:
+    # A manual clock never moves the window: before, every create stayed in it
+    # as one more entry for ever (a mock left running grew without bound).
+    limiter = RateLimiter({"p": RateLimitPolicy(creates_per_window=10**9, window_seconds=1)})
+    for n in range(20_000):
+        limiter.admit("p", "k", 5.0, f"j{n}")
+        limiter.job_ended("p", "k", f"j{n}")
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    for n in range(20_000):
+        limiter.admit("p", "k", 5.0, f"j{n}")
+        limiter.job_ended("p", "k", f"j{n}")
+    grown = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    assert limiter.window_count("p", "k", 5.0) == 40_000
+    assert grown < 20_000, f"{grown} bytes for 20,000 creates"
+    assert limiter.window_count("p", "k", 6.0) == 0  # all at 5.0: gone one window later

@@ -194,9 +194,13 @@ class Admission:
             charged = self.ledger.settle(job.id)
         else:
             self.ledger.release(job.id)
-            charged = Decimal(0)
+            charged = _NOTHING
         if "price" in job.extra:
-            job.cost = _json_number(charged)
+            job.cost = _json_number(charged) if charged else 0
+        if not self.limiter.anyone_waiting(job.provider, job.key):
+            # Only a waiting job needs the key's limits (is there a slot for it?);
+            # every job the full store evicts on a create passes here.
+            return self.limiter.job_ended(job.provider, job.key, job.id)
         account = self.accounts.get(job.provider, job.key)
         try:
             return self.limiter.job_ended(
@@ -213,6 +217,9 @@ class Admission:
         """Forget every reservation, window and slot (policies stay)."""
         self.ledger.clear()
         self.limiter.reset()
+
+
+_NOTHING = Decimal(0)
 
 
 def _json_number(amount: Decimal) -> int | float:

@@ -247,9 +247,58 @@ def retry_after_seconds(now: float, free_at: float) -> int:
     return wait
 
 
+class CreateWindow:
+    """The mock times of a key's creates still in its sliding window.
+
+    Run-length encoded: creates at the same mock time share one entry. On a
+    manual clock that is not advanced every create has the same time, and a
+    plain list of times would grow by one entry per create for ever (nothing
+    ever leaves the window); here it stays one entry.
+    """
+
+    __slots__ = ("_runs", "count")
+
+    def __init__(self) -> None:
+        self._runs: deque[list[float | int]] = deque()  # [time, creates at it], oldest first
+        self.count = 0
+
+    def __len__(self) -> int:
+        return self.count
+
+    def append(self, at: float) -> None:
+        """Count a create at mock time ``at`` (times never go back)."""
+        runs = self._runs
+        if runs and runs[-1][0] == at:
+            runs[-1][1] += 1
+        else:
+            runs.append([at, 1])
+        self.count += 1
+
+    def trim(self, now: float, window: float) -> None:
+        """Forget creates that left the window by ``now`` (``time + window <= now``)."""
+        runs = self._runs
+        while runs and runs[0][0] + window <= now:
+            self.count -= int(runs.popleft()[1])
+
+    def time_of(self, index: int) -> float:
+        """Mock time of the ``index``-th oldest create in the window (0 = oldest)."""
+        if not 0 <= index < self.count:
+            raise IndexError(index)
+        for at, creates in self._runs:
+            if index < creates:
+                return float(at)
+            index -= int(creates)
+        raise IndexError(index)  # pragma: no cover - count and runs agree
+
+    def clear(self) -> None:
+        """Forget every create."""
+        self._runs.clear()
+        self.count = 0
+
+
 @dataclass
 class _KeyState:
-    creates: deque[float] = field(default_factory=deque)
+    creates: CreateWindow = field(default_factory=CreateWindow)
     in_flight: set[str] = field(default_factory=set)
     # Insertion-ordered: the first held job is the first to start.
     waiting: dict[str, None] = field(default_factory=dict)
@@ -306,8 +355,7 @@ class RateLimiter:
 
     @staticmethod
     def _trim(state: _KeyState, now: float) -> None:
-        while state.creates and state.creates[0] + state.window <= now:
-            state.creates.popleft()
+        state.creates.trim(now, state.window)
 
     def check_create(
         self,
@@ -338,7 +386,7 @@ class RateLimiter:
             if limit == 0:
                 raise MockError(429, "Rate limit exceeded: creates are disabled for this key")
             # The create that must leave is the (count - limit + 1)-th oldest.
-            leaving = state.creates[len(state.creates) - limit]
+            leaving = state.creates.time_of(len(state.creates) - limit)
             waits.append(retry_after_seconds(now, leaving + policy.window_seconds))
             reasons.append(f"{limit} creates per {policy.window_seconds:g} s")
         action: Literal["start", "queue"] = "start"
@@ -476,6 +524,11 @@ class RateLimiter:
         """Ids of the key's jobs holding a slot."""
         state = self._state.get((provider, key))
         return frozenset(state.in_flight) if state else frozenset()
+
+    def anyone_waiting(self, provider: str, key: str) -> bool:
+        """Whether any job of the key is held until a slot frees."""
+        state = self._state.get((provider, key))
+        return state is not None and bool(state.waiting)
 
     def waiting(self, provider: str, key: str) -> tuple[str, ...]:
         """Ids of the key's jobs held until a slot frees, first in line first."""
