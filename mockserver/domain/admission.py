@@ -95,7 +95,7 @@ class Admission:
         self.limiter = limiter
         self.billing = dict(billing)
         self.ledger = ledger or Ledger()
-        self._amounts: dict[str, tuple[Decimal, str]] = {}
+        self._amounts: dict[tuple[str, str, str | None], tuple[Decimal, dict[str, Any]]] = {}
 
     @classmethod
     def from_contracts(
@@ -153,30 +153,30 @@ class Admission:
         # A stored job's input is validated with defaults applied
         # (MockService.validate_input): no second copy with defaults here.
         quote = self._quote(provider, model, job.input)
-        amount, amount_text = self._shared(quote.amount)
+        amount, record = self._shared(quote)
         self.ledger.reserve(account, job.id, amount)
         self.limiter.record_create(provider, key, now, job.id, decision)
         job.held = decision.queued
-        job.extra["price"] = {
-            "amount": amount_text,
-            "currency": quote.currency,
-            "label": quote.label,
-        }
+        job.extra["price"] = record  # shared by every job at this price: read only
         return Admitted(quote, decision)
 
-    def _shared(self, amount: Decimal) -> tuple[Decimal, str]:
-        """``(amount, str(amount))``, one shared pair per distinct price (bounded).
+    def _shared(self, quote: Quote) -> tuple[Decimal, dict[str, Any]]:
+        """The quote's amount and its ``job.extra["price"]`` record, shared per price (bounded).
 
-        Prices repeat (a few per model) and both are immutable: sharing them
-        saves a Decimal and a string per job in flight. Keyed by the text, as
-        ``Decimal("0.40") == Decimal("0.4")`` but they print differently.
+        Prices repeat (a few per model): one Decimal, one string and one
+        record for every job at the same price instead of three objects per
+        job in flight (about 300 bytes, and as many to free when the full
+        store evicts one). Keyed by the text, as ``Decimal("0.40") ==
+        Decimal("0.4")`` but they print differently.
         """
-        text = str(amount)
-        shared = self._amounts.get(text)
+        text = str(quote.amount)
+        cache_key = (text, quote.currency, quote.label)
+        shared = self._amounts.get(cache_key)
         if shared is None:
-            shared = (amount, text)
+            shared = (quote.amount,
+                      {"amount": text, "currency": quote.currency, "label": quote.label})
             if len(self._amounts) < _SHARED_AMOUNTS:
-                self._amounts[text] = shared
+                self._amounts[cache_key] = shared
         return shared
 
     def _policy(self, provider: str, limits: LimitOverrides) -> RateLimitPolicy:
