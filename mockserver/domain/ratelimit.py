@@ -290,11 +290,6 @@ class CreateWindow:
             index -= int(creates)
         raise IndexError(index)  # pragma: no cover - count and runs agree
 
-    def clear(self) -> None:
-        """Forget every create."""
-        self._runs.clear()
-        self.count = 0
-
 
 @dataclass
 class _KeyState:
