@@ -55,9 +55,9 @@ __all__ = ["Admission", "Admitted", "planned_end"]
 _SHARED_AMOUNTS = 4_096
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Admitted:
-    """What an admitted create got: its price and its place (slot or line)."""
+    """What an admitted create got: its price and its place (slot or line); read only."""
 
     quote: Quote
     decision: Decision
@@ -96,6 +96,7 @@ class Admission:
         self.billing = dict(billing)
         self.ledger = ledger or Ledger()
         self._amounts: dict[tuple[str, str, str | None], tuple[Decimal, dict[str, Any]]] = {}
+        self._by_quote: dict[int, tuple[Quote, tuple[Decimal, dict[str, Any]]]] = {}
 
     @classmethod
     def from_contracts(
@@ -169,6 +170,12 @@ class Admission:
         store evicts one). Keyed by the text, as ``Decimal("0.40") ==
         Decimal("0.4")`` but they print differently.
         """
+        # Quotes are memoised (BillingPolicy.price): the same object comes back
+        # for every create at one price, so look it up by identity first (the
+        # entry holds the quote, so its id cannot be reused meanwhile).
+        known = self._by_quote.get(id(quote))
+        if known is not None and known[0] is quote:
+            return known[1]
         text = str(quote.amount)
         cache_key = (text, quote.currency, quote.label)
         shared = self._amounts.get(cache_key)
@@ -177,6 +184,9 @@ class Admission:
                       {"amount": text, "currency": quote.currency, "label": quote.label})
             if len(self._amounts) < _SHARED_AMOUNTS:
                 self._amounts[cache_key] = shared
+        if len(self._by_quote) >= _SHARED_AMOUNTS:
+            self._by_quote.clear()  # a bound, not an LRU
+        self._by_quote[id(quote)] = (quote, shared)
         return shared
 
     def _policy(self, provider: str, limits: LimitOverrides) -> RateLimitPolicy:

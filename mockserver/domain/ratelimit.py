@@ -216,9 +216,13 @@ class RateLimitPolicy:
         return replace(policy, **changes)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Decision:
-    """What to do with an admitted create: start now, or hold it queued."""
+    """What to do with an admitted create: start now, or hold it queued.
+
+    Read only; one per create, so not frozen (a frozen dataclass's
+    ``__init__`` goes through ``object.__setattr__`` for every field).
+    """
 
     action: Literal["start", "queue"]
     #: Jobs in flight for the key before this one (for logs and the admin API).

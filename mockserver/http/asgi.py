@@ -139,9 +139,10 @@ async def read_body(receive: Receive, headers: Mapping[str, str], limit: int) ->
             return b"".join(chunks)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Encoded:
-    """A response body as bytes with its media type."""
+    """A response body as bytes with its media type (read only; not frozen, as
+    a frozen dataclass costs every response its ``object.__setattr__`` calls)."""
 
     body: bytes
     media_type: str

@@ -33,14 +33,18 @@ if TYPE_CHECKING:
 _UNPARSED: Any = object()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class WireRequest:
-    """An HTTP request as an adapter sees it.
+    """An HTTP request as an adapter sees it (treat it as read only).
 
     ``headers`` keys are lower-case. ``base_url`` is where this provider is
     served from as the client addressed it (``http://127.0.0.1:8080/wavespeed``,
     or ``https://api.wavespeed.ai`` when routed by Host), so URLs the adapter
     renders (``urls.get``, output files) lead back to the mock.
+
+    Not frozen, only because a frozen dataclass sets each of its eight
+    fields through ``object.__setattr__``: 0.9 µs instead of 0.2 on every
+    request.
     """
 
     method: str
@@ -62,7 +66,7 @@ class WireRequest:
         before the handler has read it (scenario matching only reads).
         """
         if self._parsed is _UNPARSED:
-            object.__setattr__(self, "_parsed", wirejson.loads(self.body))
+            self._parsed = wirejson.loads(self.body)
         return self._parsed
 
     def json(self) -> Any:
