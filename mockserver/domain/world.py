@@ -57,7 +57,8 @@ class World:
         self._sequence = 0
         self._listeners: list[Listener] = []
         self._eviction_listeners: list[Callable[[Job], None]] = []
-        self.journal: deque[dict[str, Any]] = deque(maxlen=journal_size)
+        #: The HTTP layer's request journal (its entries are that layer's business).
+        self.journal: deque[Any] = deque(maxlen=journal_size)
 
     # --- ids -----------------------------------------------------------
     def new_uuid(self) -> str:

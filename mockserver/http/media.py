@@ -23,7 +23,6 @@ from typing import Literal
 from starlette.types import Receive, Scope, Send
 
 from mockserver.http.asgi import request_headers, send_response
-from mockserver.http.journal import mask_headers
 from mockserver.http.state import MockState
 
 __all__ = ["MEDIA_TYPE", "parse_range", "sample_video", "serve"]
@@ -127,18 +126,7 @@ async def serve(
             )
     duration_ms = (time.perf_counter() - started) * 1000
     state.journal.record(
-        {
-            "at": state.clock.now(),
-            "method": method,
-            "path": scope["path"],
-            "provider": provider,
-            "endpoint": "media",
-            "query": {},
-            "headers": mask_headers(headers),
-            "body": None,
-            "status": status,
-            "response": None,
-            "duration_ms": round(duration_ms, 3),
-        }
+        state.clock.now(), method, scope["path"], provider, "media", {}, headers, b"", status,
+        None, duration_ms,
     )
     logger.info("media %s %s -> %d (%.1f ms)", method, scope["path"], status, duration_ms)

@@ -39,7 +39,6 @@ from mockserver.http.asgi import (
     wire_body,
 )
 from mockserver.http.errors import render_error, render_unexpected
-from mockserver.http.journal import UnmaskedHeaders, deferred_body
 from mockserver.http.scenarios import (
     ConnectionDropped,
     corrupt,
@@ -332,21 +331,19 @@ class ProviderRoute(BaseRoute):
             )
         duration_ms = (time.perf_counter() - started) * 1000
         state.journal.record(
-            {
-                "at": at,
-                "method": request.method,
-                "path": full_path,
-                "provider": adapter.name,
-                "endpoint": endpoint,
-                "query": dict(request.query),
-                "headers": UnmaskedHeaders(request.headers),  # masked when read
-                "body": deferred_body(request.body),
-                "status": response.status,
-                "response": deferred_body(encoded.body) if response.raw is None else None,
-                "duration_ms": round(duration_ms, 3),
-                "scenario": scenario.name if scenario is not None else None,
-                "dropped": dropped,
-            }
+            at,
+            request.method,
+            full_path,
+            adapter.name,
+            endpoint,
+            request.query,
+            request.headers,  # masked when read
+            request.body,
+            response.status,
+            encoded.body if response.raw is None else None,
+            duration_ms,
+            scenario.name if scenario is not None else None,
+            dropped,
         )
         if logger.isEnabledFor(logging.INFO):  # the arguments cost a request something
             logger.info(
