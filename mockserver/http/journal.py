@@ -100,8 +100,8 @@ def journal_body(body: bytes, *, cap: int = BODY_CAP) -> Any:
 
 #: One exchange as :meth:`Journal.record` keeps it (see there).
 _Exchange = tuple[
-    int, float, str, str, "str | None", "str | None", Mapping[str, str], Mapping[str, str], bytes, int,
-    "bytes | None", float, "str | None", bool,
+    int, float, str, str, "str | None", "str | None", Mapping[str, str], Mapping[str, str],
+    bytes, int, "bytes | None", float, "str | None", bool,
 ]
 
 
