@@ -31,7 +31,6 @@ from mockserver.domain.faults import (
     scenario_from_magic,
 )
 from mockserver.providers.base import WireRequest, WireResponse
-from mockserver.providers.common import extract_key
 
 __all__ = [
     "ConnectionDropped",
@@ -58,8 +57,7 @@ def request_facts(
     Read leniently: a request that the handler will refuse (no key, bad JSON)
     simply matches fewer scenarios here.
     """
-    schemes = list(contract.data.get("auth", {}).get("schemes", []))
-    key = extract_key(request.headers, schemes)
+    key = request.api_key(contract.data.get("auth", {}).get("schemes", ()))
     body: Any = None
     if request.body:
         try:
@@ -94,8 +92,7 @@ def select_scenario(
         # model nor the body matters; only a magic key can select a scenario
         # (prompt markers count on creates only), or a Prefer.
         preference = parse_prefer(header, queue.registry) if header is not None else None
-        schemes = list(contract.data.get("auth", {}).get("schemes", []))
-        key = extract_key(request.headers, schemes)
+        key = request.api_key(contract.data.get("auth", {}).get("schemes", ()))
         magic = None
         if key is not None and key[: len(MAGIC_KEY_PREFIX)].lower() == MAGIC_KEY_PREFIX:
             magic = scenario_from_magic(key, None, queue.registry)

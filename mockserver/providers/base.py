@@ -15,7 +15,7 @@ Adapters never import Starlette: they can be exercised without a server.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -31,6 +31,27 @@ if TYPE_CHECKING:
 
 #: WireRequest._parsed before the body is parsed.
 _UNPARSED: Any = object()
+
+
+def extract_key(headers: Mapping[str, str], schemes: Iterable[Mapping[str, Any]]) -> str | None:
+    """The API key carried by ``headers`` under any of the contract's auth schemes.
+
+    Supports the two scheme kinds the providers use: ``apiKey`` in a header
+    (Eachlabs ``X-API-Key``) and ``http`` ``bearer`` (``Authorization: Bearer``).
+    Header names in ``headers`` are lower-case (see :class:`WireRequest`).
+    """
+    for scheme in schemes:
+        kind = scheme.get("type")
+        if kind == "apiKey" and scheme.get("in") == "header":
+            value = headers.get(str(scheme["name"]).lower(), "").strip()
+            if value:
+                return value
+        elif kind == "http" and str(scheme.get("scheme", "")).lower() == "bearer":
+            authorization = headers.get("authorization", "")
+            prefix, _, token = authorization.partition(" ")
+            if prefix.lower() == "bearer" and token.strip():
+                return token.strip()
+    return None
 
 
 @dataclass(slots=True)
@@ -58,6 +79,18 @@ class WireRequest:
     #: The body parsed once (scenario matching reads it before the handler):
     #: :meth:`parsed_body` fills it; not part of the request's value.
     _parsed: Any = field(default=_UNPARSED, init=False, compare=False, repr=False)
+    #: The API key, read once: scenario matching asks before the adapter does.
+    _api_key: Any = field(default=_UNPARSED, init=False, compare=False, repr=False)
+
+    def api_key(self, schemes: Iterable[Mapping[str, Any]]) -> str | None:
+        """:func:`extract_key` of this request's headers, read once per request.
+
+        ``schemes`` are the provider contract's auth schemes; every caller of
+        one request serves the same provider, so the first answer stands.
+        """
+        if self._api_key is _UNPARSED:
+            self._api_key = extract_key(self.headers, schemes)
+        return self._api_key  # type: ignore[no-any-return]
 
     def parsed_body(self) -> Any:
         """``json.loads(body)`` whatever the content type, parsed once per request.

@@ -37,7 +37,7 @@ from mockserver.domain.errors import MockError
 from mockserver.domain.lifecycle import Job, Plan, State
 from mockserver.domain.service import CreateRequest, MockService, WebhookTarget, dumps
 from mockserver.domain.webhooks import WebhookMessage
-from mockserver.providers.base import Route, WireRequest, WireResponse
+from mockserver.providers.base import Route, WireRequest, WireResponse, extract_key
 
 if TYPE_CHECKING:
     from mockserver.contracts import ModelContract, ProviderContract
@@ -155,27 +155,6 @@ def emit_word(statuses: Mapping[str, Any], job: Job, now: float) -> str | None:
 
 
 # --- auth ------------------------------------------------------------------
-def extract_key(headers: Mapping[str, str], schemes: list[Mapping[str, Any]]) -> str | None:
-    """The API key carried by ``headers`` under any of the contract's auth schemes.
-
-    Supports the two scheme kinds the providers use: ``apiKey`` in a header
-    (Eachlabs ``X-API-Key``) and ``http`` ``bearer`` (``Authorization: Bearer``).
-    Header names in ``headers`` are lower-case (see :class:`WireRequest`).
-    """
-    for scheme in schemes:
-        kind = scheme.get("type")
-        if kind == "apiKey" and scheme.get("in") == "header":
-            value = headers.get(str(scheme["name"]).lower(), "").strip()
-            if value:
-                return value
-        elif kind == "http" and str(scheme.get("scheme", "")).lower() == "bearer":
-            authorization = headers.get("authorization", "")
-            prefix, _, token = authorization.partition(" ")
-            if prefix.lower() == "bearer" and token.strip():
-                return token.strip()
-    return None
-
-
 # --- times -----------------------------------------------------------------
 def epoch_ms(seconds: float) -> int:
     """Unix milliseconds of a mock time (Apikley createTime / completeTime)."""
@@ -359,7 +338,7 @@ class AdapterBase:
     # --- auth ----------------------------------------------------------------
     def authenticate(self, request: WireRequest) -> str:
         """The API key of the request; MockError(401) in this provider's words if none."""
-        key = extract_key(request.headers, list(self.data["auth"]["schemes"]))
+        key = request.api_key(self.data["auth"]["schemes"])
         if key is None:
             text = self.catalogue(401).get("message") or "Unauthorized"
             raise self.case_error("missing_auth", str(text), rule="auth")
