@@ -17,7 +17,7 @@ its figures are labelled ``python-loadgen`` and are NOT comparable with wrk's
 (it is much slower than the servers it measures). Install wrk with
 ``apt-get install wrk``.
 
-    .venv/bin/python bench/served.py [--server uvicorn|granian] [--duration 2] [--rounds 3] [--pin]
+    .venv/bin/python bench/served.py [--server uvicorn|granian] [--duration 2] [--rounds 5] [--pin]
 """
 
 from __future__ import annotations
@@ -97,6 +97,21 @@ class Server:
         self.process = subprocess.Popen(pinned(command, SERVER_CPU), cwd=cwd, env=env(),
                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         wait_http(f"{self.base}/_mock/health", self.process)
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the server process and its children (granian's workers)."""
+        total = 0.0
+        pids = [self.process.pid]
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        if children.exists():
+            pids += [int(pid) for pid in children.read_text().split()]
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total
 
     def rss_kib(self) -> int:
         status = Path(f"/proc/{self.process.pid}/status").read_text()
@@ -206,7 +221,7 @@ def load(url: str, method: str, body: dict[str, Any] | None, headers: dict[str, 
 # --- the run -------------------------------------------------------------------------
 
 def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
+    figures = {
         "rps": statistics.median(r["rps"] for r in runs),
         "p50_ms": statistics.median(r["p50_ms"] for r in runs),
         "p99_ms": statistics.median(r["p99_ms"] for r in runs),
@@ -214,6 +229,20 @@ def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "socket_errors": sum(r["socket_errors"] for r in runs),
         "runs": len(runs),
     }
+    if all("cpu_us" in r for r in runs):
+        figures["cpu_us"] = statistics.median(r["cpu_us"] for r in runs)
+    return figures
+
+
+def paired_ratio(runs: list[dict[str, Any]], base_runs: list[dict[str, Any]],
+                 figure: str = "rps") -> float:
+    """Median over rounds of run / baseline run of the same round.
+
+    The machine's speed drifts by 10-30% over minutes; a round measures
+    every target within seconds of each other, so per-round ratios cancel
+    most of the drift that a ratio of two medians keeps.
+    """
+    return statistics.median(r[figure] / b[figure] for r, b in zip(runs, base_runs, strict=True))
 
 
 def poll_target(mock: Server, name: str) -> tuple[str, str, None, dict[str, str]]:
@@ -224,7 +253,7 @@ def poll_target(mock: Server, name: str) -> tuple[str, str, None, dict[str, str]
     return mock.base + shape.poll_path(job), "GET", None, auth
 
 
-def run(server: str = "uvicorn", duration: float = 2.0, rounds: int = 3,
+def run(server: str = "uvicorn", duration: float = 2.0, rounds: int = 5,
         providers: tuple[str, ...] = tuple(SHAPES), connections: tuple[int, ...] = CONNECTIONS,
         log: Any = print) -> dict[str, Any]:
     """Medians over ``rounds`` of each (target, operation, connections); baseline interleaved."""
@@ -276,7 +305,17 @@ def run(server: str = "uvicorn", duration: float = 2.0, rounds: int = 3,
                             # (and polled as 404s).
                             targets[f"{name}/poll"] = poll_target(mock, name)
                         url, method, body, headers = targets[f"{name}/{operation}"]
+                        server_now = {"baseline": baseline, "baseline-onewrite": same}.get(
+                            name, mock)
+                        assert server_now is not None
+                        cpu_before = server_now.cpu_seconds()
                         figures = load(url, method, body, headers, connections_now, duration)
+                        served_requests = figures["rps"] * max(1, round(duration))
+                        if served_requests:
+                            # Server CPU per request: steadier than req/s when the
+                            # load generator and the server share the cores.
+                            figures["cpu_us"] = ((server_now.cpu_seconds() - cpu_before)
+                                                 / served_requests * 1e6)
                         runs.setdefault(f"{name}/{operation}/c{connections_now}", []).append(
                             figures)
         for cell, cell_runs in runs.items():
@@ -284,11 +323,15 @@ def run(server: str = "uvicorn", duration: float = 2.0, rounds: int = 3,
         for cell, figures in results["cells"].items():
             name, operation, conns = cell.split("/")
             if name not in bases:
-                base = results["cells"][f"baseline/{operation}/{conns}"]
-                figures["ratio"] = figures["rps"] / base["rps"]
-                same_cell = results["cells"].get(f"baseline-onewrite/{operation}/{conns}")
-                if same_cell is not None:
-                    figures["ratio_same_server"] = figures["rps"] / same_cell["rps"]
+                base_runs = runs[f"baseline/{operation}/{conns}"]
+                figures["ratio"] = paired_ratio(runs[cell], base_runs)
+                if all("cpu_us" in r for r in (*runs[cell], *base_runs)):
+                    # baseline CPU / mock CPU per request: the ratio req/s would
+                    # show if the server alone decided the rate.
+                    figures["cpu_ratio"] = 1 / paired_ratio(runs[cell], base_runs, "cpu_us")
+                same_runs = runs.get(f"baseline-onewrite/{operation}/{conns}")
+                if same_runs is not None:
+                    figures["ratio_same_server"] = paired_ratio(runs[cell], same_runs)
         results["mock_jobs"] = http("GET", f"{mock.base}/_mock/health").get("jobs")
         results["mock_rss_kib"] = {"start": rss_start, "end": mock.rss_kib()}
     finally:
@@ -305,14 +348,18 @@ def table(results: dict[str, Any]) -> str:
             f"{results['duration_s']:g}s x {results['rounds']} rounds, medians; "
             f"load {results['load_before']} -> {results['load_after']})",
             f"{'target':<32}{'rps':>9}{'p50 ms':>9}{'p99 ms':>9}{'x base':>8}"
-            f"{'x 1w':>7}{'errors':>8}",
-            "(x base: / bare Starlette on the stock server; "
-            "x 1w: / the same app on mockserver's one-write protocol)"]
+            f"{'x 1w':>7}{'cpu us':>8}{'x cpu':>7}{'errors':>8}",
+            "(x base: / bare Starlette on the stock server, median of per-round ratios; "
+            "x 1w: / the same app on mockserver's one-write protocol; cpu us: server "
+            "CPU per request; x cpu: baseline's / this one's)"]
     for cell, f in results["cells"].items():
         ratio = f"{f['ratio']:.2f}" if "ratio" in f else "-"
         same = f"{f['ratio_same_server']:.2f}" if "ratio_same_server" in f else "-"
+        cpu = f"{f['cpu_us']:.0f}" if "cpu_us" in f else "-"
+        cpu_ratio = f"{f['cpu_ratio']:.2f}" if "cpu_ratio" in f else "-"
         rows.append(f"{cell:<32}{f['rps']:>9.0f}{f['p50_ms']:>9.2f}{f['p99_ms']:>9.2f}"
-                    f"{ratio:>8}{same:>7}{f['non_2xx'] + f['socket_errors']:>8}")
+                    f"{ratio:>8}{same:>7}{cpu:>8}{cpu_ratio:>7}"
+                    f"{f['non_2xx'] + f['socket_errors']:>8}")
     return "\n".join(rows)
 
 
@@ -320,7 +367,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--server", choices=SERVERS, default="uvicorn")
     parser.add_argument("--duration", type=float, default=2.0)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--providers", default=",".join(SHAPES))
     parser.add_argument("--connections", default="1,32")
     parser.add_argument("--json", help="also write the figures here")
