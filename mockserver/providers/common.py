@@ -472,7 +472,8 @@ class AdapterBase:
         Webhooks are rendered without a request (when the clock finishes the
         job), so the base URLs go into ``job.extra`` now.
         """
-        scenario = dict(self.scenarios(request)) if self.scenarios else {}
+        # Read only: both dicts below are built from it.
+        scenario: Mapping[str, Any] = self.scenarios(request) if self.scenarios else {}
         # Plan fields shape the lifecycle; anything else (a WaveSpeed
         # ``sync_timeout``) is for the adapter and rides in ``job.extra``.
         overrides = {k: v for k, v in scenario.items() if k in _PLAN_FIELDS}
