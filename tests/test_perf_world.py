@@ -42,8 +42,28 @@ def test_store_and_schedule_stay_bounded_when_nothing_finishes() -> None:
     for index in range(20_000):
         _job(world, f"j{index}")
     assert len(world) == 50
-    assert len(world._schedule) <= 2 * 50 + 1024 + 1
+    # One schedule entry per stored job: evicted jobs leave none behind.
+    assert len(world._schedule) == len(world._entries) == 50
+    assert {entry[2] for entry in world._schedule} == {job.id for job in world.jobs()}
     assert next(job.id for job in world.jobs()) == "j19950"
+
+
+def test_a_read_cancel_or_finish_leaves_exactly_the_live_entries() -> None:
+    clock = ManualClock(0)
+    world = World(clock)
+    for name in ("a", "b", "c"):
+        _job(world, name, queue=1, run=4)
+    clock.advance(2)
+    world.get("a")  # advanced to running by the read: its queued entry is replaced
+    cancelled = world.get("b")
+    assert cancelled is not None
+    world.cancel(cancelled)
+    assert sorted((entry[0], entry[2]) for entry in world._schedule) == [(1, "c"), (5, "a")]
+    assert [(t.job.id, t.after) for t in world.tick()] == [("c", State.RUNNING)]
+    clock.advance(10)
+    assert [(t.job.id, t.after) for t in world.tick()] == [
+        ("a", State.SUCCEEDED), ("c", State.SUCCEEDED)]
+    assert not world._schedule and not world._entries and world.next_due() is None
 
 
 def test_a_job_finished_by_a_read_is_evicted_first() -> None:
