@@ -6,8 +6,10 @@
 * growth: jobs inserted into the world (copies of a real created job, so the same
   shape) up to 1,000,000 inserted; the world keeps at most ``max_jobs`` (100,000)
   by evicting, so this also times eviction. At each checkpoint a fresh job is
-  created and polled ``--polls`` times over ASGI; median poll latency and the mean
-  cost of one insert (eviction included) are printed.
+  created and polled ``--polls`` times over ASGI, in rounds alternating with
+  polls of a second, empty store; median poll latency, the median per-round
+  ratio to the empty store and the mean cost of one insert (eviction
+  included) are printed.
 
     .venv/bin/python bench/store.py [--memory-jobs 20000] [--polls 2000]
 """
@@ -34,6 +36,8 @@ from mockserver.config import MockConfig
 from mockserver.http.app import create_app
 
 CHECKPOINTS = (0, 10_000, 100_000, 300_000, 1_000_000)
+#: Alternating runs per checkpoint (grown store, empty store).
+ROUNDS = 5
 
 
 def _rss_kib() -> int:
@@ -76,14 +80,36 @@ async def memory(jobs: int) -> dict[str, float]:
             "rss_mib_per_100k": rss * 1024 / jobs * 100_000 / 2**20}
 
 
-async def growth(polls: int, checkpoints: tuple[int, ...]) -> list[dict[str, float]]:
+async def _poll_median_us(app: Any, path: str, headers: dict[str, str], polls: int) -> float:
+    latencies = []
+    for _ in range(polls):
+        began = time.perf_counter()
+        status, _ = await call(app, "GET", path, headers)
+        latencies.append((time.perf_counter() - began) * 1e6)
+        assert status == 200
+    return statistics.median(latencies)
+
+
+async def growth(polls: int, checkpoints: tuple[int, ...],
+                 rounds: int = ROUNDS) -> list[dict[str, float]]:
+    """Poll latency at each store size, against an empty store polled in the same rounds.
+
+    The machine's speed drifts by tens of percent over minutes, more than the
+    effect measured: each checkpoint alternates ``rounds`` short runs on the
+    grown store with runs on a second, empty one, and ``vs_empty`` is the
+    median of the per-round ratios.
+    """
     app = create_app(MockConfig.load(CONFIG))
     world = app.state.mock.world
     template = world.get(await _create(app))
     assert template is not None
+    empty = create_app(MockConfig.load(CONFIG))
+    headers = SHAPES["eachlabs"].headers
+    empty_path = SHAPES["eachlabs"].poll_path(await _create(empty))
     # (the template job stays stored: one job among the many)
     inserted = 0
     rows = []
+    per_round = max(1, polls // rounds)
     for target in checkpoints:
         started = time.perf_counter()
         count = target - inserted
@@ -93,19 +119,19 @@ async def growth(polls: int, checkpoints: tuple[int, ...]) -> list[dict[str, flo
                 input=json.loads(json.dumps(template.input)), extra=dict(template.extra)))
         insert_us = (time.perf_counter() - started) / count * 1e6 if count else 0.0
         inserted = target
-        job_id = await _create(app)
-        path = SHAPES["eachlabs"].poll_path(job_id)
-        headers = SHAPES["eachlabs"].headers
-        for _ in range(200):
-            await call(app, "GET", path, headers)  # warm
-        latencies = []
-        for _ in range(polls):
-            began = time.perf_counter()
-            status, _ = await call(app, "GET", path, headers)
-            latencies.append((time.perf_counter() - began) * 1e6)
-            assert status == 200
+        path = SHAPES["eachlabs"].poll_path(await _create(app))
+        for _ in range(200):  # warm
+            await call(app, "GET", path, headers)
+            await call(empty, "GET", empty_path, headers)
+        grown_us, empty_us, ratios = [], [], []
+        for _ in range(rounds):
+            grown_us.append(await _poll_median_us(app, path, headers, per_round))
+            empty_us.append(await _poll_median_us(empty, empty_path, headers, per_round))
+            ratios.append(grown_us[-1] / empty_us[-1])
         rows.append({"inserted": target, "stored": len(world),
-                     "poll_median_us": statistics.median(latencies),
+                     "poll_median_us": statistics.median(grown_us),
+                     "empty_median_us": statistics.median(empty_us),
+                     "vs_empty": statistics.median(ratios),
                      "insert_us": insert_us})
     return rows
 
@@ -115,9 +141,6 @@ def run(memory_jobs: int = 20_000, polls: int = 2000,
     logging.getLogger("mockserver").setLevel(logging.WARNING)
     mem = asyncio.run(memory(memory_jobs))
     rows = asyncio.run(growth(polls, checkpoints))
-    base = rows[0]["poll_median_us"]
-    for row in rows:
-        row["vs_empty"] = row["poll_median_us"] / base
     return {"memory": mem, "growth": rows}
 
 
@@ -127,10 +150,13 @@ def table(results: dict[str, Any]) -> str:
              f"{mem['rss_bytes_per_job']:.0f} B/job RSS "
              f"(= {mem['traced_mib_per_100k']:.0f} / {mem['rss_mib_per_100k']:.0f} MiB per "
              f"100,000 jobs; {mem['jobs']} real creates)",
-             f"{'inserted':>10}{'stored':>9}{'poll p50 us':>13}{'x empty':>9}{'insert us':>11}"]
+             f"{'inserted':>10}{'stored':>9}{'poll p50 us':>13}{'empty us':>10}{'x empty':>9}"
+             f"{'insert us':>11}",
+             "(x empty: median of per-round ratios to an empty store polled in the same rounds)"]
     for row in results["growth"]:
         lines.append(f"{row['inserted']:>10}{row['stored']:>9}{row['poll_median_us']:>13.1f}"
-                     f"{row['vs_empty']:>9.2f}{row['insert_us']:>11.2f}")
+                     f"{row['empty_median_us']:>10.1f}{row['vs_empty']:>9.2f}"
+                     f"{row['insert_us']:>11.2f}")
     return "\n".join(lines)
 
 
