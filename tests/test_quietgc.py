@@ -107,6 +107,37 @@ async def _noop_send(message: Any) -> None:
     return None
 
 
+def test_a_started_collector_runs_a_young_collection_every_n_requests(restore_gc: None) -> None:
+    # With a full store, evictions free about as many objects as creates make:
+    # CPython's own young threshold (allocations minus frees) is then rarely
+    # reached, and the young generation grows into a long pause.
+    collector = QuietCollector(_noop_app, young_every_requests=10, min_interval_seconds=3600)
+    generations: list[int] = []
+
+    def watch(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            generations.append(info["generation"])
+
+    async def requests(count: int) -> None:
+        for _ in range(count):
+            await collector({"type": "http"}, _noop_receive, _noop_send)
+
+    gc.callbacks.append(watch)
+    try:
+        gc.disable()  # only the collector's own collections are counted
+        asyncio.run(requests(30))
+        assert collector.young_collections == 0  # not started: the wrapper only passes through
+        collector.start()
+        gc.disable()
+        generations.clear()
+        asyncio.run(requests(35))
+        assert collector.young_collections == 3
+        assert generations == [1, 1, 1]
+    finally:
+        gc.callbacks.remove(watch)
+        collector.stop()
+
+
 def test_wrapper_passes_the_app_through(make_app: Callable[..., Starlette]) -> None:
     app = make_app()
     collector = QuietCollector(app)
