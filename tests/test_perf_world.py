@@ -66,6 +66,18 @@ def test_a_read_cancel_or_finish_leaves_exactly_the_live_entries() -> None:
     assert not world._schedule and not world._entries and world.next_due() is None
 
 
+def test_a_job_changed_behind_the_worlds_back_is_rescheduled_not_dropped() -> None:
+    clock = ManualClock(0)
+    world = World(clock)
+    job = _job(world, "late", queue=1, run=4)
+    job.queued_since = 3  # its queue now ends at 4, not at 1: nobody told the world
+    clock.advance(2)
+    assert world.tick() == []
+    assert world.next_due() == 4
+    clock.advance(2)
+    assert [(t.job.id, t.after) for t in world.tick()] == [("late", State.RUNNING)]
+
+
 def test_a_job_finished_by_a_read_is_evicted_first() -> None:
     clock = ManualClock(0)
     world = World(clock, max_jobs=3)

@@ -177,8 +177,12 @@ class World:
             due, _, job_id = schedule.pop(0)
             del self._entries[job_id]
             job = self._jobs.get(job_id)
-            if job is None or job.next_due() != due:
-                continue  # changed outside the world (a cancel): nothing is due
+            if job is None:
+                continue
+            if job.next_due() != due:
+                # Changed without the world being told: schedule what is due now.
+                self._schedule_next(job)
+                continue
             transitions = advance_by_clock(job, now)
             self._emit(transitions)
             applied.extend(transitions)
