@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -66,15 +67,13 @@ def main() -> None:
     server = subprocess.Popen([sys.executable, "-c", code])
     try:
         wait_http(f"http://127.0.0.1:{port}/", server)
-        script = BENCH / ".pause_probe.lua"
-        script.write_text(_LUA)
-        try:
+        with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
+            script.write(_LUA)
+            script.flush()
             out = subprocess.run(
-                ["wrk", "-t1", f"-c{args.connections}", f"-d{args.seconds}s", "-s", str(script),
+                ["wrk", "-t1", f"-c{args.connections}", f"-d{args.seconds}s", "-s", script.name,
                  f"http://127.0.0.1:{port}/"], capture_output=True, text=True, check=True,
             ).stdout
-        finally:
-            script.unlink(missing_ok=True)
         print(f"pause {args.pause_ms:g} ms every {args.every} requests, "
               f"{args.connections} connections, {args.seconds} s:")
         print(out.strip().splitlines()[-1])
