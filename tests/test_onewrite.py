@@ -15,7 +15,7 @@ import pytest
 import uvicorn
 from starlette.applications import Starlette
 
-from mockserver.http.onewrite import OneWriteHttpToolsProtocol, WriteCombiningTransport
+from mockserver.http.onewrite import OneWriteHttpToolsProtocol, Outbox, WriteCombiningTransport
 
 HEAD = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n"
 
@@ -54,11 +54,16 @@ Combiner = tuple[WriteCombiningTransport, FakeTransport, asyncio.AbstractEventLo
 
 
 @pytest.fixture
-def combiner() -> Iterator[Combiner]:
+def loop() -> Iterator[asyncio.AbstractEventLoop]:
     loop = asyncio.new_event_loop()
-    real = FakeTransport()
-    yield WriteCombiningTransport(real, loop), real, loop  # type: ignore[arg-type]
+    yield loop
     loop.close()
+
+
+@pytest.fixture
+def combiner(loop: asyncio.AbstractEventLoop) -> Combiner:
+    real = FakeTransport()
+    return WriteCombiningTransport(real, Outbox(loop)), real, loop  # type: ignore[arg-type]
 
 
 def _turn(loop: asyncio.AbstractEventLoop) -> None:
@@ -66,13 +71,14 @@ def _turn(loop: asyncio.AbstractEventLoop) -> None:
     loop.run_until_complete(asyncio.sleep(0))
 
 
-def test_a_head_goes_out_with_the_body_in_one_write(combiner: Any) -> None:
+def test_a_head_and_its_body_go_out_in_one_write_at_the_end_of_the_turn(combiner: Any) -> None:
     transport, real, loop = combiner
     transport.write(HEAD)
-    assert real.writes == []
     transport.write(b"ok")
+    assert real.writes == []
+    _turn(loop)
     assert real.writes == [HEAD + b"ok"]
-    _turn(loop)  # the scheduled flush finds nothing held
+    _turn(loop)  # nothing more is held
     assert real.writes == [HEAD + b"ok"]
 
 
@@ -84,37 +90,73 @@ def test_a_head_without_a_body_goes_out_at_the_end_of_the_loop_turn(combiner: An
     assert real.writes == [b"HTTP/1.1 204 No Content\r\n\r\n"]
 
 
-def test_other_writes_are_not_held_and_keep_their_order(combiner: Any) -> None:
-    transport, real, _ = combiner
+def test_every_connection_of_a_turn_is_flushed_by_one_callback(
+    loop: asyncio.AbstractEventLoop,
+) -> None:
+    scheduled: list[object] = []
+
+    class CountingLoop:
+        def call_soon(self, callback: Callable[[], None]) -> object:
+            scheduled.append(callback)
+            return loop.call_soon(callback)
+
+    outbox = Outbox(CountingLoop())  # type: ignore[arg-type]
+    reals = [FakeTransport() for _ in range(5)]
+    transports = [WriteCombiningTransport(r, outbox) for r in reals]  # type: ignore[arg-type]
+    for number, transport in enumerate(transports):
+        transport.write(HEAD)
+        transport.write(b"%d" % number)
+    assert len(scheduled) == 1  # one flush for the turn, not one per connection or write
+    assert all(r.writes == [] for r in reals)
+    _turn(loop)
+    assert [r.writes for r in reals] == [[HEAD + b"%d" % n] for n in range(5)]
+    transports[0].write(b"next turn")
+    assert len(scheduled) == 2
+    _turn(loop)
+    assert reals[0].writes[-1] == b"next turn"
+
+
+def test_writes_of_any_buffer_type_keep_their_order_and_are_copied(combiner: Any) -> None:
+    transport, real, loop = combiner
+    mutable = bytearray(b"chunk-2")
     transport.write(b"chunk-1")
-    transport.write(bytearray(b"HTTP/1.1 200 OK\r\n\r\n"))  # not bytes: never held
-    transport.write(memoryview(b"chunk-2"))
-    assert real.writes == [b"chunk-1", b"HTTP/1.1 200 OK\r\n\r\n", b"chunk-2"]
+    transport.write(mutable)
+    transport.write(memoryview(b"chunk-3"))
+    mutable[:] = b"changed"  # the caller may reuse its buffer once write returns
+    _turn(loop)
+    assert real.writes == [b"chunk-1chunk-2chunk-3"]
 
 
-def test_a_large_body_goes_with_the_head_without_a_join(combiner: Any) -> None:
-    transport, real, _ = combiner
+def test_a_large_write_goes_at_once_after_what_is_held_without_a_join(combiner: Any) -> None:
+    transport, real, loop = combiner
     calls: list[tuple[bytes, ...]] = []
     real.writelines = lambda data: calls.append(tuple(data))
     body = b"x" * 200_000
     transport.write(HEAD)
     transport.write(body)
     assert calls == [(HEAD, body)]
-    assert real.writes == []
+    transport.write(body)  # nothing held: straight through
+    assert real.writes == [body]
+    _turn(loop)
+    assert real.writes == [body]
 
 
-def test_close_and_eof_send_a_held_head_first(combiner: Any) -> None:
-    transport, real, loop = combiner
+def test_close_and_eof_send_what_is_held_first(
+    combiner: Any, loop: asyncio.AbstractEventLoop,
+) -> None:
+    transport, real, _ = combiner
     transport.write(HEAD)
     transport.close()
     assert real.writes == [HEAD] and real.closed
-    second = WriteCombiningTransport(FakeTransport(), loop)  # type: ignore[arg-type]
+    second = WriteCombiningTransport(FakeTransport(), Outbox(loop))  # type: ignore[arg-type]
     second.write(HEAD)
     second.write_eof()
     assert second._transport.writes == [HEAD, b"<eof>"]  # type: ignore[attr-defined]
+    _turn(loop)  # the scheduled flushes find nothing held
+    assert real.writes == [HEAD]
 
 
-def test_a_head_held_when_the_peer_went_away_is_dropped(combiner: Any) -> None:
+def test_writes_held_when_the_peer_went_away_are_dropped(combiner: Any) -> None:
     transport, real, loop = combiner
     transport.write(HEAD)
     real.closed = True
@@ -122,14 +164,15 @@ def test_a_head_held_when_the_peer_went_away_is_dropped(combiner: Any) -> None:
     assert real.writes == []
 
 
-def test_the_buffer_size_counts_a_held_head_and_the_rest_is_the_transports(
+def test_the_buffer_size_counts_held_writes_and_the_rest_is_the_transports(
     combiner: Any,
 ) -> None:
     transport, real, _ = combiner
     real.buffered = 10
     assert transport.get_write_buffer_size() == 10
     transport.write(HEAD)
-    assert transport.get_write_buffer_size() == 10 + len(HEAD)
+    transport.write(b"ok")
+    assert transport.get_write_buffer_size() == 10 + len(HEAD) + 2
     assert transport.get_extra_info("peername") == "info:peername"
     assert transport.is_closing() is False
 
@@ -291,3 +334,46 @@ def test_an_http_1_0_answer_arrives_whole_before_the_close(served: Any) -> None:
     length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
                   if line.lower().startswith(b"content-length:"))
     assert head.startswith(b"HTTP/1.1 200") and len(body) == length > 1000
+
+
+def test_a_streamed_chunk_arrives_while_the_app_still_waits_to_send_the_next() -> None:
+    # The app sends chunk one, then waits until a second request releases it:
+    # if held writes waited for the response's end, the client would never
+    # see chunk one and never send the release (the test would time out).
+    from starlette.responses import PlainTextResponse, StreamingResponse
+    from starlette.routing import Route
+
+    released = asyncio.Event()
+
+    async def chunks() -> Any:
+        yield b"first-chunk"
+        await asyncio.wait_for(released.wait(), 10)
+        yield b"second-chunk"
+
+    async def stream(request: Any) -> StreamingResponse:
+        return StreamingResponse(chunks(), media_type="text/plain")
+
+    async def release(request: Any) -> PlainTextResponse:
+        released.set()
+        return PlainTextResponse("released")
+
+    base, _, stop = _serve_counting(Starlette(routes=[Route("/stream", stream),
+                                                      Route("/release", release)]))
+    try:
+        host, port = base.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(b"GET /stream HTTP/1.1\r\nHost: x\r\n\r\n")
+            data = b""
+            while b"first-chunk" not in data:
+                chunk = sock.recv(65536)
+                assert chunk, "closed before the first chunk"
+                data += chunk
+            assert b"second-chunk" not in data
+            assert httpx.get(f"{base}/release", timeout=10).text == "released"
+            while not data.endswith(b"0\r\n\r\n"):
+                chunk = sock.recv(65536)
+                assert chunk, "closed before the end of the stream"
+                data += chunk
+        assert b"second-chunk" in data
+    finally:
+        stop()
