@@ -116,6 +116,24 @@ def test_every_connection_of_a_turn_is_flushed_by_one_callback(
     assert reals[0].writes[-1] == b"next turn"
 
 
+def test_a_request_answered_alone_is_not_held_but_its_head_still_waits_for_its_body(
+    loop: asyncio.AbstractEventLoop,
+) -> None:
+    in_flight: set[str] = {"this request"}
+    real = FakeTransport()
+    transport = WriteCombiningTransport(real, Outbox(loop, in_flight))  # type: ignore[arg-type]
+    transport.write(HEAD)
+    assert real.writes == []
+    transport.write(b"ok")
+    assert real.writes == [HEAD + b"ok"]  # at once: no other answer could join it
+    in_flight.add("another request")
+    transport.write(HEAD)
+    transport.write(b"ok")
+    assert real.writes == [HEAD + b"ok"]  # two in flight: held for the batch
+    _turn(loop)
+    assert real.writes == [HEAD + b"ok", HEAD + b"ok"]
+
+
 def test_writes_of_any_buffer_type_keep_their_order_and_are_copied(combiner: Any) -> None:
     transport, real, loop = combiner
     mutable = bytearray(b"chunk-2")
