@@ -174,6 +174,27 @@ def test_close_and_eof_send_what_is_held_first(
     assert real.writes == [HEAD]
 
 
+def test_a_connection_that_fails_to_write_is_aborted_and_the_others_still_get_theirs(
+    loop: asyncio.AbstractEventLoop, caplog: pytest.LogCaptureFixture,
+) -> None:
+    class Broken(FakeTransport):
+        aborted = False
+
+        def write(self, data: bytes) -> None:
+            raise RuntimeError("the handler is closed")
+
+        def abort(self) -> None:
+            self.aborted = True
+
+    outbox = Outbox(loop)
+    broken, healthy = Broken(), FakeTransport()
+    for real in (broken, healthy):
+        WriteCombiningTransport(real, outbox).write(HEAD)  # type: ignore[arg-type]
+    _turn(loop)
+    assert broken.aborted and healthy.writes == [HEAD]
+    assert "could not send a response" in caplog.text
+
+
 def test_writes_held_when_the_peer_went_away_are_dropped(combiner: Any) -> None:
     transport, real, loop = combiner
     transport.write(HEAD)

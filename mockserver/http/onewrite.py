@@ -30,6 +30,7 @@ before, and a streaming body's chunks still go out turn by turn.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sized
 from typing import Any
 
@@ -38,6 +39,8 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 __all__ = ["OneWriteHttpToolsProtocol", "Outbox", "WriteCombiningTransport"]
 
+
+logger = logging.getLogger("uvicorn.error")
 
 #: Writes up to this size are held and joined by one copy; a larger one goes
 #: at once, after what is held, through ``writelines`` (no copy).
@@ -78,7 +81,11 @@ class Outbox:
         """Send every held write now."""
         pending, self._pending = self._pending, []
         for transport in pending:
-            transport.flush()
+            try:
+                transport.flush()
+            except Exception:  # one broken connection must not strand the others' answers
+                logger.exception("could not send a response; closing its connection")
+                transport.abort()
 
 
 def _is_head(data: bytes | bytearray | memoryview) -> bool:
@@ -127,6 +134,10 @@ class WriteCombiningTransport:
 
     def writelines(self, list_of_data: Any) -> None:
         self.write(b"".join(list_of_data))
+
+    def abort(self) -> None:
+        self._held = []
+        self._transport.abort()
 
     def write_eof(self) -> None:
         self.flush()
