@@ -13,8 +13,9 @@ once per response because each response went out alone, about 100 us after
 the one before. Now every
 write of a turn is held, and all of them go out at the end of the turn, one
 write per connection: a client woken by the first finds the others already
-there. Served creates went from about 7,300 to 10,900 per second, with
-kernel time per request from 25 to 9 us (``bench/served.py``).
+there. Served creates went from about 7,300 to 9,700-10,800 per second
+(``bench/served.py``), and the server's kernel time per create from 25 to
+9 us (``/proc/PID/stat`` around a wrk run).
 
 :class:`WriteCombiningTransport` holds writes up to 64 KiB; the first held
 write of a turn asks the server's :class:`Outbox` to flush at the end of the
