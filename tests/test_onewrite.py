@@ -416,3 +416,52 @@ def test_a_streamed_chunk_arrives_while_the_app_still_waits_to_send_the_next() -
         assert b"second-chunk" in data
     finally:
         stop()
+
+
+def test_answers_ready_in_the_same_turn_leave_in_one_flush(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # While /block holds the server's loop, eight keep-alive clients send a
+    # request; when the loop runs again it reads all eight in one turn, and
+    # their answers must go out together, not one flush per answer.
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    batches: list[int] = []
+    original = Outbox.flush
+
+    def counting_flush(self: Outbox) -> None:
+        batches.append(sum(1 for transport in self._pending if transport._held))
+        original(self)
+
+    monkeypatch.setattr(Outbox, "flush", counting_flush)
+
+    async def block(request: Any) -> PlainTextResponse:
+        time.sleep(1.0)  # deliberately blocks the event loop
+        return PlainTextResponse("unblocked")
+
+    async def hello(request: Any) -> PlainTextResponse:
+        return PlainTextResponse("hello")
+
+    base, _, stop = _serve_counting(Starlette(routes=[Route("/block", block),
+                                                      Route("/hello", hello)]))
+    host, port = base.removeprefix("http://").split(":")
+    sockets: list[socket.socket] = []
+    try:
+        sockets = [socket.create_connection((host, int(port)), timeout=10) for _ in range(9)]
+        streams = [sock.makefile("rb") for sock in sockets]
+        for sock, stream in zip(sockets, streams, strict=True):  # all accepted, then idle
+            sock.sendall(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert _read_response(stream)[1] == b"hello"
+        batches.clear()
+        sockets[0].sendall(b"GET /block HTTP/1.1\r\nHost: x\r\n\r\n")
+        time.sleep(0.2)  # the server is now inside /block
+        for sock in sockets[1:]:
+            sock.sendall(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+        answers = [_read_response(stream)[1] for stream in streams]
+    finally:
+        for sock in sockets:
+            sock.close()
+        stop()
+    assert answers == [b"unblocked"] + [b"hello"] * 8
+    assert max(batches) >= 4, batches
