@@ -10,10 +10,9 @@ Joining head and body was not enough. ``perf record`` of the mock serving
 creates at 32 connections still put 8.4% of the server's CPU in
 ``sock_def_readable``, the wake-up of the client's sleeping thread, paid
 once per response because each response went out alone, about 100 us after
-the one before. Now every
-write of a turn is held, and all of them go out at the end of the turn, one
-write per connection: a client woken by the first finds the others already
-there. Served creates went from about 7,300 to 9,700-10,800 per second
+the one before. Now every write of a turn is held, and all of them go out at
+the end of the turn, one write per connection: a client woken by the first
+finds the others already there. Served creates went from about 7,300 to 9,700-10,800 per second
 (``bench/served.py``), and the server's kernel time per create from 25 to
 9 us (``/proc/PID/stat`` around a wrk run).
 
@@ -137,6 +136,7 @@ class WriteCombiningTransport:
         self.write(b"".join(list_of_data))
 
     def abort(self) -> None:
+        """Close at once; what is held is dropped, as the transport drops its buffer."""
         self._held = []
         self._transport.abort()
 
@@ -152,7 +152,7 @@ class WriteCombiningTransport:
         return self._transport.get_write_buffer_size() + sum(map(len, self._held))
 
     def __getattr__(self, name: str) -> Any:
-        # Everything else (is_closing, pause_reading, get_extra_info, abort, ...)
+        # Everything else (is_closing, pause_reading, get_extra_info, ...)
         # is the real transport's.
         return getattr(self._transport, name)
 
