@@ -19,6 +19,7 @@ from mockserver.domain.admission import Admission, planned_end
 from mockserver.domain.clock import Clock
 from mockserver.domain.errors import MockError
 from mockserver.domain.lifecycle import Job, Plan, State, Transition, advance_by_poll
+from mockserver.domain.uploads import UPLOADS_PATH, UploadStore
 from mockserver.domain.urls import public_https_problem
 from mockserver.domain.webhooks import Delivery, Outbox, RetryPolicy, WebhookMessage
 from mockserver.domain.world import World
@@ -85,6 +86,8 @@ class MockService:
         self.settings = settings or ServiceSettings()
         #: Rate limits and billing of creates; None admits everything for free.
         self.admission = admission
+        #: Files uploaded before a create (WaveSpeed's media uploads).
+        self.uploads = UploadStore()
         self._webhook_renderers: dict[str, WebhookRenderer] = {}
         #: Plans are frozen and most jobs of a model share one: one object for
         #: all of them (memory per stored job, and fewer objects for the GC).
@@ -135,6 +138,8 @@ class MockService:
             value = payload.get(name)
             if value is None:
                 continue
+            if isinstance(value, str) and UPLOADS_PATH in value and self.uploads.serves(value):
+                continue  # the mock's own upload URL stands for the provider's CDN URL
             problem = public_https_problem(value)
             if problem:
                 raise MockError(

@@ -162,7 +162,7 @@ class MockState:
         return now
 
     def reset(self) -> None:
-        """Forget jobs, deliveries, journal, queued scenarios; accounts back to the config.
+        """Forget jobs, deliveries, journal, uploads, queued scenarios; accounts back to the config.
 
         The clock keeps its time (it never goes back).
         """
@@ -170,6 +170,7 @@ class MockState:
         self.world.reset()
         self.outbox.reset()
         self.scenarios.clear()
+        self.service.uploads.clear()
         if self.service.admission is not None:
             self.service.admission.reset()  # reservations, windows, slots
         self.accounts.reset()
