@@ -27,9 +27,11 @@ from mockserver import wirejson
 from mockserver.domain.errors import MockError
 from mockserver.domain.lifecycle import Job, State
 from mockserver.domain.service import WebhookTarget
+from mockserver.domain.uploads import Upload, UploadError
 from mockserver.domain.webhooks import DeliveryState
 from mockserver.http import media
 from mockserver.http.admin_openapi import build_admin_openapi
+from mockserver.http.asgi import BodyTooLarge, ClientGone, read_body
 from mockserver.http.journal import mask_secret, mask_value
 from mockserver.http.state import MockState, UnhandledError
 
@@ -366,6 +368,49 @@ async def openapi(request: Request) -> Response:
     return json_response(build_admin_openapi())
 
 
+def upload_to_dict(upload: Upload) -> dict[str, Any]:
+    """The admin view of an upload (no bytes)."""
+    return {"token": upload.token, "filename": upload.filename,
+            "content_type": upload.content_type, "size": upload.size,
+            "complete": upload.data is not None}
+
+
+@_guard
+async def list_uploads(request: Request) -> Response:
+    store = _state(request).service.uploads
+    return json_response({"uploads": [upload_to_dict(u) for u in store.uploads()],
+                          "max_uploads": store.max_uploads, "max_bytes": store.max_bytes})
+
+
+@_guard
+async def put_upload(request: Request) -> Response:
+    store = _state(request).service.uploads
+    token = request.path_params["token"]
+    if store.get(token) is None:
+        raise AdminError(404, f"no upload {token!r} (unknown, or evicted)")
+    try:
+        data = await read_body(request.receive, request.headers, store.max_bytes)
+        upload = store.receive(token, data)
+    except BodyTooLarge as error:
+        raise AdminError(413, f"body over the upload limit of {error.limit} bytes") from None
+    except ClientGone:
+        raise AdminError(400, "the client went away before the whole body") from None
+    except UploadError as error:
+        raise AdminError(error.status, error.message) from None
+    return json_response(upload_to_dict(upload))
+
+
+@_guard
+async def get_upload(request: Request) -> Response:
+    token = request.path_params["token"]
+    upload = _state(request).service.uploads.get(token)
+    if upload is None or upload.data is None:
+        raise AdminError(404, f"no uploaded file {token!r} (unknown, evicted, or never put)")
+    data = b"" if request.method == "HEAD" else upload.data
+    return Response(data, 200, media_type=upload.content_type,
+                    headers={"content-length": str(len(upload.data))})
+
+
 async def _media(scope: Scope, receive: Receive, send: Send) -> None:
     from starlette.requests import Request as _Request
 
@@ -391,6 +436,9 @@ def admin_routes() -> list[BaseRoute]:
         Route("/scenarios", list_scenarios, methods=["GET"]),
         Route("/scenarios", add_scenario, methods=["POST"]),
         Route("/scenarios", clear_scenarios, methods=["DELETE"]),
+        Route("/uploads", list_uploads, methods=["GET"]),
+        Route("/uploads/{token:str}", put_upload, methods=["PUT"]),
+        Route("/uploads/{token:str}/{filename:str}", get_upload, methods=["GET", "HEAD"]),
         Route("/openapi.json", openapi, methods=["GET"]),
         Mount("/media", app=_media),
     ]

@@ -32,6 +32,17 @@ _PROVIDER = _query("provider", "only this provider's entries", {"type": "string"
 def build_admin_openapi(server_url: str | None = None) -> dict[str, Any]:
     """The OpenAPI 3.1 document of ``/_mock/`` (a fresh dict on every call)."""
     schemas: dict[str, Any] = {
+        "Upload": {
+            "type": "object",
+            "required": ["token", "filename", "content_type", "size", "complete"],
+            "properties": {
+                "token": {"type": "string"},
+                "filename": {"type": "string"},
+                "content_type": {"type": "string"},
+                "size": {"type": "integer", "description": "bytes received, else announced"},
+                "complete": {"type": "boolean", "description": "the bytes have been put"},
+            },
+        },
         "Error": {
             "type": "object",
             "required": ["error"],
@@ -147,7 +158,8 @@ def build_admin_openapi(server_url: str | None = None) -> dict[str, Any]:
         },
         "/_mock/reset": {
             "post": {
-                "summary": "Forget every job, delivery and journal entry (the clock keeps time)",
+                "summary": "Forget every job, delivery, upload and journal entry (the clock "
+                           "keeps time)",
                 "operationId": "reset",
                 "responses": {"200": _json({"type": "object"}, "reset done")},
             }
@@ -275,6 +287,48 @@ def build_admin_openapi(server_url: str | None = None) -> dict[str, Any]:
                     "416": {"description": "range not satisfiable"},
                 },
             }
+        },
+        "/_mock/uploads": {
+            "get": {
+                "summary": "Files uploaded to a provider's upload endpoints, oldest first",
+                "operationId": "listUploads",
+                "responses": {"200": _json({"type": "object", "properties": {
+                    "uploads": {"type": "array", "items": {"$ref": "#/components/schemas/Upload"}},
+                    "max_uploads": {"type": "integer"},
+                    "max_bytes": {"type": "integer"},
+                }}, "uploads and the store's bounds")},
+            },
+        },
+        "/_mock/uploads/{token}": {
+            "put": {
+                "summary": "The bytes of an announced upload (the URL an upload ticket gives)",
+                "operationId": "putUpload",
+                "parameters": [{"name": "token", "in": "path", "required": True,
+                                "schema": {"type": "string"}}],
+                "requestBody": {"required": True, "content": {"*/*": {"schema": {}}}},
+                "responses": {
+                    "200": _json({"$ref": "#/components/schemas/Upload"}, "stored"),
+                    "404": _error("no such upload (unknown, or evicted)"),
+                    "413": _error("over the store's max_bytes"),
+                },
+            },
+        },
+        "/_mock/uploads/{token}/{filename}": {
+            "get": {
+                "summary": "An uploaded file (the download URL an upload gives); HEAD too",
+                "operationId": "getUpload",
+                "parameters": [
+                    {"name": "token", "in": "path", "required": True,
+                     "schema": {"type": "string"}},
+                    {"name": "filename", "in": "path", "required": True,
+                     "schema": {"type": "string"}},
+                ],
+                "responses": {
+                    "200": {"description": "the file, with the media type it was uploaded as",
+                            "content": {"*/*": {"schema": {}}}},
+                    "404": _error("no such upload, or its bytes were never put"),
+                },
+            },
         },
         "/_mock/accounts": {
             "get": {

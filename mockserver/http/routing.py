@@ -59,6 +59,8 @@ DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 _HOST_KEY = "mockserver.host"
 #: Distinct origins whose base URLs are kept (see ProviderRoute._bases).
 _BASE_CACHE_SIZE = 256
+#: Endpoints whose body is a file: limited by ``limits.max_upload_bytes``.
+_UPLOADS = frozenset({"upload"})
 #: Methods that never carry a body we need to read.
 _BODILESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
 
@@ -77,10 +79,10 @@ def request_host(scope: Scope) -> str:
     return host
 
 
-def max_body_bytes(adapter: ProviderAdapter) -> int:
-    """The contract's ``limits.max_body_bytes``, else 1 MiB."""
+def max_body_bytes(adapter: ProviderAdapter, name: str = "max_body_bytes") -> int:
+    """The contract's ``limits.max_body_bytes`` (or another limit ``name``), else 1 MiB."""
     limits = adapter.contract.data.get("limits") or {}
-    value = limits.get("max_body_bytes") if isinstance(limits, Mapping) else None
+    value = limits.get(name) if isinstance(limits, Mapping) else None
     if isinstance(value, Mapping):  # a fact object {value, provenance}
         value = value.get("value")
     if isinstance(value, int) and not isinstance(value, bool) and value > 0:
@@ -117,6 +119,7 @@ class ProviderRoute(BaseRoute):
         self.prefix = prefix
         self.hosts = hosts
         self.limit = max_body_bytes(adapter)
+        self.upload_limit = max_body_bytes(adapter, "max_upload_bytes")
         self.routes = [CompiledRoute.of(r) for r in adapter.routes()]
         self._base_cache: dict[tuple[Any, ...], tuple[str, str]] = {}
 
@@ -161,12 +164,14 @@ class ProviderRoute(BaseRoute):
         params: dict[str, str] = {}
         request: WireRequest | None = None
         try:
+            route, params, allowed = self._match(method, path)
             if method not in _BODILESS or "content-length" in headers or (
                 "transfer-encoding" in headers
             ):
-                body = await read_body(receive, headers, self.limit)
+                limit = self.upload_limit if route is not None and route.name in _UPLOADS else (
+                    self.limit)
+                body = await read_body(receive, headers, limit)
             state.tick()
-            route, params, allowed = self._match(method, path)
             # Built once, complete: an error below is rendered against it.
             request = WireRequest(method, path, params, query, headers, body, base_url,
                                   media_base_url)

@@ -16,8 +16,11 @@ Wire facts (contracts/wavespeed/provider.yaml, with provenance there):
   with the account's webhook secret;
 * errors ``{code, message, data: null}`` with the HTTP status.
 
-Not served: media uploads (``/api/v3/media/upload/binary`` and the SDK's
-``/api/v3/media/uploads`` + PUT); a POST there is an unknown model (404).
+Media uploads: ``POST /api/v3/media/upload/binary`` (multipart ``file``)
+[DOC], and the SDK's two steps [CLIENT]: ``POST /api/v3/media/uploads``
+``{filename, size, content_type}`` answers with a PUT URL and a download URL,
+both on the mock (``/_mock/uploads/...``), and the bytes put there are served
+back at the download URL, so a client can upload, then pass the URL as an input.
 
 Sync mode (``enable_sync_mode: true``) answers when the job has ended or the
 sync wait (``endpoints.create.sync_mode.wait_seconds``) has run out; then
@@ -37,6 +40,7 @@ from typing import Any
 from mockserver.domain.errors import MockError
 from mockserver.domain.lifecycle import Job, State
 from mockserver.domain.service import dumps
+from mockserver.domain.uploads import Upload, UploadError, UploadStore
 from mockserver.domain.webhooks import WebhookMessage, sign_standard_webhooks_v3
 from mockserver.providers.base import Route, WireRequest, WireResponse
 from mockserver.providers.common import (
@@ -48,6 +52,8 @@ from mockserver.providers.common import (
     run_seconds,
     seconds_to_ms,
 )
+from mockserver.providers.forms import parse_form_data
+from mockserver.providers.uploads import download_url, media_type_of, put_url
 
 _POLL = "/endpoints/poll/responses/200/by_status/{word}/schema"
 _CREATE = "/endpoints/create/responses/200/schema"
@@ -82,13 +88,14 @@ class WaveSpeedAdapter(AdapterBase):
         self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
     def routes(self) -> list[Route]:
-        """poll (both paths), balance, then create as the catch-all ``/api/v3/{model_id:path}``.
+        """poll, balance and uploads, then create as the catch-all ``/api/v3/{model_id:path}``.
 
-        Poll and balance come first so ``/api/v3/predictions/...`` is never
-        taken for a model id; the HTTP layer matches routes in order. The
-        upload endpoints are not served (see the module notes).
+        The others come first so ``/api/v3/predictions/...`` or
+        ``/api/v3/media/...`` is never taken for a model id; the HTTP layer
+        matches routes in order.
         """
-        return self.bind("poll", "balance", "create", path_params={"model_id": "{model_id:path}"})
+        return self.bind("poll", "balance", "upload", "upload_ticket", "create",
+                         path_params={"model_id": "{model_id:path}"})
 
     # --- handlers ----------------------------------------------------------
     def create(self, request: WireRequest) -> WireResponse | Awaitable[WireResponse]:
@@ -185,6 +192,55 @@ class WaveSpeedAdapter(AdapterBase):
         body = {"code": 200, "message": "success",
                 "data": {"balance": float(account.available)}}
         return WireResponse(200, body, schema="/endpoints/balance/responses/200/schema")
+
+    def upload(self, request: WireRequest) -> WireResponse:
+        """A file in one multipart request (field ``file``): its download URL on the mock."""
+        self.authenticate(request)
+        status = self.case_code("validation", 400)
+        content_type = request.headers.get("content-type", "")
+        fields = parse_form_data(content_type, request.body)
+        if fields is None:
+            raise MockError(status, "expected a multipart/form-data body with a `file` field",
+                            field="file", rule="content_type",
+                            details=f"Content-Type was {content_type or 'absent'!r}")
+        part = fields.get("file")
+        if part is None:
+            raise MockError(status, "missing the multipart field `file`", field="file",
+                            rule="required")
+        filename = part.filename or "upload"
+        upload = self._store(lambda store: store.add(
+            filename, media_type_of(part.content_type, filename), part.data))
+        data = {"type": upload.content_type.partition("/")[0], "filename": upload.filename,
+                "size": upload.size, "download_url": download_url(request, upload)}
+        return WireResponse(200, {"code": 200, "message": "success", "data": data},
+                            schema="/endpoints/upload/responses/200/schema")
+
+    def upload_ticket(self, request: WireRequest) -> WireResponse:
+        """Announce a file: where to PUT its bytes, and where they will be served."""
+        self.authenticate(request)
+        status = self.case_code("validation", 400)
+        body = parse_json_object(request, status)
+        problems = self.contract.validate("/endpoints/upload_ticket/request/schema", body)
+        if problems:
+            raise MockError(status, f"invalid upload request: {problems[0]}", rule="schema")
+        filename = str(body["filename"])
+        declared = body.get("content_type")
+        content_type = media_type_of(declared if isinstance(declared, str) else None, filename)
+        upload = self._store(lambda store: store.announce(filename, content_type, body["size"]))
+        data = {
+            "upload": {"method": "PUT", "url": put_url(request, upload),
+                       "headers": {"Content-Type": content_type}},
+            "download_url": download_url(request, upload),
+        }
+        return WireResponse(200, {"code": 200, "message": "success", "data": data},
+                            schema="/endpoints/upload_ticket/responses/200/schema")
+
+    def _store(self, action: Callable[[UploadStore], Upload]) -> Upload:
+        """``action`` on the upload store; a refusal becomes the provider's error."""
+        try:
+            return action(self.service.uploads)
+        except UploadError as error:
+            raise MockError(error.status, error.message, rule="upload_size") from None
 
     # --- shapes --------------------------------------------------------------
     @staticmethod
