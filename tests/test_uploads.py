@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from mockserver.domain.uploads import UploadError, UploadStore
-from mockserver.providers.forms import parse_form_data
+from mockserver.providers.forms import FormPart, parse_form_data
 from mockserver.providers.uploads import media_type_of
 
 wavespeed = pytest.importorskip("wavespeed", reason="the wavespeed SDK is a dev dependency")
@@ -69,10 +69,21 @@ def test_a_multipart_body_gives_back_its_fields_byte_for_byte() -> None:
     assert fields["note"].data == b"hi" and fields["note"].filename is None
 
 
+def test_a_quoted_boundary_a_preamble_and_a_part_without_headers_are_understood() -> None:
+    body = (b"a preamble\r\n--xyz\r\n"
+            b'Content-Disposition: form-data; name="f"; filename="q.txt"\r\n'
+            b"Content-Type: text/plain\r\n\r\nhello\r\n--xyz\r\n"
+            b"\r\nno name: skipped\r\n--xyz--\r\n")
+    fields = parse_form_data('multipart/form-data; boundary="xyz"', body)
+    assert fields == {"f": FormPart("f", b"hello", "q.txt", "text/plain")}
+
+
 @pytest.mark.parametrize(("content_type", "body"), [
     ("application/json", b"{}"),
     ("multipart/form-data", b"--x\r\n\r\n--x--"),  # no boundary
     ("multipart/form-data; boundary=abc", b"not a multipart body"),
+    ("multipart/form-data; boundary=abc",
+     b'--abc\r\nContent-Disposition: form-data; name="file"\r\n\r\nno closing delimiter'),
 ])
 def test_what_is_not_multipart_form_data_gives_none(content_type: str, body: bytes) -> None:
     assert parse_form_data(content_type, body) is None
