@@ -193,3 +193,17 @@ def test_only_a_complete_upload_of_this_mock_passes_for_a_public_file_url(served
     store = served.state.service.uploads
     assert store.serves(ticket["download_url"].replace(served.url, "https://elsewhere"))
     assert not store.serves("https://images.example.com/a.png")
+
+
+def test_an_upload_in_process_is_put_and_fetched_on_the_providers_own_host() -> None:
+    from mockserver.testing import mock_providers
+
+    with mock_providers() as mock, httpx.Client(timeout=10) as client:
+        ticket = client.post("https://api.wavespeed.ai/api/v3/media/uploads",
+                             json={"filename": "clip.mp4", "size": 4}, headers=KEY).json()["data"]
+        assert ticket["upload"]["url"].startswith("https://api.wavespeed.ai/_mock/uploads/")
+        assert client.put(ticket["upload"]["url"], content=b"moov").status_code == 200
+        fetched = client.get(ticket["download_url"])
+        assert fetched.content == b"moov" and fetched.headers["content-type"] == "video/mp4"
+        mock.reset()
+        assert client.get(ticket["download_url"]).status_code == 404
