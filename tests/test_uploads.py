@@ -169,13 +169,17 @@ def test_bad_tickets_puts_and_fetches_get_clear_errors(served: Any) -> None:
     assert httpx.get(ticket["download_url"], timeout=10).status_code == 404  # reset forgets
 
 
-def test_a_put_over_the_store_limit_is_refused_before_it_is_read(served: Any) -> None:
+def test_a_file_over_the_store_limit_is_refused(served: Any) -> None:
     served.state.service.uploads.max_bytes = 1000
     ticket = httpx.post(f"{served.url}/wavespeed/api/v3/media/uploads",
                         json={"filename": "a.bin", "size": 5000}, headers=KEY,
                         timeout=10).json()["data"]
     refused = httpx.put(ticket["upload"]["url"], content=b"x" * 5000, timeout=10)
     assert refused.status_code == 413 and "1000 bytes" in refused.json()["error"]
+    multipart = httpx.post(f"{served.url}/wavespeed/api/v3/media/upload/binary",
+                           files={"file": ("a.bin", b"x" * 5000)}, headers=KEY, timeout=10)
+    assert multipart.status_code == 413  # in WaveSpeed's envelope, like every provider error
+    assert multipart.json()["code"] == 413 and "1000 bytes" in multipart.json()["message"]
 
 
 def test_only_a_complete_upload_of_this_mock_passes_for_a_public_file_url(served: Any) -> None:
@@ -207,3 +211,24 @@ def test_an_upload_in_process_is_put_and_fetched_on_the_providers_own_host() -> 
         assert fetched.content == b"moov" and fetched.headers["content-type"] == "video/mp4"
         mock.reset()
         assert client.get(ticket["download_url"]).status_code == 404
+
+
+def test_the_upload_route_takes_bodies_up_to_the_upload_limit_not_the_json_limit(
+    served: Any,
+) -> None:
+    from mockserver.http.routing import ProviderRoute
+
+    [route] = [r for r in served.app.router.routes
+               if isinstance(r, ProviderRoute) and r.prefix == "/wavespeed"]
+    route.limit, route.upload_limit = 1000, 100_000  # contract: 10 MiB and 100 MiB
+    base = f"{served.url}/wavespeed/api/v3"
+    upload = httpx.post(f"{base}/media/upload/binary", files={"file": ("a.bin", b"x" * 5000)},
+                        headers=KEY, timeout=10)
+    assert upload.status_code == 200, upload.text
+    create = httpx.post(f"{base}/wavespeed-ai/wan-2.2/image-to-video",
+                        json={"image": "https://images.example.com/a.png", "prompt": "x" * 5000},
+                        headers=KEY, timeout=10)
+    assert create.status_code == 413 and "limit 1000 bytes" in create.json()["message"]
+    huge = httpx.post(f"{base}/media/upload/binary", files={"file": ("a.bin", b"x" * 200_000)},
+                      headers=KEY, timeout=10)
+    assert huge.status_code == 413

@@ -15,6 +15,7 @@ from mockserver.providers.base import WireRequest
 
 __all__ = ["download_url", "media_type_of", "put_url"]
 
+
 def put_url(request: WireRequest, upload: Upload) -> str:
     """Where the client PUTs the bytes of an announced upload."""
     return f"{request.media_base_url}{UPLOADS_PATH}/{upload.token}"

@@ -40,7 +40,7 @@ from typing import Any
 from mockserver.domain.errors import MockError
 from mockserver.domain.lifecycle import Job, State
 from mockserver.domain.service import dumps
-from mockserver.domain.uploads import Upload, UploadError, UploadStore
+from mockserver.domain.uploads import UploadError
 from mockserver.domain.webhooks import WebhookMessage, sign_standard_webhooks_v3
 from mockserver.providers.base import Route, WireRequest, WireResponse
 from mockserver.providers.common import (
@@ -208,8 +208,11 @@ class WaveSpeedAdapter(AdapterBase):
             raise MockError(status, "missing the multipart field `file`", field="file",
                             rule="required")
         filename = part.filename or "upload"
-        upload = self._store(lambda store: store.add(
-            filename, media_type_of(part.content_type, filename), part.data))
+        try:
+            upload = self.service.uploads.add(
+                filename, media_type_of(part.content_type, filename), part.data)
+        except UploadError as error:  # over the store's bound
+            raise MockError(error.status, error.message, rule="upload_size") from None
         data = {"type": upload.content_type.partition("/")[0], "filename": upload.filename,
                 "size": upload.size, "download_url": download_url(request, upload)}
         return WireResponse(200, {"code": 200, "message": "success", "data": data},
@@ -226,7 +229,7 @@ class WaveSpeedAdapter(AdapterBase):
         filename = str(body["filename"])
         declared = body.get("content_type")
         content_type = media_type_of(declared if isinstance(declared, str) else None, filename)
-        upload = self._store(lambda store: store.announce(filename, content_type, body["size"]))
+        upload = self.service.uploads.announce(filename, content_type, body["size"])
         data = {
             "upload": {"method": "PUT", "url": put_url(request, upload),
                        "headers": {"Content-Type": content_type}},
@@ -234,13 +237,6 @@ class WaveSpeedAdapter(AdapterBase):
         }
         return WireResponse(200, {"code": 200, "message": "success", "data": data},
                             schema="/endpoints/upload_ticket/responses/200/schema")
-
-    def _store(self, action: Callable[[UploadStore], Upload]) -> Upload:
-        """``action`` on the upload store; a refusal becomes the provider's error."""
-        try:
-            return action(self.service.uploads)
-        except UploadError as error:
-            raise MockError(error.status, error.message, rule="upload_size") from None
 
     # --- shapes --------------------------------------------------------------
     @staticmethod
