@@ -232,3 +232,15 @@ def test_the_upload_route_takes_bodies_up_to_the_upload_limit_not_the_json_limit
     huge = httpx.post(f"{base}/media/upload/binary", files={"file": ("a.bin", b"x" * 200_000)},
                       headers=KEY, timeout=10)
     assert huge.status_code == 413
+
+
+@pytest.mark.parametrize("filename", ["..", ".", "dir/.."])
+def test_a_file_named_like_a_dot_segment_still_gets_a_url_that_serves_it(
+    served: Any, filename: str,
+) -> None:
+    ticket = httpx.post(f"{served.url}/wavespeed/api/v3/media/uploads",
+                        json={"filename": filename, "size": 3}, headers=KEY,
+                        timeout=10).json()["data"]
+    assert ticket["download_url"].endswith("/upload")
+    assert httpx.put(ticket["upload"]["url"], content=b"abc", timeout=10).status_code == 200
+    assert httpx.get(ticket["download_url"], timeout=10).content == b"abc"

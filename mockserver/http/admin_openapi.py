@@ -308,6 +308,7 @@ def build_admin_openapi(server_url: str | None = None) -> dict[str, Any]:
                 "requestBody": {"required": True, "content": {"*/*": {"schema": {}}}},
                 "responses": {
                     "200": _json({"$ref": "#/components/schemas/Upload"}, "stored"),
+                    "400": _error("the body ended before its declared length"),
                     "404": _error("no such upload (unknown, or evicted)"),
                     "413": _error("over the store's max_bytes"),
                 },

@@ -23,7 +23,10 @@ def put_url(request: WireRequest, upload: Upload) -> str:
 
 def download_url(request: WireRequest, upload: Upload) -> str:
     """Where the upload is served, ending in its file name."""
-    name = quote(upload.filename.rsplit("/", 1)[-1] or "upload", safe="")
+    name = upload.filename.rsplit("/", 1)[-1]
+    if name in ("", ".", ".."):  # a client would resolve these away, and miss the file
+        name = "upload"
+    name = quote(name, safe="")
     return f"{request.media_base_url}{UPLOADS_PATH}/{upload.token}/{name}"
 
 
