@@ -9,11 +9,37 @@ module that owns it; this file only parses arguments and dispatches.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 from collections.abc import Sequence
-from typing import TextIO
+from typing import NoReturn, TextIO
+
+from mockserver import __version__
+from mockserver.extras import MissingExtra
+from mockserver.logformat import LOG_FORMATS
 
 PROVIDERS = ("eachlabs", "wavespeed", "apikley")
+
+
+class _CommandParser(argparse.ArgumentParser):
+    """A subcommand's parser: an unknown option is reported with *this* command's usage.
+
+    argparse hands a subparser's leftovers back to the top-level parser, which
+    then prints the top-level usage for ``mockserver serve --prot``.
+    """
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        parsed, extras = super().parse_known_args(args, namespace)
+        if extras:
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed, extras
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -21,7 +47,12 @@ def _parser() -> argparse.ArgumentParser:
         prog="mockserver",
         description="Contract tests and a mock server for async AI media-generation APIs.",
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s (genmock) {__version__}"
+    )
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_CommandParser
+    )
 
     serve = commands.add_parser("serve", help="run the mock server (all providers)")
     # host/port default to None so a --config file's [server] section can set them;
@@ -43,6 +74,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--log-level", default="info", help="log level (default info)")
     serve.add_argument(
+        "--log-format", choices=LOG_FORMATS, default="text",
+        help="log lines as text (default) or one JSON object per line",
+    )
+    serve.add_argument(
         "--job-seconds", type=float, help="every job takes this many mock seconds"
     )
     serve.add_argument(
@@ -50,16 +85,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--seed", type=int, help="seed for reproducible ids")
 
-    contracts = commands.add_parser("contracts", help="derive and check the contracts")
+    contracts = commands.add_parser("contracts", help="derive, check and update the contracts")
     contract_commands = contracts.add_subparsers(dest="contracts_command", required=True)
+    root_help = (
+        "contracts directory (default: $MOCKSERVER_CONTRACTS, else ./contracts when it "
+        "has sources/, else the bundled one)"
+    )
     for name, text in (
         ("build", "derive model contracts from the source documents and write them"),
         ("check", "derive in memory and compare with the committed contracts"),
     ):
         sub = contract_commands.add_parser(name, help=text)
-        sub.add_argument(
-            "--root", metavar="DIR", help="contracts directory (default: the bundled one)"
-        )
+        sub.add_argument("--root", metavar="DIR", help=root_help)
         sub.add_argument(
             "--source",
             metavar="FILE",
@@ -68,6 +105,22 @@ def _parser() -> argparse.ArgumentParser:
             help="derive from this copy of a document instead of the committed one "
             "(matched by provider folder and file name); repeatable",
         )
+    update = contract_commands.add_parser(
+        "update",
+        help="accept changed or new provider documents: copy, update the manifest, rebuild",
+        description=(
+            "Put each FILE in sources/<provider>/ (replacing the document of the same name, "
+            "or adding a new one), update its line in MANIFEST.sha256, rebuild the model "
+            "contracts and print the diff to review. `contracts check` passes afterwards."
+        ),
+    )
+    update.add_argument("files", metavar="FILE", nargs="+", help="a provider document")
+    update.add_argument(
+        "--provider", choices=PROVIDERS,
+        help="the provider of every FILE (default: the FILE's folder name, or the provider "
+        "whose sources already hold a document of that name)",
+    )
+    update.add_argument("--root", metavar="DIR", help=root_help)
 
     openapi = commands.add_parser("openapi", help="print the OpenAPI 3.1 document of a provider")
     openapi.add_argument("provider", choices=(*PROVIDERS, "admin"))
@@ -86,6 +139,14 @@ def _parser() -> argparse.ArgumentParser:
 def run(argv: Sequence[str], stdout: TextIO, stderr: TextIO) -> int:
     """Run the command line ``argv`` (without the program name); return the exit code."""
     arguments = _parser().parse_args(list(argv))
+    try:
+        return _dispatch(arguments, stdout, stderr)
+    except MissingExtra as error:
+        stderr.write(f"mockserver: {error}\n")
+        return 2
+
+
+def _dispatch(arguments: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     if arguments.command == "contracts":
         from mockserver.derive.command import run_contracts
 
@@ -106,5 +167,29 @@ def run(argv: Sequence[str], stdout: TextIO, stderr: TextIO) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Console entry point."""
-    sys.exit(run(sys.argv[1:] if argv is None else argv, sys.stdout, sys.stderr))
+    """Console entry point: the exit code of :func:`run`; one line, never a traceback,
+    for a missing extra, an unwritable file, a closed pipe or Ctrl-C."""
+    arguments = sys.argv[1:] if argv is None else argv
+    try:
+        code = run(arguments, sys.stdout, sys.stderr)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _quiet_stdout()  # `mockserver drift rules | head`: the reader left, nothing to report
+        code = 141  # what a shell reports for a process stopped by SIGPIPE
+    except KeyboardInterrupt:
+        print("mockserver: interrupted", file=sys.stderr)
+        code = 130
+    except OSError as error:
+        # The last resort for a file a command could not read or write
+        # (--output into a missing or read-only folder); commands name it first.
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"mockserver: error: {where}{error.strerror or error}", file=sys.stderr)
+        code = 2
+    sys.exit(code)
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(devnull, sys.stdout.fileno())

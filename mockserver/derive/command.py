@@ -15,8 +15,15 @@ manifest line, on a source with no line and on a line with no source.
 ``build`` refuses (exit 2) while a committed source differs from its
 manifest line, adds lines only for new documents and drops lines of
 documents that were deleted. Accepting a changed provider page is a
-deliberate act: update its line by hand (``sha256sum``), then build.
-``--source`` copies never touch the manifest: they are not committed files.
+deliberate act, and one command: ``contracts update FILE...`` copies each
+document into ``sources/<provider>/``, sets its manifest line, rebuilds and
+prints the diff of every model contract it changed (all or nothing: a
+document that does not derive changes nothing). ``--source`` copies never
+touch the manifest: they are not committed files.
+
+Which contracts folder: ``--root``, else ``$MOCKSERVER_CONTRACTS``, else
+``./contracts`` when it has a ``sources/`` folder (a user's own copy), else
+the bundled one.
 """
 
 from __future__ import annotations
@@ -25,6 +32,8 @@ import argparse
 import difflib
 import hashlib
 import json
+import os
+import shutil
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -309,20 +318,144 @@ def build(root: Path, overrides: Sequence[str], stdout: TextIO) -> int:
     return 0
 
 
+def _update_targets(
+    root: Path, files: Sequence[str], provider: str | None
+) -> list[tuple[Path, str]]:
+    """(document, provider folder) for each FILE of ``contracts update``."""
+    committed = committed_sources(root)
+    targets: list[tuple[Path, str]] = []
+    for raw in files:
+        path = Path(raw)
+        if not path.is_file():
+            raise DeriveError(f"{raw}: no such file")
+        if path.suffix != ".txt":
+            raise DeriveError(f"{raw}: provider documents are .txt files")
+        folder = provider
+        if folder is None and path.parent.name in DERIVERS:
+            folder = path.parent.name
+        if folder is None:
+            owners = sorted({d.provider for d in committed if d.filename == path.name})
+            if len(owners) != 1:
+                raise DeriveError(
+                    f"{raw}: cannot tell its provider (its folder is not one of "
+                    f"{', '.join(DERIVERS)}"
+                    + (f" and {len(owners)} providers have that file name" if owners else "")
+                    + "); pass --provider"
+                )
+            folder = owners[0]
+        targets.append((path, folder))
+    names = [f"{folder}/{path.name}" for path, folder in targets]
+    if len(set(names)) != len(names):
+        raise DeriveError("two FILEs would become the same document: " + ", ".join(names))
+    return targets
+
+
+def update(root: Path, files: Sequence[str], provider: str | None, stdout: TextIO) -> int:
+    """Accept changed or new documents: copy, set manifest lines, rebuild, print the diff."""
+    targets = _update_targets(root, files, provider)
+    documents = committed_sources(root)
+    accepted = {f"{folder}/{path.name}" for path, folder in targets}
+    others = [
+        p for p in manifest_problems(root, documents)
+        if "differs from" in p and p.split(":")[0].removeprefix("sources/") not in accepted
+    ]
+    if others:
+        raise DeriveError(
+            "; ".join(others) + ". Name those documents too (`contracts update FILE...`) "
+            "or restore them"
+        )
+    # Derive everything in memory first: a document that does not parse changes nothing.
+    by_name = {f"{d.provider}/{d.filename}": i for i, d in enumerate(documents)}
+    for path, folder in targets:
+        doc = SourceDocument(folder, path.name, path.read_bytes(), path)
+        index = by_name.get(f"{folder}/{path.name}")
+        if index is None:
+            documents.append(doc)
+        else:
+            documents[index] = doc
+    derived = derive_all(documents)
+    before = {
+        item.target(root): item.target(root).read_text(encoding="utf-8")
+        for item in derived
+        if item.target(root).exists()
+    }
+    for path, folder in targets:
+        destination = root / "sources" / folder / path.name
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        existed = destination.exists()
+        if not existed or destination.resolve() != path.resolve():
+            shutil.copyfile(path, destination)
+        stdout.write(f"{'replaced' if existed else 'added'} sources/{folder}/{path.name}\n")
+    manifest_path = root / "sources" / MANIFEST
+    entries = read_manifest(manifest_path)
+    for path, folder in targets:
+        entries[f"{folder}/{path.name}"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    manifest_path.write_text(format_manifest(entries), encoding="utf-8", newline="\n")
+    stdout.write(f"{MANIFEST}: {len(targets)} line(s) set\n")
+    build(root, (), stdout)
+    _print_review(root, derived, before, stdout)
+    return 0
+
+
+def _print_review(
+    root: Path, derived: list[Derived], before: dict[Path, str], stdout: TextIO
+) -> None:
+    """What changed in each model contract: one line per field, then the unified diff."""
+    changed = 0
+    for item in derived:
+        target = item.target(root)
+        name = f"{item.document.provider}/{item.document.slug}"
+        old = before.get(target)
+        if old == item.text:
+            continue
+        changed += 1
+        if old is None:
+            stdout.write(f"\n{name}: NEW model contract {_display(target)}\n")
+            old_lines: list[str] = []
+        else:
+            stdout.write(f"\n{name}: changed fields\n")
+            for where, was, now in changed_pointers(json.loads(old), item.contract):
+                stdout.write(f"  {where}: {_show(was)} -> {_show(now)}\n")
+            old_lines = old.splitlines(keepends=True)
+        stdout.writelines(
+            difflib.unified_diff(
+                old_lines,
+                item.text.splitlines(keepends=True),
+                fromfile=f"{_display(target)} (before)",
+                tofile=f"{_display(target)} (after)",
+            )
+        )
+    stdout.write(
+        f"\ncontracts update: {changed} model contract(s) changed; review the diff above, "
+        "then commit sources/, MANIFEST.sha256 and the model contracts together\n"
+    )
+
+
+def resolve_root(given: str | None) -> Path:
+    """The contracts folder: ``--root``, ``$MOCKSERVER_CONTRACTS``, ``./contracts``, bundled."""
+    if given:
+        return Path(given)
+    if os.environ.get("MOCKSERVER_CONTRACTS"):
+        return contracts_root()
+    local = Path("contracts")
+    if (local / "sources").is_dir():
+        return local
+    return contracts_root()
+
+
 def run_contracts(arguments: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    """Entry point of ``mockserver contracts build|check`` (called by ``mockserver.cli``)."""
-    root = Path(arguments.root) if arguments.root else contracts_root()
-    overrides: Sequence[str] = arguments.source or ()
+    """Entry point of ``mockserver contracts build|check|update`` (called by ``mockserver.cli``)."""
+    root = resolve_root(arguments.root)
+    command = arguments.contracts_command
     try:
-        if arguments.contracts_command == "build":
-            return build(root, overrides, stdout)
-        if arguments.contracts_command == "check":
-            return check(root, overrides, stdout)
-    except DeriveError as error:
-        stderr.write(f"mockserver contracts {arguments.contracts_command}: error: {error}\n")
+        if command == "build":
+            return build(root, arguments.source or (), stdout)
+        if command == "check":
+            return check(root, arguments.source or (), stdout)
+        if command == "update":
+            return update(root, arguments.files, arguments.provider, stdout)
+    except (DeriveError, OSError) as error:
+        stderr.write(f"mockserver contracts {command}: error: {error}\n")
         return 2
-    except OSError as error:
-        stderr.write(f"mockserver contracts {arguments.contracts_command}: error: {error}\n")
-        return 2
-    stderr.write(f"unknown contracts command {arguments.contracts_command!r}\n")
+    stderr.write(f"unknown contracts command {command!r}\n")
     return 2

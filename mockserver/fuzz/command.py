@@ -96,6 +96,9 @@ def _options(arguments: argparse.Namespace) -> FuzzOptions:
 
 def run_fuzz_command(arguments: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     """Handler of ``mockserver fuzz``; returns the exit code."""
+    from mockserver.extras import require_extra
+
+    require_extra("fuzz", "mockserver fuzz")  # before importing schemathesis
     from mockserver.fuzz.report import render_summary, write_junit
     from mockserver.fuzz.runner import run_fuzz
 

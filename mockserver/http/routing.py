@@ -360,6 +360,15 @@ class ProviderRoute(BaseRoute):
                 duration_ms,
                 f" [{endpoint}]" if endpoint else "",
                 f" scenario={scenario.name}" if scenario is not None else "",
+                extra={  # structured fields for --log-format json
+                    "provider": adapter.name,
+                    "method": request.method,
+                    "path": full_path,
+                    "status": response.status,
+                    "duration_ms": round(duration_ms, 3),
+                    "endpoint": endpoint,
+                    "scenario": scenario.name if scenario is not None else None,
+                },
             )
         if dropped:
             raise ConnectionDropped(f"{full_path}: connection dropped by scenario")

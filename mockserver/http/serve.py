@@ -25,6 +25,7 @@ from mockserver.contracts import ContractError
 from mockserver.http.app import create_app
 from mockserver.http.onewrite import OneWriteHttpToolsProtocol
 from mockserver.http.quietgc import QuietCollector
+from mockserver.logformat import log_formatter
 
 __all__ = ["config_from_arguments", "run_serve"]
 
@@ -116,7 +117,7 @@ def run_serve(arguments: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> 
     collector = QuietCollector(app)
 
     handler = logging.StreamHandler(stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(log_formatter(getattr(arguments, "log_format", "text")))
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(level)
