@@ -231,3 +231,54 @@ def test_served_broken_variant_fails_with_reproduction(
     reproduce = [line for line in out.splitlines() if line.strip().startswith("curl -X GET")]
     assert any(f"{served.url}/wavespeed/api/v3/predictions/" in line for line in reproduce), out
     assert "fuzz-key" not in out
+
+
+def test_readme_command_against_a_default_served_mock_reports_no_failures(
+    serve_app: Callable[[Any], Any],
+) -> None:
+    """The README's `mockserver fuzz --provider eachlabs --base-url http://127.0.0.1:8080/eachlabs`
+    against `mockserver serve` with its default config (any key valid): no failures out of the
+    box; ignored_auth is set aside with a printed reason, as the target accepts any key."""
+    from mockserver.config import MockConfig
+    from mockserver.http.app import create_app
+
+    served = serve_app(create_app(MockConfig()))
+    code, out, err = _cli(
+        "--provider", "eachlabs", "--base-url", f"{served.url}/eachlabs",
+        "--max-examples", "5", "--seed", "1",
+    )
+    assert code == 0, out + err
+    assert "ignored_auth left out: the target accepted a made-up API key" in out
+
+
+def test_in_process_summary_names_no_port_and_no_spend() -> None:
+    code, out, err = _cli("--provider", "wavespeed", "--max-examples", "2", "--phase", "examples")
+    assert code == 0, out + err
+    first = out.splitlines()[0]
+    assert first.startswith("mockserver fuzz wavespeed: in-process mock"), first
+    assert "127.0.0.1" not in first and ":8080" not in first
+    assert "spend:" not in out and "worst case" not in out
+    assert "curl lines address `mockserver serve`" in out
+
+
+def test_fuzz_without_the_extra_is_one_line_and_exit_2(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec",
+        lambda name, *a: None if name == "schemathesis" else real(name, *a),
+    )
+    code, out, err = _cli("--provider", "eachlabs")
+    assert (code, out) == (2, "")
+    assert err == (
+        "mockserver: mockserver fuzz needs the 'fuzz' extra (schemathesis is not installed): "
+        "pip install 'genmock[fuzz]'\n"
+    )
+
+
+def test_progress_goes_to_stderr() -> None:
+    code, out, err = _cli("--provider", "eachlabs", "--max-examples", "2", "--phase", "examples")
+    assert code == 0, out + err
+    assert "fuzz eachlabs: examples phase:" in err and "cases" in err
+    assert "so far" not in out  # stdout keeps only the report

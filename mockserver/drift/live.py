@@ -53,6 +53,7 @@ from mockserver.drift.findings import Report
 from mockserver.drift.receiver import Delivery, Receiver
 from mockserver.drift.redact import Redactor
 from mockserver.drift.rules import RULES, Hit, rule
+from mockserver.progress import Progress
 
 __all__ = ["LiveOptions", "Plan", "cheapest_plan", "run_live"]
 
@@ -363,7 +364,9 @@ class _Prober:
         key: str | None,
         report: Report,
         redactor: Redactor,
+        progress: Progress | None = None,
     ) -> None:
+        self.progress = progress
         self.contract = contract
         self.client = client
         self.base_url = base_url.rstrip("/")
@@ -390,6 +393,8 @@ class _Prober:
         """One request; its findings go to the report. None when it could not be sent."""
         headers = {"Accept": "application/json", **_auth_headers(self.contract, key)}
         url = self.base_url + path
+        if self.progress is not None:
+            self.progress.update(f"{subject}: {method} {self.redactor.url(url)}", stage=subject)
         try:
             response = self.client.request(
                 method, url, params=dict(query or {}), json=body, headers=headers
@@ -677,9 +682,11 @@ def run_live(options: LiveOptions, root: Path, redactor: Redactor, stderr: TextI
         return report
     base_url = options.base_url or str(contract.data["base_url"])
     report.notes.append(f"probed {redactor.url(base_url)}")
+    progress = Progress(stderr, f"drift live {options.provider}")
     with httpx.Client(timeout=options.timeout, follow_redirects=False) as client:
-        prober = _Prober(contract, client, base_url, options.api_key, report, redactor)
+        prober = _Prober(contract, client, base_url, options.api_key, report, redactor, progress)
         _probes(prober, contract, report)
         if options.spend_limit is not None and not report.errors:
             _spend(prober, contract, options, report, stderr)
+    progress.done()
     return report

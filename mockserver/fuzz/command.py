@@ -101,9 +101,12 @@ def run_fuzz_command(arguments: argparse.Namespace, stdout: TextIO, stderr: Text
     require_extra("fuzz", "mockserver fuzz")  # before importing schemathesis
     from mockserver.fuzz.report import render_summary, write_junit
     from mockserver.fuzz.runner import run_fuzz
+    from mockserver.progress import Progress
 
     try:
-        result = run_fuzz(_options(arguments))
+        result = run_fuzz(
+            _options(arguments), progress=Progress(stderr, f"fuzz {arguments.provider}")
+        )
     except FuzzError as error:
         stderr.write(f"mockserver fuzz: {error}\n")
         return 2

@@ -30,6 +30,7 @@ def render_summary(result: FuzzResult) -> str:
     ]
     if result.spend:
         lines.extend(f"spend: {line}" for line in result.spend)
+    lines.extend(f"note: {line}" for line in result.notes)
     lines.append("")
     width = max([len(label) for label in result.operations] + [9])
     lines.append(f"  {'operation'.ljust(width)}  {'cases':>6}  failures")

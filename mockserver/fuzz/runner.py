@@ -16,15 +16,17 @@ does not silently change what "the mock passes its own fuzzing" means.
 from __future__ import annotations
 
 import ipaddress
+import re
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
 from mockserver.contracts import ContractSet, ProviderContract, load_contracts
 from mockserver.fuzz.document import create_operations, fuzz_document, without_operations
 from mockserver.openapi import build_openapi
+from mockserver.progress import Progress
 
 __all__ = [
     "CHECKS",
@@ -139,6 +141,8 @@ class FuzzResult:
     skipped: dict[str, str] = field(default_factory=dict)
     #: Lines about money: the worst-case spend of the create operations.
     spend: list[str] = field(default_factory=list)
+    #: Lines about how the run was set up (a check set aside and why).
+    notes: list[str] = field(default_factory=list)
     stateful_scenarios: int = 0
     elapsed: float = 0.0
 
@@ -363,7 +367,7 @@ def _prepare(
     if options.base_url is None:
         base_url = f"{IN_PROCESS_ORIGIN}/{options.provider}"
         app = app if app is not None else fuzz_app(options.api_key, contracts=contracts)
-        target = f"in-process mock ({base_url})"
+        target = "in-process mock (no server, no port)"
     else:
         parts = urlsplit(options.base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -373,8 +377,13 @@ def _prepare(
         target = base_url
     document = fuzz_document(build_openapi(options.provider, contracts, base_url), contract)
     result = FuzzResult(options.provider, target, options.seed, options.max_examples)
+    if app is not None:
+        result.notes.append(
+            f"curl lines address `mockserver serve` on its default port ({base_url})"
+        )
     creates = create_operations(document)
-    if creates:
+    if creates and app is None and not is_loopback(base_url):
+        # Only a real API bills: a mock's balance is play money.
         from mockserver.fuzz.spend import spend_lines
 
         result.spend = spend_lines(contract, options.max_examples)
@@ -387,12 +396,17 @@ def _prepare(
 
 
 def run_fuzz(
-    options: FuzzOptions, *, contracts: ContractSet | None = None, app: Any = None
+    options: FuzzOptions,
+    *,
+    contracts: ContractSet | None = None,
+    app: Any = None,
+    progress: Progress | None = None,
 ) -> FuzzResult:
     """Fuzz one provider; raises :class:`FuzzError` when the run cannot start.
 
     ``app`` replaces the in-process mock (an ASGI app serving the provider
     under ``/<provider>``): tests fuzz deliberately broken variants with it.
+    ``progress`` gets a line per phase and per operation done.
     """
     import schemathesis
     from schemathesis.engine import events, from_schema
@@ -403,8 +417,17 @@ def run_fuzz(
     contracts = contracts or load_contracts()
     document, base_url, app, result = _prepare(options, contracts, app)
     collector = _Collector(result, [options.api_key])
+    contract = contracts.provider(options.provider)
+    if app is None and "ignored_auth" not in options.exclude_checks and _accepts_any_key(
+        document, base_url, options.request_timeout
+    ):
+        options = replace(options, exclude_checks=(*options.exclude_checks, "ignored_auth"))
+        result.notes.append(
+            "ignored_auth left out: the target accepted a made-up API key (a mock served "
+            "with its default config accepts any key; list keys under [accounts.keys] in "
+            "its config to check auth too)"
+        )
     try:
-        contract = contracts.provider(options.provider)
         schema = schemathesis.openapi.from_dict(
             document, config=_config(options, document, contract)
         )
@@ -420,6 +443,13 @@ def run_fuzz(
     for event in from_schema(schema).execute():
         if isinstance(event, events.ScenarioFinished):
             collector.scenario(str(event.phase.value), event.recorder)
+            if progress is not None:
+                phase = str(event.phase.value)
+                progress.update(
+                    f"{phase} phase: {event.recorder.label}; {result.cases} cases, "
+                    f"{len(result.failures)} failures so far",
+                    stage=phase,
+                )
         elif isinstance(event, events.NonFatalError):
             collector.error(f"{event.label}: {event.info.format(base_url_is_set=True)}")
         elif isinstance(event, events.FatalError):
@@ -427,9 +457,57 @@ def run_fuzz(
         elif isinstance(event, events.Interrupted):
             collector.error("interrupted")
     result.elapsed = time.perf_counter() - started
+    if progress is not None:
+        progress.done()
     if app is not None:
         _mock_findings(app, collector)
     return result
+
+
+#: The made-up key of :func:`_accepts_any_key`: no real API knows it.
+PROBE_KEY = "genmock-fuzz-made-up-key-0f3a9c"
+
+
+def _accepts_any_key(document: Mapping[str, Any], base_url: str, timeout: float) -> bool:
+    """Whether the target answers a made-up key with anything but 401/403.
+
+    One GET of a read-only operation (a poll of a made-up id, or a balance)
+    with :data:`PROBE_KEY`. A real API refuses it; ``mockserver serve`` with
+    its default config accepts any key, so ``ignored_auth``, which sends a
+    wrong key and expects a refusal, could only fail there. An unreachable
+    target or an in-body code counts as "refused": the run reports those.
+    """
+    import httpx
+
+    for path, item in sorted(document.get("paths", {}).items()):
+        operation = item.get("get") if isinstance(item, Mapping) else None
+        if not isinstance(operation, Mapping) or not operation.get("security", True):
+            continue
+        headers: dict[str, str] = {}
+        for scheme in document.get("components", {}).get("securitySchemes", {}).values():
+            if scheme.get("type") == "apiKey" and scheme.get("in") == "header":
+                headers[str(scheme["name"])] = PROBE_KEY
+            elif scheme.get("type") == "http":
+                headers["Authorization"] = f"Bearer {PROBE_KEY}"
+        query = {
+            str(p["name"]): "genmock-probe"
+            for p in operation.get("parameters", [])
+            if isinstance(p, Mapping) and p.get("in") == "query" and p.get("required")
+        }
+        url = base_url + re.sub(r"\{[^}]+\}", "genmock-probe", str(path))
+        try:
+            response = httpx.get(url, headers=headers, params=query, timeout=timeout)
+        except httpx.HTTPError:
+            return False
+        if response.status_code in (401, 403):
+            return False
+        try:
+            body = response.json()
+        except ValueError:
+            return True
+        code = body.get("code") if isinstance(body, dict) else None
+        return code not in (401, 403)
+    return False
 
 
 def _body_code_translator(contract: ProviderContract) -> Any:
