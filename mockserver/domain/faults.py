@@ -582,6 +582,14 @@ def parse_prefer(header_value: str | None, registry: ScenarioRegistry = SCENARIO
 
 
 @dataclass(frozen=True)
+class MatchVocabulary:
+    """What a queued scenario's match may name for one provider."""
+
+    endpoints: frozenset[str]
+    models: frozenset[str]
+
+
+@dataclass(frozen=True)
 class Match:
     """Which calls a queued scenario applies to; ``None`` matches anything.
 
@@ -673,8 +681,14 @@ class ScenarioQueue:
     next matching call. Nothing is random: the same calls give the same result.
     """
 
-    def __init__(self, registry: ScenarioRegistry = SCENARIOS) -> None:
+    def __init__(
+        self,
+        registry: ScenarioRegistry = SCENARIOS,
+        vocabulary: Mapping[str, MatchVocabulary] | None = None,
+    ) -> None:
         self.registry = registry
+        #: provider -> the endpoints and model ids a match may name; None: anything.
+        self.vocabulary = vocabulary
         self._entries: list[QueuedScenario] = []
         self._next_id = 1
 
@@ -745,7 +759,35 @@ class ScenarioQueue:
             key=raw_match.get("key"),
             nth=_positive(raw_match.get("nth", 1), "nth"),
         )
+        self._check_known(match)
         return self.push(scenario, match, spec.get("times", 1))
+
+    def _check_known(self, match: Match) -> None:
+        """A match naming a provider, endpoint or model that no call can have is refused:
+        it would be queued and never fire (``"eachlab"``, ``"creat"``)."""
+        if self.vocabulary is None:
+            return
+        if match.provider is not None and match.provider not in self.vocabulary:
+            raise ScenarioError(
+                f"match.provider {match.provider!r} is not served here; "
+                f"known: {', '.join(sorted(self.vocabulary))}",
+                field="provider",
+            )
+        scope = (
+            [self.vocabulary[match.provider]]
+            if match.provider is not None
+            else list(self.vocabulary.values())
+        )
+        where = f" of {match.provider}" if match.provider is not None else ""
+        for name, value, known in (
+            ("endpoint", match.endpoint, sorted({e for v in scope for e in v.endpoints})),
+            ("model", match.model, sorted({m for v in scope for m in v.models})),
+        ):
+            if value is not None and value not in known:
+                raise ScenarioError(
+                    f"match.{name} {value!r} is not an {name}{where}; known: {', '.join(known)}",
+                    field=name,
+                )
 
     def take(
         self,

@@ -124,8 +124,9 @@ def _clock(state: MockState) -> dict[str, Any]:
     return info
 
 
-def job_to_dict(job: Job) -> dict[str, Any]:
-    """A job for the admin API: neutral state, times, plan; secrets masked."""
+def job_to_dict(job: Job, status: str | None = None) -> dict[str, Any]:
+    """A job for the admin API: neutral state, the provider's status word, times, plan;
+    secrets masked."""
     extra = {k: v for k, v in job.extra.items() if k != "webhook"}
     webhook = job.extra.get("webhook")
     plan = job.plan
@@ -135,6 +136,7 @@ def job_to_dict(job: Job) -> dict[str, Any]:
         "model_id": job.model_id,
         "key": mask_secret(job.key) if job.key else job.key,
         "state": str(job.state),
+        "status": status,
         "created_at": job.created_at,
         "started_at": job.started_at,
         "finished_at": job.finished_at,
@@ -218,7 +220,7 @@ async def list_jobs(request: Request) -> Response:
         )
     state.tick()
     jobs = [
-        job_to_dict(job)
+        job_to_dict(job, _status_word(state, job))
         for job in state.world.jobs()
         if (provider is None or job.provider == provider)
         and (wanted_state is None or job.state.value == wanted_state)
@@ -232,7 +234,14 @@ async def get_job(request: Request) -> Response:
     job = state.world.get(request.path_params["job_id"])
     if job is None:
         raise AdminError(404, f"no job {request.path_params['job_id']!r}")
-    return json_response(job_to_dict(job))
+    state.tick()
+    return json_response(job_to_dict(job, _status_word(state, job)))
+
+
+def _status_word(state: MockState, job: Job) -> str | None:
+    """The status word a poll of ``job`` would show now (``processing``, ``generating``...)."""
+    word = getattr(state.adapters.get(job.provider), "word", None)
+    return str(word(job)) if callable(word) else None
 
 
 @_guard

@@ -67,6 +67,10 @@ def build_admin_openapi(server_url: str | None = None) -> dict[str, Any]:
                 "model_id": {"type": "string"},
                 "key": {"type": "string", "description": "API key, masked"},
                 "state": {"enum": ["queued", "running", "succeeded", "failed", "cancelled"]},
+                "status": {
+                    "type": ["string", "null"],
+                    "description": "the provider's status word a poll would show now",
+                },
                 "created_at": {"type": "number"},
                 "started_at": {"type": ["number", "null"]},
                 "finished_at": {"type": ["number", "null"]},

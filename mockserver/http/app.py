@@ -35,7 +35,7 @@ from mockserver.contracts import ContractSet, ProviderContract, load_contracts
 from mockserver.domain.accounts import Accounts
 from mockserver.domain.admission import Admission
 from mockserver.domain.clock import Clock, ManualClock, RealClock
-from mockserver.domain.faults import ScenarioQueue
+from mockserver.domain.faults import MatchVocabulary, ScenarioQueue
 from mockserver.domain.service import MockService, ServiceSettings
 from mockserver.domain.webhooks import Outbox, RetryPolicy
 from mockserver.domain.world import World
@@ -305,7 +305,15 @@ def create_app(
     service.admission = Admission.from_contracts(
         accounts, {name: contract.data for name, contract in configured.items()}
     )
-    scenarios = ScenarioQueue()
+    scenarios = ScenarioQueue(
+        vocabulary={
+            name: MatchVocabulary(
+                frozenset(configured[name].data.get("endpoints", {})),
+                frozenset(configured[name].models),
+            )
+            for name in built
+        }
+    )
     sender = WebhookSender(world, outbox, clock)
     state = MockState(
         config=config,

@@ -21,6 +21,7 @@ import logging
 import socket
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from types import TracebackType
 from typing import Any, TypeVar, cast
 from urllib.parse import quote
@@ -148,8 +149,14 @@ class ProviderMock:
                     f"unknown provider(s) {', '.join(unknown)} (known: {', '.join(factories)})"
                 )
             factories = {name: factories[name] for name in wanted}
+        config = self.config
+        if wanted is not None:
+            # A shared mock.toml may configure providers this mock does not serve.
+            config = replace(
+                config, providers={n: p for n, p in config.providers.items() if n in factories}
+            )
         app = create_app(
-            self.config, adapters=factories, validate_responses=self.options.validate_responses
+            config, adapters=factories, validate_responses=self.options.validate_responses
         )
         state: MockState = app.state.mock
         self._webhooks.now = state.clock.now
@@ -414,7 +421,9 @@ class ProviderMock:
     def _apply_configured(self) -> None:
         """The ``accounts`` and ``scenarios`` the mock was made with, via the admin API."""
         for key, settings in self.options.accounts.items():
-            self.set_account(key, **settings)
+            # An account the test names is one it means to use: valid even when the
+            # config lists keys (which makes every other key invalid), unless it says not.
+            self.set_account(key, **{"valid": True, **settings})
         for spec in self.options.scenarios:
             body = dict(spec) if isinstance(spec, Mapping) else _scenario_body(spec)
             self.admin("POST", "/_mock/scenarios", body)
