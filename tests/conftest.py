@@ -54,6 +54,21 @@ from mockserver.http.state import MockState
 from mockserver.providers.base import AdapterFactory, Route, WireRequest, WireResponse
 
 
+def need_tool(name: str) -> str:
+    """The path of system tool ``name``; skipped with the install line when it is missing,
+    and a one-line failure in CI (``CI=true``), where `.ci/setup` should have installed it."""
+    import os
+    import shutil
+
+    path = shutil.which(name)
+    if path is not None:
+        return path
+    message = f"{name} is not installed (.ci/apt-packages.txt lists its package; run .ci/setup)"
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "allow_unhandled_errors: the test provokes an unhandled error on purpose"

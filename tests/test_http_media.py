@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import shutil
 import struct
 import subprocess
 from pathlib import Path
 
 import httpx
 import pytest
+from conftest import need_tool
 
 from mockserver.http.media import parse_range, sample_video
 
@@ -53,9 +53,7 @@ def test_sample_is_a_real_mp4_by_its_box_structure() -> None:
 
 
 def test_sample_plays_according_to_ffprobe() -> None:
-    ffprobe = shutil.which("ffprobe")
-    if ffprobe is None:
-        pytest.skip("ffprobe is not installed; the box-structure test covers the file")
+    ffprobe = need_tool("ffprobe")
     path = Path(__file__).parents[1] / "mockserver" / "assets" / "sample.mp4"
     result = subprocess.run(
         [ffprobe, "-v", "error", "-show_streams", "-show_format", "-of", "json", str(path)],
