@@ -13,15 +13,17 @@ nox.options.sessions = ["contracts", "lint", "typing", "tests"]
 nox.options.reuse_existing_virtualenvs = True
 
 PYTHON = "3.11"
+#: Every Python the package claims (pyproject's classifiers); `tests` runs on each.
+PYTHONS = ["3.11", "3.12", "3.13"]
 
 
 def _install(session: nox.Session) -> None:
     session.install("-e", ".[dev]")
 
 
-@nox.session(python=PYTHON)
+@nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
-    """Run the test suite (in parallel on two workers)."""
+    """Run the test suite (in parallel on two workers) on each supported Python."""
     _install(session)
     session.run("pytest", "-n", "2", *session.posargs)
 

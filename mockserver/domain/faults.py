@@ -21,7 +21,7 @@ name                        effect
 ``job_stuck``               the job is accepted and never finishes
 ``slow``                    the response comes after a delay (default 3 s,
                             ``Prefer: delay=<s>`` to change it)
-``drop_connection``         the connection closes without a response
+``drop_connection``         status line and headers, then the connection closes
 ``malformed_body``          the response body is not valid JSON
 ``truncated_body``          the response body is cut off halfway
 ``webhook_refused``         each webhook delivery meets a refused connection
@@ -402,7 +402,9 @@ def _slow() -> Effects:
     return Effects(response=ResponseEffect(delay_seconds=DEFAULT_SLOW_DELAY_SECONDS))
 
 
-@SCENARIOS.register("drop_connection", "the connection closes without a response")
+@SCENARIOS.register(
+    "drop_connection", "the status line and headers are sent, then the connection closes"
+)
 def _drop_connection() -> Effects:
     return Effects(response=ResponseEffect(drop_connection=True))
 
