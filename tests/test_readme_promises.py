@@ -6,6 +6,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from conftest import Served
 from http_api import Api, advance
 
 from mockserver.testing import mock_providers
@@ -126,3 +127,57 @@ def test_x(provider_mock):
     )
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
+
+
+# --- drop_connection closes before the status line; drop_after_headers after them ------
+
+
+def _raw_create(url: str, prefer: str) -> bytes:
+    """Send one create on a raw socket and read until the server closes."""
+    import json
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    body = json.dumps({"model": "wan-v2-2-a14b-image-to-video-turbo",
+                       "input": {"image_url": "https://example.com/a.jpg", "prompt": "cat"}})
+    request = (
+        f"POST /eachlabs/v1/prediction/ HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+        f"X-API-Key: {KEY}\r\nContent-Type: application/json\r\nPrefer: {prefer}\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n{body}"
+    ).encode()
+    with socket.create_connection((parts.hostname, parts.port), timeout=5) as sock:
+        sock.sendall(request)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    return received
+
+
+def test_drop_connection_sends_nothing_over_http(served: Served) -> None:
+    assert _raw_create(served.url, "scenario=drop_connection") == b""
+    assert served.state.unhandled_errors == []
+
+
+def test_drop_after_headers_sends_the_head_only(served: Served) -> None:
+    received = _raw_create(served.url, "scenario=drop_after_headers")
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 ")
+    length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
+                      if line.lower().startswith(b"content-length")))
+    assert len(body) < length  # the promised body never came
+    assert served.state.unhandled_errors == []
+
+
+@pytest.mark.parametrize("scenario", ["drop_connection", "drop_after_headers"])
+def test_drops_in_process(scenario: str) -> None:
+    with mock_providers(providers=["eachlabs"]):
+        http = httpx.Client(base_url="https://api.eachlabs.ai", headers={"X-API-Key": KEY})
+        with pytest.raises(httpx.RemoteProtocolError) as raised:
+            http.post(
+                "/v1/prediction/", headers={"Prefer": f"scenario={scenario}"},
+                json={"model": "wan-v2-2-a14b-image-to-video-turbo",
+                      "input": {"image_url": "https://example.com/a.jpg", "prompt": "cat"}},
+            )
+        if scenario == "drop_connection":
+            assert "without sending a response" in str(raised.value)

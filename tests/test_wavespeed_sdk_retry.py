@@ -56,11 +56,24 @@ def test_sdk_retries_polls_on_429_and_5xx_and_succeeds(mock: Any, codes: list[in
     assert mock.state.unhandled_errors == []
 
 
+def test_a_poll_dropped_before_the_status_line_is_retried(mock: Any) -> None:
+    # drop_connection closes before any byte: requests raises ConnectionError
+    # (RemoteDisconnected), which the SDK retries.
+    _queue(mock, scenario="drop_connection")
+    client = wavespeed.Client(api_key="ws-sdk-drop0", base_url=f"{mock.url}/wavespeed",
+                              max_connection_retries=2, retry_interval=0.01)
+    result = client.run(MODEL, INPUTS, poll_interval=0.02, timeout=30)
+    assert len(result["outputs"]) == 1
+    dropped = [e for e in mock.state.journal.entries() if e["dropped"]]
+    assert len(dropped) == 1 and dropped[0]["endpoint"] == "poll"
+    assert mock.state.unhandled_errors == []
+
+
 def test_a_poll_dropped_mid_response_escapes_the_sdk(mock: Any) -> None:
-    # drop_connection sends the status line and headers, then closes: requests
+    # drop_after_headers sends the status line and headers, then closes: requests
     # raises ChunkedEncodingError, which the SDK (it retries ConnectionError and
     # Timeout only) does not retry. A finding about the SDK, kept visible here.
-    _queue(mock, scenario="drop_connection")
+    _queue(mock, scenario="drop_after_headers")
     client = wavespeed.Client(api_key="ws-sdk-drop", base_url=f"{mock.url}/wavespeed",
                               max_connection_retries=2, retry_interval=0.01)
     with pytest.raises(requests.exceptions.ChunkedEncodingError):

@@ -21,7 +21,9 @@ name                        effect
 ``job_stuck``               the job is accepted and never finishes
 ``slow``                    the response comes after a delay (default 3 s,
                             ``Prefer: delay=<s>`` to change it)
-``drop_connection``         status line and headers, then the connection closes
+``drop_connection``         the connection closes before the status line: no response
+``drop_after_headers``      the status line and headers (promising a body), then
+                            the connection closes
 ``malformed_body``          the response body is not valid JSON
 ``truncated_body``          the response body is cut off halfway
 ``webhook_refused``         each webhook delivery meets a refused connection
@@ -141,8 +143,10 @@ class ResponseEffect:
     status: int | None = None
     #: Wait this many real seconds before answering.
     delay_seconds: float = 0.0
-    #: Close the connection without answering.
+    #: Close the connection without answering (before the status line).
     drop_connection: bool = False
+    #: Send the status line and headers, promising a body, then close the connection.
+    drop_after_headers: bool = False
     #: Send a body that is not JSON.
     malformed_body: bool = False
     #: Send the first half of the body only.
@@ -402,11 +406,17 @@ def _slow() -> Effects:
     return Effects(response=ResponseEffect(delay_seconds=DEFAULT_SLOW_DELAY_SECONDS))
 
 
-@SCENARIOS.register(
-    "drop_connection", "the status line and headers are sent, then the connection closes"
-)
+@SCENARIOS.register("drop_connection", "the connection closes without a response")
 def _drop_connection() -> Effects:
     return Effects(response=ResponseEffect(drop_connection=True))
+
+
+@SCENARIOS.register(
+    "drop_after_headers",
+    "the status line and headers are sent (promising a body), then the connection closes",
+)
+def _drop_after_headers() -> Effects:
+    return Effects(response=ResponseEffect(drop_after_headers=True))
 
 
 @SCENARIOS.register("malformed_body", "the response body is not valid JSON")

@@ -37,6 +37,8 @@ from typing import Any
 # httptools comes with uvicorn[standard], a core dependency.
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from mockserver.http.scenarios import ConnectionDropped
+
 __all__ = ["OneWriteHttpToolsProtocol", "Outbox", "WriteCombiningTransport"]
 
 
@@ -166,6 +168,7 @@ class OneWriteHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self.app = _closing_on_drop(self.app, self)
         # Flow control keeps the real transport (pause/resume reading);
         # the request cycles write through the combiner.
         # One outbox per server (the state uvicorn shares between its connections).
@@ -174,3 +177,27 @@ class OneWriteHttpToolsProtocol(HttpToolsProtocol):
             outbox = Outbox(self.loop, self.server_state.tasks)
             self.server_state._mock_outbox = outbox  # type: ignore[attr-defined]
         self.transport = WriteCombiningTransport(transport, outbox)  # type: ignore[assignment]
+
+
+def _closing_on_drop(app: Any, protocol: HttpToolsProtocol) -> Any:
+    """``app``, where a :class:`ConnectionDropped` raised before the response started
+    closes the connection with nothing sent (the ``drop_connection`` scenario).
+
+    Stock uvicorn answers an app that fails before starting its response with a
+    500; a dropped connection must send no status line at all. Marking the
+    request cycle disconnected keeps uvicorn from writing that 500 (and from
+    logging the drop as a crash); earlier responses held on the connection go
+    out first, as they would before a real close.
+    """
+
+    async def closing(scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await app(scope, receive, send)
+        except ConnectionDropped:
+            cycle = getattr(send, "__self__", None)  # the cycle's bound ``send``
+            if cycle is None or cycle.response_started:
+                raise  # after the headers: uvicorn closes the connection itself
+            cycle.disconnected = True
+            protocol.transport.close()
+
+    return closing

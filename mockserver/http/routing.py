@@ -314,8 +314,11 @@ class ProviderRoute(BaseRoute):
         effect = scenario.response if scenario is not None else None
         if effect is not None and effect.delay_seconds > 0:
             await asyncio.sleep(effect.delay_seconds)  # real seconds: a slow provider
-        dropped = effect is not None and effect.drop_connection
-        if dropped:
+        dropped = effect is not None and (effect.drop_connection or effect.drop_after_headers)
+        # drop_connection sends nothing: on ConnectionDropped (below) the server's
+        # protocol (OneWriteHttpToolsProtocol; the in-process transport) closes
+        # the connection before a status line.
+        if effect is not None and effect.drop_after_headers and not effect.drop_connection:
             # Headers promising a body that never comes, then the server closes the
             # connection: the client sees a broken response, as on a real drop.
             await send(
@@ -325,7 +328,7 @@ class ProviderRoute(BaseRoute):
                     "headers": [(b"content-length", str(len(encoded.body) + 1).encode())],
                 }
             )
-        else:
+        elif not dropped:
             await send_response(
                 send,
                 response.status,

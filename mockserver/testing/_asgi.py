@@ -16,6 +16,8 @@ from typing import Any
 
 import httpx
 
+from mockserver.http.scenarios import ConnectionDropped
+
 __all__ = ["ASGIApp", "Lifespan", "call_asgi"]
 
 Message = MutableMapping[str, Any]
@@ -87,6 +89,8 @@ async def call_asgi(app: ASGIApp, request: httpx.Request, body: bytes) -> httpx.
 
     try:
         await app(_scope(request), receive, send)
+    except ConnectionDropped:
+        pass  # the scenario closed the connection: no response, or a partial one (below)
     finally:
         done.set()
     if status is None:
