@@ -112,6 +112,11 @@ def run_fuzz_command(arguments: argparse.Namespace, stdout: TextIO, stderr: Text
         return 2
     stdout.write(render_summary(result))
     if arguments.report:
-        write_junit(result, arguments.report)
+        try:
+            write_junit(result, arguments.report)
+        except OSError as error:
+            stderr.write(f"mockserver fuzz: cannot write {arguments.report}: "
+                         f"{error.strerror or error}\n")
+            return 2
         stdout.write(f"JUnit report: {arguments.report}\n")
     return result.exit_code
