@@ -142,7 +142,7 @@ def run(argv: Sequence[str], stdout: TextIO, stderr: TextIO) -> int:
     try:
         return _dispatch(arguments, stdout, stderr)
     except MissingExtra as error:
-        stderr.write(f"mockserver: {error}\n")
+        stderr.write(f"{error}\n")  # names the command and the install line
         return 2
 
 

@@ -272,7 +272,7 @@ def test_fuzz_without_the_extra_is_one_line_and_exit_2(monkeypatch: pytest.Monke
     code, out, err = _cli("--provider", "eachlabs")
     assert (code, out) == (2, "")
     assert err == (
-        "mockserver: mockserver fuzz needs the 'fuzz' extra (schemathesis is not installed): "
+        "mockserver fuzz needs the 'fuzz' extra (schemathesis is not installed): "
         "pip install 'genmock[fuzz]'\n"
     )
 

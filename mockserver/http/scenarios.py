@@ -46,7 +46,9 @@ _WEBHOOK_FLAGS = ("refused", "timeout", "duplicate", "out_of_order")
 
 
 class ConnectionDropped(Exception):
-    """Raised out of the app after the headers went out, so the server drops the connection."""
+    """Raised out of the app so the server drops the connection: before the status line
+    (``drop_connection``; the server protocol closes it) or after the headers
+    (``drop_after_headers``)."""
 
 
 def request_facts(
