@@ -347,7 +347,7 @@ async def advance_clock(request: Request) -> Response:
     if (
         isinstance(seconds, bool)
         or not isinstance(seconds, int | float)
-        or not math.isfinite(seconds)
+        or (isinstance(seconds, float) and not math.isfinite(seconds))
     ):
         raise AdminError(400, f'"seconds" must be {allowed}, got {_shown(seconds)}')
     if seconds < 0:
