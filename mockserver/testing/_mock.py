@@ -312,7 +312,7 @@ class ProviderMock:
         items: list[dict[str, Any]] = []
         cursor: str | None = None
         while True:
-            query = f"?order=oldest&limit=1000{'' if cursor is None else '&cursor=' + cursor}"
+            query = f"?order=oldest&limit=500{'' if cursor is None else '&cursor=' + cursor}"
             page = self.admin("GET", path + query)
             items.extend(page[name])
             cursor = page.get("next_cursor")
