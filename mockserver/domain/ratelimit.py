@@ -369,10 +369,15 @@ class RateLimiter:
         return policy
 
     def forget_key(self, key: str) -> None:
-        """Drop the windows of a key the accounts evicted, where nothing of it is in flight."""
+        """Drop the windows and slots of a key the accounts evicted (least recently used).
+
+        Its jobs still in flight free nothing later (:meth:`job_ended` finds no
+        state); only a key with jobs waiting in line for a slot is kept, as
+        they must still start.
+        """
         for provider in list(self._policies):
             state = self._state.get((provider, key))
-            if state is not None and not state.in_flight and not state.waiting:
+            if state is not None and not state.waiting:
                 del self._state[(provider, key)]
 
     def _key(self, provider: str, key: str) -> _KeyState:
