@@ -99,8 +99,8 @@ def journal_body(body: bytes, *, cap: int = BODY_CAP, size: int | None = None) -
     because a cut JSON document no longer parses.
     """
     size = len(body) if size is None else size
-    if not size:
-        return None
+    if not size or not body:
+        return None  # empty, or not kept (an upload: the upload store has it)
     if size <= cap:
         try:
             return mask_value(wirejson.loads(body))
