@@ -133,7 +133,7 @@ def _create_text(provider: str, prompt_json: str, image_json: str | None = None)
 def test_clock_advance_out_of_range_is_a_400_and_moves_nothing(
     hostile: tuple[Served, httpx.Client], seconds: str, log_records: list[logging.LogRecord]
 ) -> None:
-    served, http = hostile
+    _, http = hostile
     before = http.get("/_mock/clock").json()["now"]
     reply = http.post("/_mock/clock/advance", content=f'{{"seconds": {seconds}}}',
                       headers={"Content-Type": "application/json"})
@@ -381,9 +381,11 @@ def _provider_requests(rng: random.Random) -> list[tuple[str, str, dict[str, str
     paths = {
         "eachlabs": [("POST", "/v1/prediction/"), ("POST", "/v1/prediction"),
                      ("GET", "/v1/prediction/{id}"), ("POST", "/v1/prediction/{id}/cancel")],
-        "wavespeed": [("GET", "/api/v3/predictions/{id}/result"), ("GET", "/api/v3/predictions/{id}"),
+        "wavespeed": [("GET", "/api/v3/predictions/{id}/result"),
+                      ("GET", "/api/v3/predictions/{id}"),
                       ("GET", "/api/v3/balance"), ("POST", "/api/v3/media/upload/binary"),
-                      ("POST", "/api/v3/media/uploads"), ("POST", f"/api/v3/{MODELS['wavespeed']}"),
+                      ("POST", "/api/v3/media/uploads"),
+                      ("POST", f"/api/v3/{MODELS['wavespeed']}"),
                       ("POST", "/api/v3/wavespeed-ai/nope")],
         "apikley": [("POST", "/api/v1/jobs/createTask"), ("GET", "/api/v1/jobs/recordInfo"),
                     ("GET", "/api/v1/chat/credit")],

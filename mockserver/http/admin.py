@@ -292,10 +292,13 @@ async def list_requests(request: Request) -> Response:
     provider = _provider_filter(state, request)
     paging = PageRequest.parse(request.query_params)
     raw_status = request.query_params.get("status")
-    try:
-        status = None if raw_status is None else int(raw_status)
-    except ValueError:
-        raise AdminError(400, f"status must be an HTTP status code, got {raw_status[:40]!r}") from None
+    status: int | None = None
+    if raw_status is not None:
+        try:
+            status = int(raw_status)
+        except ValueError:
+            raise AdminError(
+                400, f"status must be an HTTP status code, got {raw_status[:40]!r}") from None
     page = state.journal.page(paging, provider=provider, status=status,
                               endpoint=request.query_params.get("endpoint"))
     return json_response(_page_body("requests", page, paging, stored=len(state.world.journal),

@@ -110,12 +110,10 @@ def page_of(
     """
     items: list[T] = []
     iterator = iter(candidates)
-    examined = 0
     last: str | None = None
     if limit <= 0:
         return Page(items, None)
-    for cursor, item in iterator:
-        examined += 1
+    for examined, (cursor, item) in enumerate(iterator, start=1):
         last = cursor
         if keep is None or keep(item):
             items.append(item)
