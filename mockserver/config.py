@@ -83,6 +83,12 @@ ClockKind = Literal["real", "manual"]
 ErrorTransport = Literal["body_code", "http_status"]
 
 
+#: The fastest real clock: a day of mock time per 86 ms of wall time.
+MAX_SPEED = 1_000_000.0
+#: The latest start of a manual clock (8000-01-01): dates stay printable.
+MAX_CLOCK_START = 190_288_396_800.0
+
+
 class ConfigError(ValueError):
     """A configuration file or value is invalid; the message names the key."""
 
@@ -277,6 +283,13 @@ class MockConfig:
         if not isinstance(host, str) or not host:
             raise ConfigError(f"{origin}: 'server.host' must be a non-empty string")
         speed = reader.number(clock, "speed", "clock.", minimum=0, exclusive=True)
+        if speed is not None and speed > MAX_SPEED:
+            raise ConfigError(f"{origin}: 'clock.speed' must be at most {MAX_SPEED:g}, "
+                              f"got {speed!r}")
+        start = reader.number(clock, "start", "clock.", minimum=0)
+        if start is not None and start > MAX_CLOCK_START:
+            raise ConfigError(f"{origin}: 'clock.start' must be at most {MAX_CLOCK_START:g} "
+                              f"(8000-01-01), got {start!r}")
         seed = reader.integer(data, "seed", "", minimum=0)
         journal = reader.integer(data, "journal_size", "", minimum=1)
         return cls(
@@ -295,7 +308,7 @@ class MockConfig:
             clock=ClockConfig(
                 kind=kind,  # type: ignore[arg-type]
                 speed=DEFAULT_SPEED if speed is None else speed,
-                start=reader.number(clock, "start", "clock.", minimum=0),
+                start=start,
             ),
             # 0 means "off" in a file, where there is no null.
             jobs=JobsConfig(polls_per_phase=polls or None, seconds=seconds or None),

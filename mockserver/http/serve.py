@@ -21,7 +21,7 @@ from typing import TextIO
 
 import uvicorn
 
-from mockserver.config import ConfigError, MockConfig
+from mockserver.config import MAX_SPEED, ConfigError, MockConfig
 from mockserver.contracts import ContractError
 from mockserver.http.app import create_app
 from mockserver.http.connlimits import GuardedHttpToolsProtocol, configure
@@ -50,8 +50,8 @@ def config_from_arguments(arguments: argparse.Namespace) -> MockConfig:
     if getattr(arguments, "clock", None) is not None:
         clock = replace(clock, kind=arguments.clock)
     if getattr(arguments, "speed", None) is not None:
-        if arguments.speed <= 0:
-            raise ConfigError("--speed must be greater than 0")
+        if not 0 < arguments.speed <= MAX_SPEED:
+            raise ConfigError(f"--speed must be greater than 0 and at most {MAX_SPEED:g}")
         clock = replace(clock, speed=arguments.speed)
     if getattr(arguments, "webhook_attempts", None) is not None:
         if arguments.webhook_attempts < 1:
