@@ -19,7 +19,7 @@ from starlette.applications import Starlette
 from mockserver.config import ConfigError, LimitsConfig, MockConfig
 from mockserver.domain.accounts import Accounts
 from mockserver.domain.clock import ManualClock
-from mockserver.domain.world import JOB_OVERHEAD_BYTES, World
+from mockserver.domain.world import JOB_OVERHEAD_BYTES, World, approx_bytes
 from mockserver.http.journal import mask_secret
 
 KEY = "sk-limits-0123456789abcdef"
@@ -104,7 +104,8 @@ def test_the_job_store_is_bounded_in_bytes(make_app: Callable[..., Starlette]) -
 
     app = make_app(config=MockConfig())
     template = app.state.mock.world  # a world of our own, with a small byte bound
-    world = World(ManualClock(), max_job_bytes=3 * (JOB_OVERHEAD_BYTES + 200_200))
+    one = JOB_OVERHEAD_BYTES + 1 + approx_bytes({"prompt": "p" * 200_000})
+    world = World(ManualClock(), max_job_bytes=3 * one)
     from mockserver.domain.lifecycle import Job, Plan
 
     base = Job(id="0", provider="eachlabs", model_id="m", key="k", input={}, created_at=0.0,

@@ -17,6 +17,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import orjson
 from sortedcontainers import SortedDict, SortedList
 
 from mockserver.domain.clock import Clock
@@ -43,11 +44,16 @@ _UUID_V4 = (0x8000 << 48) | (4 << 76)
 
 
 def approx_bytes(value: Any) -> int:
-    """A cheap estimate of the memory a JSON value holds: its text plus 16 bytes a value.
+    """A cheap estimate of the memory a JSON value holds: about twice its JSON text.
 
-    Bounded work: a value nested deeper than 32 levels counts its depth only.
+    orjson writes a create's input in well under a microsecond; a value it
+    cannot write (a huge integer, a non-string key) is walked instead,
+    counting its text plus 16 bytes a value, at most 32 levels deep.
     """
-    return _approx(value, 32)
+    try:
+        return 2 * len(orjson.dumps(value, default=str))
+    except (TypeError, orjson.JSONEncodeError):
+        return _approx(value, 32)
 
 
 def _approx(value: Any, depth: int) -> int:
