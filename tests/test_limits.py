@@ -176,7 +176,8 @@ def test_keys_and_secrets_are_masked_in_lists_and_whole_on_the_key(served: Serve
      ({"server": {"max_connections": 0}}, "'server.max_connections'"),
      ({"server": {"header_timeout_seconds": 0}}, "'server.header_timeout_seconds'"),
      # A clock that starts or runs past year 9999 would break every date it prints.
-     ({"clock": {"start": 1e300}}, "'clock.start'"), ({"clock": {"speed": 1e300}}, "'clock.speed'")],
+     ({"clock": {"start": 1e300}}, "'clock.start'"),
+     ({"clock": {"speed": 1e300}}, "'clock.speed'")],
 )
 def test_bad_limits_in_a_config_name_the_key(table: dict[str, Any], named: str) -> None:
     with pytest.raises(ConfigError, match=named.replace(".", r"\.")):
