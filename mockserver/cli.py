@@ -84,6 +84,16 @@ def _parser() -> argparse.ArgumentParser:
         "--polls-per-phase", type=int, help="jobs move one phase every N polls, not by clock"
     )
     serve.add_argument("--seed", type=int, help="seed for reproducible ids")
+    serve.add_argument(
+        "--max-connections", type=int,
+        help="open connections at most; the longest idle one is closed for a new one "
+             "(default 1000, lowered to fit the file limit)")
+    serve.add_argument(
+        "--keep-alive", type=float, metavar="SECONDS",
+        help="close an idle keep-alive connection after this (default 5)")
+    serve.add_argument(
+        "--header-timeout", type=float, metavar="SECONDS",
+        help="close a connection whose request line and headers take longer (default 10)")
 
     contracts = commands.add_parser("contracts", help="derive, check and update the contracts")
     contract_commands = contracts.add_subparsers(dest="contracts_command", required=True)

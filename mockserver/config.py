@@ -7,6 +7,9 @@ A file looks like this (every key optional; the values shown are the defaults)::
     [server]
     host = "127.0.0.1"
     port = 8080
+    max_connections = 1000      # open connections at most; more get a 503 at once
+    keep_alive_seconds = 5      # an idle keep-alive connection is closed after this
+    header_timeout_seconds = 10 # a request's head (line + headers) must arrive within this
 
     [clock]
     kind = "real"               # "real": wall time sped up by `speed`; "manual": moves
@@ -30,6 +33,15 @@ A file looks like this (every key optional; the values shown are the defaults)::
     enabled = false             # true: every response valid but adversarial
     seed = 0                    # default: the top-level seed, else 0
     intensity = 0.5             # 0..1: how much is perturbed
+
+    [limits]                    # every store is bounded in count and bytes (README: Limits)
+    jobs = 100000               # jobs kept; the oldest finished go first
+    job_bytes = 268435456       # estimated bytes of stored jobs (inputs' text + 2 KiB each)
+    journal_bytes = 33554432    # request journal, besides journal_size entries
+    journal_body_bytes = 4096   # each journaled body is cut beyond this (and says so)
+    keys = 10000                # API keys not configured below (least recently used go)
+    key_bytes = 33554432        # their estimated bytes
+    admin_body_bytes = 1048576  # largest admin API request body (413 beyond)
 
     [accounts]                  # API keys (mockserver.domain.accounts); by default any
     default_balances = { USD = 100, credits = 10000 }   # key is valid except the magic ones
@@ -60,6 +72,7 @@ __all__ = [
     "ClockConfig",
     "ConfigError",
     "JobsConfig",
+    "LimitsConfig",
     "MockConfig",
     "ProviderConfig",
     "ServerConfig",
@@ -68,6 +81,12 @@ __all__ = [
 
 ClockKind = Literal["real", "manual"]
 ErrorTransport = Literal["body_code", "http_status"]
+
+
+#: The fastest real clock: a day of mock time per 86 ms of wall time.
+MAX_SPEED = 1_000_000.0
+#: The latest start of a manual clock (8000-01-01): dates stay printable.
+MAX_CLOCK_START = 190_288_396_800.0
 
 
 class ConfigError(ValueError):
@@ -80,6 +99,26 @@ class ServerConfig:
 
     host: str = "127.0.0.1"
     port: int = 8080
+    #: Connections open at once; beyond it uvicorn answers 503 and closes.
+    max_connections: int = 1000
+    #: Wall seconds an idle keep-alive connection stays open.
+    keep_alive_seconds: float = 5.0
+    #: Wall seconds a client has to send a request's line and headers
+    #: (slowloris); also how long a connection may sit without a first byte.
+    header_timeout_seconds: float = 10.0
+
+
+@dataclass(frozen=True)
+class LimitsConfig:
+    """Bounds of the stores, in count and in bytes (README: *Limits*)."""
+
+    jobs: int = 100_000
+    job_bytes: int = 256 * 1024 * 1024
+    journal_bytes: int = 32 * 1024 * 1024
+    journal_body_bytes: int = 4096
+    keys: int = 10_000
+    key_bytes: int = 32 * 1024 * 1024
+    admin_body_bytes: int = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -180,6 +219,8 @@ class MockConfig:
     seed: int | None = None
     #: Request journal entries kept (a ring).
     journal_size: int = 2_000
+    #: Byte and count bounds of the stores (``[limits]``).
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
 
     @classmethod
     def load(cls, path: str | Path) -> MockConfig:
@@ -198,8 +239,14 @@ class MockConfig:
         """Build from parsed TOML (a mapping of tables); ConfigError on any bad key."""
         reader = _Reader(origin)
         reader.known(data, "", ("seed", "journal_size", "server", "clock", "jobs",
-                                "webhooks", "providers", "accounts", "chaos"))
-        server = reader.table(data, "server", ("host", "port"))
+                                "webhooks", "providers", "accounts", "chaos", "limits"))
+        server = reader.table(data, "server", ("host", "port", "max_connections",
+                                               "keep_alive_seconds", "header_timeout_seconds"))
+        limit_table = reader.table(data, "limits", tuple(LimitsConfig.__dataclass_fields__))
+        limits = LimitsConfig(**{
+            name: value for name in LimitsConfig.__dataclass_fields__
+            if (value := reader.integer(limit_table, name, "limits.", minimum=1)) is not None
+        })
         clock = reader.table(data, "clock", ("kind", "speed", "start"))
         jobs = reader.table(data, "jobs", ("polls_per_phase", "seconds"))
         hooks = reader.table(data, "webhooks", ("attempts", "delays_seconds", "timeout_seconds"))
@@ -236,14 +283,32 @@ class MockConfig:
         if not isinstance(host, str) or not host:
             raise ConfigError(f"{origin}: 'server.host' must be a non-empty string")
         speed = reader.number(clock, "speed", "clock.", minimum=0, exclusive=True)
+        if speed is not None and speed > MAX_SPEED:
+            raise ConfigError(f"{origin}: 'clock.speed' must be at most {MAX_SPEED:g}, "
+                              f"got {speed!r}")
+        start = reader.number(clock, "start", "clock.", minimum=0)
+        if start is not None and start > MAX_CLOCK_START:
+            raise ConfigError(f"{origin}: 'clock.start' must be at most {MAX_CLOCK_START:g} "
+                              f"(8000-01-01), got {start!r}")
         seed = reader.integer(data, "seed", "", minimum=0)
         journal = reader.integer(data, "journal_size", "", minimum=1)
         return cls(
-            server=ServerConfig(host=host, port=ServerConfig.port if port is None else port),
+            server=ServerConfig(
+                host=host,
+                port=ServerConfig.port if port is None else port,
+                max_connections=reader.integer(server, "max_connections", "server.", minimum=1)
+                or ServerConfig.max_connections,
+                keep_alive_seconds=reader.number(
+                    server, "keep_alive_seconds", "server.", minimum=0, exclusive=True
+                ) or ServerConfig.keep_alive_seconds,
+                header_timeout_seconds=reader.number(
+                    server, "header_timeout_seconds", "server.", minimum=0, exclusive=True
+                ) or ServerConfig.header_timeout_seconds,
+            ),
             clock=ClockConfig(
                 kind=kind,  # type: ignore[arg-type]
                 speed=DEFAULT_SPEED if speed is None else speed,
-                start=reader.number(clock, "start", "clock.", minimum=0),
+                start=start,
             ),
             # 0 means "off" in a file, where there is no null.
             jobs=JobsConfig(polls_per_phase=polls or None, seconds=seconds or None),
@@ -263,6 +328,7 @@ class MockConfig:
             ),
             seed=seed,
             journal_size=2_000 if journal is None else journal,
+            limits=limits,
         )
 
     def with_overrides(self, **sections: Any) -> MockConfig:

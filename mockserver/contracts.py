@@ -114,7 +114,10 @@ def _is_uri_text(instance: str) -> bool:
     # urlsplit costs more than the rest of a model's fast check.
     if _WHITESPACE.search(instance):
         return False
-    parts = urlsplit(instance)
+    try:
+        parts = urlsplit(instance)
+    except ValueError:  # "https://[zz]/a": brackets around something not an IP address
+        return False
     if not parts.scheme or not parts.scheme[0].isalpha():
         return False
     if parts.scheme in {"http", "https"}:

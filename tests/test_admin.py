@@ -83,7 +83,7 @@ def test_jobs_filters(fake_client: httpx.Client) -> None:
     fake_client.post("/_mock/clock/advance", json={"seconds": 1})
     third = _create(fake_client, "eachlabs")
     by_provider = fake_client.get("/_mock/jobs?provider=eachlabs").json()
-    assert [j["id"] for j in by_provider["jobs"]] == [first, third]
+    assert [j["id"] for j in by_provider["jobs"]] == [third, first]  # newest first
     assert by_provider["count"] == 2
     queued = fake_client.get("/_mock/jobs?state=queued").json()["jobs"]
     assert [j["id"] for j in queued] == [third]
@@ -124,8 +124,10 @@ def test_reset_forgets_jobs_deliveries_and_journal(
     reply = fake_client.post("/_mock/reset")
     assert reply.status_code == 200
     assert reply.json()["status"] == "reset"
-    assert fake_client.get("/_mock/jobs").json() == {"count": 0, "jobs": []}
-    assert fake_client.get("/_mock/webhooks").json() == {"count": 0, "deliveries": []}
+    jobs = fake_client.get("/_mock/jobs").json()
+    assert (jobs["count"], jobs["jobs"], jobs["next_cursor"]) == (0, [], None)
+    deliveries = fake_client.get("/_mock/webhooks").json()
+    assert (deliveries["count"], deliveries["deliveries"]) == (0, [])
     assert fake_client.get("/_mock/requests").json()["count"] == 0
     # Time does not go back.
     assert fake_client.get("/_mock/clock").json()["now"] == 1_767_225_620.0

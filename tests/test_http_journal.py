@@ -93,8 +93,8 @@ def test_journal_filters_by_provider_and_limit(fake_client: httpx.Client) -> Non
     only = fake_client.get("/_mock/requests?provider=eachlabs").json()["requests"]
     assert [e["provider"] for e in only] == ["eachlabs", "eachlabs"]
     newest = fake_client.get("/_mock/requests?limit=2").json()["requests"]
-    assert [e["provider"] for e in newest] == ["eachlabs", "apikley"]
-    assert [e["seq"] for e in newest] == sorted(e["seq"] for e in newest)
+    assert [e["provider"] for e in newest] == ["apikley", "eachlabs"]  # newest first
+    assert [e["seq"] for e in newest] == sorted((e["seq"] for e in newest), reverse=True)
 
 
 def test_journal_is_a_bounded_ring(
@@ -105,7 +105,7 @@ def test_journal_is_a_bounded_ring(
     client = make_client(make_app(adapters=fake_adapters, config=MockConfig(journal_size=3)))
     for index in range(5):
         client.get(f"/eachlabs/v1/where?i={index}")
-    entries = client.get("/_mock/requests?limit=100").json()["requests"]
+    entries = client.get("/_mock/requests?limit=100&order=oldest").json()["requests"]
     assert [e["query"]["i"] for e in entries] == ["2", "3", "4"]
 
 

@@ -116,8 +116,8 @@ def test_a_whole_job_over_http(
     assert download.content == sample_video()
     [delivery] = client.get(f"/_mock/webhooks?job_id={job_id}").json()["deliveries"]
     assert delivery["state"] == "delivered"
-    endpoints = [e["endpoint"] for e in client.get(f"/_mock/requests?provider={provider}")
-                 .json()["requests"]]
+    journal = client.get(f"/_mock/requests?provider={provider}&order=oldest")
+    endpoints = [e["endpoint"] for e in journal.json()["requests"]]
     assert endpoints == ["create", "poll", "poll"]  # the download is not under a prefix
 
 

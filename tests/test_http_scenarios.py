@@ -18,6 +18,7 @@ from conftest import Served, WebhookReceiver
 from starlette.applications import Starlette
 
 from mockserver.config import MockConfig
+from mockserver.http.journal import mask_secret
 
 KEY = "sk-test-0123456789abcdef"
 MODEL = "wan-v2-2-a14b-image-to-video-turbo"
@@ -119,7 +120,7 @@ def test_drop_connection_breaks_the_response_and_the_server_lives_on(
         with pytest.raises(httpx.RemoteProtocolError):
             _create(http, headers={"Prefer": "scenario=drop_connection"})
         assert _create(http).status_code == 200
-        dropped = http.get("/_mock/requests").json()["requests"][0]
+        dropped = http.get("/_mock/requests?order=oldest").json()["requests"][0]
         assert dropped["dropped"] is True
     assert served.state.unhandled_errors == []
 
@@ -218,7 +219,9 @@ def test_admin_accounts_make_a_key_invalid_and_back(client: httpx.Client) -> Non
     updated = client.put(f"/_mock/accounts/{KEY}", json={"valid": False})
     assert updated.status_code == 200 and updated.json()["valid"] is False
     assert _create(client).status_code == 401
-    assert KEY in client.get("/_mock/accounts").json()["keys"]
+    listed = client.get("/_mock/accounts")
+    assert [k["key"] for k in listed.json()["keys"]] == [mask_secret(KEY)]
+    assert KEY not in listed.text  # keys are masked in the list
     client.post("/_mock/reset")
     assert _create(client).status_code == 200  # reset: back to the configured accounts
 

@@ -61,9 +61,9 @@ def test_sync_client_full_lifecycle_and_records() -> None:
         assert hook.json()["exec_id"] == job_id
         assert mock.webhook_inbox == mock.received
         # The handle's records are the admin API's, verbatim.
-        assert mock.jobs == mock.admin("GET", "/_mock/jobs")["jobs"]
+        assert mock.jobs == mock.admin("GET", "/_mock/jobs?order=oldest")["jobs"]
         assert mock.webhooks == mock.admin("GET", "/_mock/webhooks")["deliveries"]
-        assert mock.requests == mock.admin("GET", "/_mock/requests?limit=5000")["requests"]
+        assert mock.requests == mock.admin("GET", "/_mock/requests?order=oldest")["requests"]
         assert [r["endpoint"] for r in mock.requests] == ["create", "poll"]
         mock.check()
 

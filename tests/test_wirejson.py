@@ -6,6 +6,7 @@ import dataclasses
 import datetime
 import json
 import math
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -55,7 +56,6 @@ def test_strict_dumps_refuses_what_json_cannot_hold() -> None:
         b'{"seed": 123456789012345678901234567890}',
         b"-9223372036854775809",
         b"[1e400, NaN]",
-        b'"\\ud800"',
         '{"a": "b"}'.encode("utf-16"),
         '{"text": "é"}',
     ],
@@ -74,6 +74,31 @@ def test_loads_refuses_what_the_standard_library_refuses(document: bytes) -> Non
     with pytest.raises(ValueError) as theirs:
         json.loads(document)
     assert type(ours.value) is type(theirs.value)
+
+
+@pytest.mark.parametrize(
+    ("document", "where"),
+    [
+        (b'"\\ud800"', "$"),
+        (b'{"input": {"prompt": "a \\udc00 cat"}}', "$.input.prompt"),
+        (b'{"a": [1, "\\ud800"], "n": 12345678901234567890}', "$.a[1]"),
+        (b'{"\\ud800": 1}', "(an object key)"),
+    ],
+)
+def test_loads_refuses_a_lone_surrogate_and_names_where(document: bytes, where: str) -> None:
+    # json.loads reads it, but no later write (journal, admin lists, webhooks) could.
+    with pytest.raises(json.JSONDecodeError, match=re.escape(where)):
+        wirejson.loads(document)
+
+
+def test_loads_keeps_a_surrogate_pair() -> None:
+    assert wirejson.loads(b'{"s": "\\ud83d\\ude00"}') == {"s": "\U0001f600"}
+
+
+def test_loads_refuses_an_integer_python_cannot_print() -> None:
+    with pytest.raises(json.JSONDecodeError, match="more than 4300 digits"):
+        wirejson.loads(b'{"seed": ' + b"9" * 5000 + b"}")
+    assert wirejson.loads(b"9" * 4300) == int("9" * 4300)
 
 
 def test_nan_round_trip_keeps_its_meaning() -> None:

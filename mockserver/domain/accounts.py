@@ -27,6 +27,12 @@ key                                            effect
 ``nofunds…``                                   valid, balance 0 everywhere: 402
 =============================================  ==================================
 
+Keys that are not configured are kept for at most ``max_keys`` keys and
+``max_key_bytes`` estimated bytes (defaults :data:`DEFAULT_MAX_KEYS`,
+:data:`DEFAULT_MAX_KEY_BYTES`); beyond either, the least recently used such
+key is forgotten (its balances, limits and secret; it starts afresh if it
+comes back). Keys from the configuration are never evicted.
+
 A configuration that lists keys (``Accounts(known_keys=...)`` or a config
 file's ``keys``) makes every key it does not list invalid. A key explicitly set
 ``valid`` (config or admin API) is what it says, magic or not.
@@ -42,10 +48,13 @@ whole: a fractional credit balance is rounded down.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
+
+from sortedcontainers import SortedList
 
 from mockserver.domain.billing import WHOLE_UNIT_CURRENCIES, PricingError, to_decimal
 from mockserver.domain.errors import MockError
@@ -54,8 +63,11 @@ from mockserver.domain.ratelimit import LimitOverrides
 __all__ = [
     "DEFAULT_BALANCES",
     "DEFAULT_CURRENCIES",
+    "DEFAULT_MAX_KEYS",
+    "DEFAULT_MAX_KEY_BYTES",
     "INVALID_KEYS",
     "INVALID_KEY_PREFIX",
+    "MAX_BALANCE",
     "NO_FUNDS_KEY_PREFIX",
     "Account",
     "Accounts",
@@ -74,6 +86,14 @@ DEFAULT_CURRENCIES: Mapping[str, str] = {
     "wavespeed": "USD",
     "apikley": "credits",
 }
+#: Keys not in the configuration kept at most (least recently used go first).
+DEFAULT_MAX_KEYS = 10_000
+#: Estimated bytes those keys may hold together (a key can be a long header).
+DEFAULT_MAX_KEY_BYTES = 32 * 1024 * 1024
+#: What one key costs beside its text (settings, accounts, index entries).
+KEY_OVERHEAD_BYTES = 1536
+#: The largest balance the admin API or a config sets (any currency).
+MAX_BALANCE = Decimal(10) ** 12
 #: Keys that are always invalid unless configured otherwise (compared ignoring case).
 INVALID_KEYS = frozenset({"sk_invalid", "invalid"})
 #: Any key starting with this (ignoring case) is invalid.
@@ -151,6 +171,8 @@ class Accounts:
         known_keys: Iterable[str] | None = None,
         currencies: Mapping[str, str] | None = None,
         default_balances: Mapping[str, Decimal | int | float | str] | None = None,
+        max_keys: int = DEFAULT_MAX_KEYS,
+        max_key_bytes: int = DEFAULT_MAX_KEY_BYTES,
     ) -> None:
         self.known_keys: frozenset[str] | None = (
             None if known_keys is None else frozenset(known_keys)
@@ -159,15 +181,32 @@ class Accounts:
         self.default_balances: dict[str, Decimal] = dict(DEFAULT_BALANCES)
         for currency, amount in (default_balances or {}).items():
             self.default_balances[currency] = to_decimal(amount, what=f"default {currency}")
-        self._keys: dict[str, _KeySettings] = {}
+        self.max_keys = max_keys
+        self.max_key_bytes = max_key_bytes
+        #: Least recently used first (configured keys too; they are skipped).
+        self._keys: OrderedDict[str, _KeySettings] = OrderedDict()
         self._accounts: dict[tuple[str, str], Account] = {}
+        #: key -> provider -> account: one key's accounts without a full scan.
+        self._by_key: dict[str, dict[str, Account]] = {}
+        #: Every key with settings, sorted: pages of the admin list.
+        self._sorted: SortedList[str] = SortedList()
+        #: Keys not configured, and their estimated bytes together.
+        self._evictable = 0
+        self.evictable_bytes = 0
+        #: Called with each evicted key (the rate limiter lets go of its windows).
+        self.on_evict: list[Callable[[str], None]] = []
         # Settings from the config file, replayed by reset().
         self._configured: dict[str, Mapping[str, Any]] = {}
 
     # --- construction from a config file ---------------------------------
     @classmethod
     def from_config(
-        cls, config: Mapping[str, Any] | None, *, currencies: Mapping[str, str] | None = None
+        cls,
+        config: Mapping[str, Any] | None,
+        *,
+        currencies: Mapping[str, str] | None = None,
+        max_keys: int = DEFAULT_MAX_KEYS,
+        max_key_bytes: int = DEFAULT_MAX_KEY_BYTES,
     ) -> Accounts:
         """Build from a ``--config`` document or its ``accounts`` section.
 
@@ -186,6 +225,8 @@ class Accounts:
             known_keys=list(keys) or None,
             currencies=currencies,
             default_balances=section.get("default_balances"),
+            max_keys=max_keys,
+            max_key_bytes=max_key_bytes,
         )
         for key, fields in keys.items():
             accounts._configured[str(key)] = dict(fields or {})
@@ -228,18 +269,68 @@ class Accounts:
         account = self._accounts.get((provider, key))
         settings = self._keys.get(key)
         if account is not None and settings is not None and provider in settings.used_with:
+            self._keys.move_to_end(key)  # recently used: evicted last
             return account  # every create asks: the common case first, nothing built
-        settings = self._keys.setdefault(key, _KeySettings())
+        settings = self._settings(key)
         if provider not in settings.used_with:
             settings.used_with.append(provider)
-        return self._account(provider, key)
+        account = self._account(provider, key)
+        self._evict(keep=key)
+        return account
+
+    def _settings(self, key: str) -> _KeySettings:
+        """The key's settings, created (and counted against the bound) on first use."""
+        settings = self._keys.get(key)
+        if settings is None:
+            settings = self._keys[key] = _KeySettings()
+            self._sorted.add(key)
+            if key not in self._configured:
+                self._evictable += 1
+                self.evictable_bytes += self.key_bytes(key)
+        else:
+            self._keys.move_to_end(key)
+        return settings
+
+    @staticmethod
+    def key_bytes(key: str) -> int:
+        """Estimated bytes one key holds: its text (kept in several places) plus settings."""
+        return KEY_OVERHEAD_BYTES + 4 * len(key)
+
+    def _evict(self, keep: str | None = None) -> None:
+        """Forget least recently used keys that are not configured, while over a bound."""
+        if self._evictable <= self.max_keys and self.evictable_bytes <= self.max_key_bytes:
+            return
+        spared = 0  # configured keys met at the front go to the back, once each
+        while self._keys and spared <= len(self._keys) and (
+            self._evictable > self.max_keys or self.evictable_bytes > self.max_key_bytes
+        ):
+            key = next(iter(self._keys))
+            if key in self._configured or key == keep:
+                self._keys.move_to_end(key)
+                spared += 1
+                continue
+            self.forget(key)
+
+    def forget(self, key: str) -> None:
+        """Drop a key entirely (balances, settings, accounts); it starts afresh if used again."""
+        if self._keys.pop(key, None) is None:
+            return
+        self._sorted.discard(key)
+        if key not in self._configured:
+            self._evictable -= 1
+            self.evictable_bytes -= self.key_bytes(key)
+        for provider in self._by_key.pop(key, {}):
+            self._accounts.pop((provider, key), None)
+        for listener in self.on_evict:
+            listener(key)
 
     def _account(self, provider: str, key: str) -> Account:
         account = self._accounts.get((provider, key))
         if account is None:
-            settings = self._keys.setdefault(key, _KeySettings())
+            settings = self._settings(key)
             account = self._preview(provider, key, settings)
             self._accounts[(provider, key)] = account
+            self._by_key.setdefault(key, {})[provider] = account
         return account
 
     def _starting_balance(self, provider: str, key: str, settings: _KeySettings) -> Decimal:
@@ -256,7 +347,7 @@ class Accounts:
         if len(used) == 1:
             return list(used), False
         known = list(self.currencies) + [p for p in used if p not in self.currencies]
-        known += [p for (p, k) in self._accounts if k == key and p not in known]
+        known += [p for p in self._by_key.get(key, {}) if p not in known]
         return known, True
 
     def set(
@@ -280,7 +371,7 @@ class Accounts:
         """
         if not key:
             raise ValueError("a key cannot be empty")
-        settings = self._keys.setdefault(key, _KeySettings())
+        settings = self._settings(key)
         touched: dict[str, Account] = {}
         if isinstance(limits, Mapping):
             limits = LimitOverrides.from_dict(limits)
@@ -311,9 +402,7 @@ class Accounts:
             account.balance = _whole(amount, account.currency)
             touched[name] = account
         # Key-wide fields reach every account the key already has.
-        for (name, owner), account in self._accounts.items():
-            if owner != key:
-                continue
+        for name, account in list(self._by_key.get(key, {}).items()):
             changed = False
             if valid is not None:
                 account.valid, changed = settings.valid is not False, True
@@ -327,6 +416,7 @@ class Accounts:
             account = self._account(provider, key)
             account.limits = account.limits.merged(limits)
             touched[provider] = account
+        self._evict(keep=key)
         return [touched[name] for name in sorted(touched)]
 
     @staticmethod
@@ -335,8 +425,11 @@ class Accounts:
             amount = to_decimal(value, what="balance")
         except PricingError as error:
             raise ValueError(str(error)) from None
-        if amount < 0:
-            raise ValueError(f"balance cannot be negative, got {value!r}")
+        if not 0 <= amount <= MAX_BALANCE:
+            raise ValueError(
+                f"balance must be from 0 to {MAX_BALANCE:,.0f} (never negative), "
+                f"got {str(value)[:40]}"
+            )
         return amount
 
     def update(self, key: str, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -392,10 +485,11 @@ class Accounts:
         with the balance they would start with.
         """
         settings = self._keys.get(key, _KeySettings())
-        providers = sorted(set(self.currencies) | {p for (p, k) in self._accounts if k == key})
+        own = self._by_key.get(key, {})
+        providers = sorted(set(self.currencies) | set(own))
         accounts: dict[str, Any] = {}
         for provider in providers:
-            account = self._accounts.get((provider, key))
+            account = own.get(provider)
             if account is None:
                 account = self._preview(provider, key, settings)
             accounts[provider] = account.to_dict()
@@ -421,17 +515,25 @@ class Accounts:
             limits=settings.limits,
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        """Every key seen or configured, for ``GET /_mock/accounts``."""
-        keys = sorted(set(self._keys) | set(self.known_keys or ()))
+    def defaults(self) -> dict[str, Any]:
+        """Default balances, currencies and whether only configured keys are valid."""
         return {
-            "defaults": {
-                "balances": {c: _json_number(a) for c, a in sorted(self.default_balances.items())},
-                "currencies": dict(sorted(self.currencies.items())),
-                "known_keys_only": self.known_keys is not None,
-            },
-            "keys": {key: self.describe(key) for key in keys},
+            "balances": {c: _json_number(a) for c, a in sorted(self.default_balances.items())},
+            "currencies": dict(sorted(self.currencies.items())),
+            "known_keys_only": self.known_keys is not None,
         }
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every key seen or configured, described in full (tests; the admin list pages)."""
+        keys = sorted(set(self._keys) | set(self.known_keys or ()))
+        return {"defaults": self.defaults(), "keys": {key: self.describe(key) for key in keys}}
+
+    def keys_from(self, position: int) -> Iterable[tuple[int, str]]:
+        """``(position, key)`` of every key with settings, sorted, from ``position`` on."""
+        return enumerate(self._sorted.islice(position), start=position)
+
+    def __len__(self) -> int:
+        return len(self._keys)
 
     def reset(self) -> None:
         """Back to the configured start: usage, balances and admin changes go.
@@ -440,5 +542,9 @@ class Accounts:
         """
         self._keys.clear()
         self._accounts.clear()
+        self._by_key.clear()
+        self._sorted.clear()
+        self._evictable = 0
+        self.evictable_bytes = 0
         for key, fields in self._configured.items():
             self.update(key, fields)

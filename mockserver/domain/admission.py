@@ -95,6 +95,8 @@ class Admission:
         self.limiter = limiter
         self.billing = dict(billing)
         self.ledger = ledger or Ledger()
+        # A key the accounts forget (not configured, least recently used) leaves no windows.
+        accounts.on_evict.append(limiter.forget_key)
         self._amounts: dict[tuple[str, str, str | None], tuple[Decimal, dict[str, Any]]] = {}
         self._by_quote: dict[int, tuple[Quote, tuple[Decimal, dict[str, Any]]]] = {}
 

@@ -101,6 +101,8 @@ class Job:
     held: bool = False
     queued_since: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+    #: Estimated bytes the stored job holds (set by the world, for its byte bound).
+    size: int = 0
 
     def __post_init__(self) -> None:
         self.updated_at = self.created_at

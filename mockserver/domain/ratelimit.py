@@ -72,9 +72,26 @@ def _positive_int(value: Any, what: str) -> int | None:
     value = _fact(value)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise ValueError(f"{what} must be a non-negative number, got {value!r}")
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not 0 <= value <= MAX_LIMIT_COUNT  # NaN fails this too
+    ):
+        raise ValueError(
+            f"{what} must be a number from 0 to {MAX_LIMIT_COUNT}, got {_short(value)}"
+        )
     return int(value)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+#: Largest count limit (creates per window, jobs in flight) a key may be given.
+MAX_LIMIT_COUNT = 1_000_000_000
+#: Longest rate window a key may be given: a year.
+MAX_WINDOW_SECONDS = 31_536_000
 
 
 @dataclass(frozen=True)
@@ -100,9 +117,14 @@ class LimitOverrides:
             raise ValueError(f"unknown limit field(s): {', '.join(sorted(unknown))}")
         window = data.get("window_seconds")
         if window is not None and (
-            isinstance(window, bool) or not isinstance(window, int | float) or window <= 0
+            isinstance(window, bool)
+            or not isinstance(window, int | float)
+            or not 0 < window <= MAX_WINDOW_SECONDS  # NaN fails this too
         ):
-            raise ValueError(f"window_seconds must be a positive number, got {window!r}")
+            raise ValueError(
+                f"window_seconds must be a number over 0 and at most {MAX_WINDOW_SECONDS} "
+                f"(a year), got {_short(window)}"
+            )
         over = data.get("over_limit")
         if over not in (None, "reject", "queue"):
             raise ValueError(f"over_limit must be 'reject' or 'queue', got {over!r}")
@@ -345,6 +367,18 @@ class RateLimiter:
             self._applied.clear()  # many distinct overrides: a bound, not an LRU
         self._applied[cache_key] = (overrides, policy)
         return policy
+
+    def forget_key(self, key: str) -> None:
+        """Drop the windows and slots of a key the accounts evicted (least recently used).
+
+        Its jobs still in flight free nothing later (:meth:`job_ended` finds no
+        state); only a key with jobs waiting in line for a slot is kept, as
+        they must still start.
+        """
+        for provider in list(self._policies):
+            state = self._state.get((provider, key))
+            if state is not None and not state.waiting:
+                del self._state[(provider, key)]
 
     def _key(self, provider: str, key: str) -> _KeyState:
         state = self._state.get((provider, key))

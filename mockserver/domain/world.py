@@ -17,7 +17,8 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from sortedcontainers import SortedList
+import orjson
+from sortedcontainers import SortedDict, SortedList
 
 from mockserver.domain.clock import Clock
 from mockserver.domain.lifecycle import Job, State, Transition, advance_by_clock, move
@@ -27,6 +28,12 @@ from mockserver.domain.lifecycle import Job, State, Transition, advance_by_clock
 DEFAULT_MAX_JOBS = 100_000
 #: Request journal entries kept (a ring: the newest win).
 DEFAULT_JOURNAL_SIZE = 2_000
+#: Estimated bytes the stored jobs may hold together (prompts can be large);
+#: the oldest finished jobs go first, as for the count.
+DEFAULT_MAX_JOB_BYTES = 256 * 1024 * 1024
+#: What a stored job costs beside its input's text (measured: about 1.6 KiB
+#: with its plan, extra, schedule and index entries).
+JOB_OVERHEAD_BYTES = 2048
 
 Listener = Callable[[Transition], None]
 ScheduleEntry = tuple[float, int, str]
@@ -34,6 +41,31 @@ ScheduleEntry = tuple[float, int, str]
 #: UUID version and variant bits, as uuid.UUID(int=..., version=4) sets them.
 _UUID_CLEAR = ~((0xC000 << 48) | (0xF000 << 64)) & ((1 << 128) - 1)
 _UUID_V4 = (0x8000 << 48) | (4 << 76)
+
+
+def approx_bytes(value: Any) -> int:
+    """A cheap estimate of the memory a JSON value holds: about twice its JSON text.
+
+    orjson writes a create's input in well under a microsecond; a value it
+    cannot write (a huge integer, a non-string key) is walked instead,
+    counting its text plus 16 bytes a value, at most 32 levels deep.
+    """
+    try:
+        return 2 * len(orjson.dumps(value, default=str))
+    except (TypeError, orjson.JSONEncodeError):
+        return _approx(value, 32)
+
+
+def _approx(value: Any, depth: int) -> int:
+    if isinstance(value, str):
+        return 16 + len(value)
+    if depth <= 0:
+        return 16
+    if isinstance(value, dict):
+        return 64 + sum(16 + len(str(k)) + _approx(v, depth - 1) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return 56 + sum(_approx(item, depth - 1) for item in value)
+    return 16
 
 
 class World:
@@ -46,12 +78,21 @@ class World:
         seed: int | None = None,
         max_jobs: int = DEFAULT_MAX_JOBS,
         journal_size: int = DEFAULT_JOURNAL_SIZE,
+        max_job_bytes: int = DEFAULT_MAX_JOB_BYTES,
     ) -> None:
         self.clock = clock
         self.seed = seed
         self.max_jobs = max_jobs
+        self.max_job_bytes = max_job_bytes
+        #: Estimated bytes of every stored job (:func:`approx_bytes` of its input).
+        self.job_bytes = 0
         self._random = random.Random(seed)
         self._jobs: OrderedDict[str, Job] = OrderedDict()
+        #: Creation number -> job id, and back: a page of the admin list
+        #: starts at any position in O(log n) (an OrderedDict cannot seek).
+        self._by_number: SortedDict[int, str] = SortedDict()
+        self._number: dict[str, int] = {}
+        self._created = 0
         #: (due, sequence, job id) of every job with a clock-driven transition
         #: ahead, earliest first; ``_entries`` finds a job's own entry, so an
         #: evicted or rescheduled job leaves nothing behind. (A heap with lazy
@@ -103,7 +144,16 @@ class World:
     # --- jobs ----------------------------------------------------------
     def add(self, job: Job) -> Job:
         """Store a new job and schedule its first transition."""
+        old = self._number.pop(job.id, None)
+        if old is not None:  # the same id stored again (tests): one entry
+            del self._by_number[old]
+            self.job_bytes -= self._jobs[job.id].size
         self._jobs[job.id] = job
+        job.size = JOB_OVERHEAD_BYTES + len(job.key) + approx_bytes(job.input)
+        self.job_bytes += job.size
+        self._created += 1
+        self._number[job.id] = self._created
+        self._by_number[self._created] = job.id
         self._evict()
         self._schedule_next(job)
         return job
@@ -121,6 +171,24 @@ class World:
     def jobs(self) -> Iterator[Job]:
         """All stored jobs, oldest first (not advanced: call :meth:`tick` first)."""
         return iter(list(self._jobs.values()))
+
+    def jobs_from(
+        self, after: int | None = None, *, newest_first: bool = True
+    ) -> Iterator[tuple[int, Job]]:
+        """``(creation number, job)`` from just past creation number ``after``, lazily.
+
+        Newest first by default; ``after=None`` starts at the newest (oldest).
+        Seeking costs O(log n), so an admin page anywhere in a large store is cheap.
+        """
+        numbers = self._by_number
+        if newest_first:
+            found = numbers.irange(maximum=after, inclusive=(True, False), reverse=True)
+        else:
+            found = numbers.irange(minimum=after, inclusive=(False, True))
+        for number in found:
+            job = self._jobs.get(numbers[number])
+            if job is not None:
+                yield number, job
 
     def __len__(self) -> int:
         return len(self._jobs)
@@ -191,7 +259,9 @@ class World:
 
     def _evict(self) -> None:
         """Drop the earliest finished job still stored, else the oldest job: O(1) amortised."""
-        while len(self._jobs) > self.max_jobs:
+        while len(self._jobs) > self.max_jobs or (
+            self.job_bytes > self.max_job_bytes and len(self._jobs) > 1
+        ):
             victim: str | None = None
             while self._finished:
                 candidate, _ = self._finished.popitem(last=False)
@@ -202,6 +272,8 @@ class World:
             if victim is None:
                 victim = next(iter(self._jobs))
             evicted = self._jobs.pop(victim)
+            self.job_bytes -= evicted.size
+            del self._by_number[self._number.pop(victim)]
             self._unschedule(victim)
             if not evicted.terminal:
                 # Whoever holds something for it (money, a slot) must let go.
@@ -211,6 +283,9 @@ class World:
     def reset(self) -> None:
         """Forget every job, scheduled transition and journal entry."""
         self._jobs.clear()
+        self.job_bytes = 0
+        self._by_number.clear()
+        self._number.clear()
         self._schedule.clear()
         self._entries.clear()
         self._finished.clear()

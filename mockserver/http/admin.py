@@ -1,7 +1,10 @@
 """The admin API under ``/_mock/`` (DESIGN.md, fixed surface).
 
 JSON in, JSON out; every error is ``{"error": "..."}`` with a 4xx status
-(a bug: 500, recorded like any unhandled error). The OpenAPI document of
+(a bug: 500, recorded like any unhandled error). Input is checked before
+it changes anything: a number out of range is a 400 naming the field and
+its range, a body over ``limits.admin_body_bytes`` a 413. Lists answer one
+page at a time (:mod:`mockserver.http.paging`). The OpenAPI document of
 this API is :func:`mockserver.http.admin_openapi.build_admin_openapi`,
 served at ``GET /_mock/openapi.json``; keep the two in step (a test checks
 that every route here is documented there).
@@ -11,14 +14,16 @@ from __future__ import annotations
 
 import datetime
 import functools
+import hashlib
 import json
+import logging
 import math
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, is_dataclass
 from decimal import Decimal
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import Receive, Scope, Send
@@ -33,14 +38,20 @@ from mockserver.http import media
 from mockserver.http.admin_openapi import build_admin_openapi
 from mockserver.http.asgi import BodyTooLarge, ClientGone, read_body
 from mockserver.http.journal import mask_secret, mask_value
+from mockserver.http.paging import Page, PageRequest, PagingError, page_of
 from mockserver.http.state import MockState, UnhandledError
 
 __all__ = ["AdminError", "admin_routes", "job_to_dict", "json_response"]
 
-#: Default and maximum number of journal entries one GET /_mock/requests returns.
-DEFAULT_REQUEST_LIMIT = 100
 #: How long ``{"wait": true}`` on clock/advance waits for webhooks to settle.
 ADVANCE_WAIT_SECONDS = 5.0
+#: The most one ``POST /_mock/clock/advance`` moves the clock: 100 years.
+MAX_ADVANCE_SECONDS = 3_155_760_000
+#: Mock time never passes 9000-01-01T00:00:00Z: dates must stay printable
+#: (year 9999 is Python's last) with room for jobs and retries after it.
+MAX_MOCK_TIME = 221_845_392_000.0
+
+logger = logging.getLogger("mockserver")
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -86,6 +97,13 @@ def _guard(endpoint: Endpoint) -> Endpoint:
             return await endpoint(request)
         except AdminError as error:
             return json_response({"error": error.message}, error.status)
+        except PagingError as error:
+            return json_response({"error": str(error)}, 400)
+        except ClientDisconnect:
+            # Nobody is left to answer; not an error of ours.
+            logger.debug("admin %s %s: client left before its whole body",
+                         request.method, request.url.path)
+            return json_response({"error": "client disconnected"}, 400)
         except Exception as error:
             _state(request).record_unhandled(
                 UnhandledError.capture(
@@ -97,8 +115,20 @@ def _guard(endpoint: Endpoint) -> Endpoint:
     return guarded
 
 
+async def _body(request: Request) -> bytes:
+    """The request body, refused with a 413 beyond ``limits.admin_body_bytes``."""
+    limit = _state(request).config.limits.admin_body_bytes
+    try:
+        return await read_body(request.receive, request.headers, limit)
+    except BodyTooLarge:
+        raise AdminError(413, f"request body over the admin limit of {limit} bytes "
+                              "(limits.admin_body_bytes)") from None
+    except ClientGone:
+        raise ClientDisconnect() from None
+
+
 async def _json_object(request: Request) -> dict[str, Any]:
-    body = await request.body()
+    body = await _body(request)
     if not body:
         return {}
     try:
@@ -110,8 +140,11 @@ async def _json_object(request: Request) -> dict[str, Any]:
     return data
 
 
-def _iso(seconds: float) -> str:
-    moment = datetime.datetime.fromtimestamp(seconds, tz=datetime.UTC)
+def _iso(seconds: float) -> str | None:
+    try:
+        moment = datetime.datetime.fromtimestamp(seconds, tz=datetime.UTC)
+    except (ValueError, OverflowError, OSError):
+        return None  # beyond year 9999: never reached through the API (MAX_MOCK_TIME)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
@@ -209,23 +242,42 @@ async def reset(request: Request) -> Response:
     return json_response({"status": "reset", "clock": _clock(state)})
 
 
+def _page_body(name: str, page: Page[Any], request: PageRequest, **extra: Any) -> dict[str, Any]:
+    """The JSON of one page: ``count``, the items under ``name``, ``next_cursor``, ``limit``."""
+    return {"count": len(page.items), name: page.items, "next_cursor": page.next_cursor,
+            "limit": request.limit, **extra}
+
+
+def _choice(request: Request, name: str, known: list[str]) -> str | None:
+    value = request.query_params.get(name)
+    if value is not None and value not in known:
+        raise AdminError(400, f"unknown {name} {value[:80]!r} (known: {', '.join(known)})")
+    return value
+
+
 @_guard
 async def list_jobs(request: Request) -> Response:
     state = _state(request)
     provider = _provider_filter(state, request)
-    wanted_state = request.query_params.get("state")
-    if wanted_state is not None and wanted_state not in {s.value for s in State}:
-        raise AdminError(
-            400, f"unknown state {wanted_state!r} (known: {', '.join(s.value for s in State)})"
-        )
+    wanted_state = _choice(request, "state", [s.value for s in State])
+    query = request.query_params
+    model, key = query.get("model"), query.get("key")
+    paging = PageRequest.parse(query)
     state.tick()
-    jobs = [
-        job_to_dict(job, _status_word(state, job))
-        for job in state.world.jobs()
-        if (provider is None or job.provider == provider)
-        and (wanted_state is None or job.state.value == wanted_state)
-    ]
-    return json_response({"count": len(jobs), "jobs": jobs})
+
+    def keep(job: Job) -> bool:
+        return (provider is None or job.provider == provider) and (
+            wanted_state is None or job.state.value == wanted_state) and (
+            model is None or job.model_id == model) and (key is None or job.key == key)
+
+    found = page_of(
+        ((str(number), job) for number, job in state.world.jobs_from(
+            paging.int_cursor(), newest_first=paging.newest_first)),
+        paging.limit, keep,
+    )
+    jobs = [job_to_dict(job, _status_word(state, job)) for job in found.items]
+    page = Page(jobs, found.next_cursor)
+    return json_response(_page_body("jobs", page, paging, stored=len(state.world)))
 
 
 @_guard
@@ -248,15 +300,19 @@ def _status_word(state: MockState, job: Job) -> str | None:
 async def list_requests(request: Request) -> Response:
     state = _state(request)
     provider = _provider_filter(state, request)
-    raw = request.query_params.get("limit", str(DEFAULT_REQUEST_LIMIT))
-    try:
-        limit = int(raw)
-    except ValueError:
-        raise AdminError(400, f"limit must be an integer, got {raw!r}") from None
-    if limit < 0:
-        raise AdminError(400, "limit must not be negative")
-    entries = state.journal.entries(provider=provider, limit=limit)
-    return json_response({"count": len(entries), "requests": entries})
+    paging = PageRequest.parse(request.query_params)
+    raw_status = request.query_params.get("status")
+    status: int | None = None
+    if raw_status is not None:
+        try:
+            status = int(raw_status)
+        except ValueError:
+            raise AdminError(
+                400, f"status must be an HTTP status code, got {raw_status[:40]!r}") from None
+    page = state.journal.page(paging, provider=provider, status=status,
+                              endpoint=request.query_params.get("endpoint"))
+    return json_response(_page_body("requests", page, paging, stored=len(state.world.journal),
+                                    stored_bytes=state.journal.bytes))
 
 
 @_guard
@@ -264,18 +320,27 @@ async def list_webhooks(request: Request) -> Response:
     state = _state(request)
     provider = _provider_filter(state, request)
     job_id = request.query_params.get("job_id")
-    wanted_state = request.query_params.get("state")
-    if wanted_state is not None and wanted_state not in {s.value for s in DeliveryState}:
-        known = ", ".join(s.value for s in DeliveryState)
-        raise AdminError(400, f"unknown delivery state {wanted_state!r} (known: {known})")
-    deliveries = [
-        delivery.to_dict()
-        for delivery in state.outbox.deliveries()
-        if (provider is None or delivery.provider == provider)
+    wanted_state = _choice(request, "state", [s.value for s in DeliveryState])
+    paging = PageRequest.parse(request.query_params, newest_first=False)
+    deliveries = state.outbox.deliveries()
+    found = page_of(
+        _positions(deliveries, paging), paging.limit,
+        lambda delivery: (provider is None or delivery.provider == provider)
         and (job_id is None or delivery.job_id == job_id)
-        and (wanted_state is None or delivery.state.value == wanted_state)
-    ]
-    return json_response({"count": len(deliveries), "deliveries": deliveries})
+        and (wanted_state is None or delivery.state.value == wanted_state),
+    )
+    page = Page([delivery.to_dict() for delivery in found.items], found.next_cursor)
+    return json_response(_page_body("deliveries", page, paging, stored=len(deliveries)))
+
+
+def _positions(items: list[Any], paging: PageRequest) -> Any:
+    """``(cursor, item)`` of a list from the cursor (a position) on, either way."""
+    after = paging.int_cursor()
+    if paging.newest_first:
+        start = len(items) - 1 if after is None else min(after - 1, len(items) - 1)
+        return ((str(i), items[i]) for i in range(start, -1, -1))
+    start = 0 if after is None else max(after + 1, 0)
+    return ((str(i), items[i]) for i in range(start, len(items)))
 
 
 @_guard
@@ -291,14 +356,24 @@ async def advance_clock(request: Request) -> Response:
     if unknown:
         raise AdminError(400, f"unknown field(s): {', '.join(unknown)} (allowed: seconds, wait)")
     seconds = data.get("seconds")
+    allowed = f"a number from 0 to {MAX_ADVANCE_SECONDS} (100 years)"
     if (
         isinstance(seconds, bool)
         or not isinstance(seconds, int | float)
-        or not math.isfinite(seconds)
+        or (isinstance(seconds, float) and not math.isfinite(seconds))
     ):
-        raise AdminError(400, f'"seconds" must be a number, got {json.dumps(seconds)}')
+        raise AdminError(400, f'"seconds" must be {allowed}, got {_shown(seconds)}')
     if seconds < 0:
-        raise AdminError(400, '"seconds" must not be negative: the clock never goes back')
+        raise AdminError(
+            400, f'"seconds" must be {allowed}: the clock never goes back, got {_shown(seconds)}'
+        )
+    if seconds > MAX_ADVANCE_SECONDS:
+        raise AdminError(400, f'"seconds" must be {allowed}, got {_shown(seconds)}')
+    room = MAX_MOCK_TIME - state.clock.now()
+    if seconds > room:
+        raise AdminError(
+            400, f'"seconds" would move the clock past 9000-01-01, the latest mock time: '
+                 f"at most {max(room, 0):.0f} more, got {_shown(seconds)}")
     wait = data.get("wait", False)
     if not isinstance(wait, bool):
         raise AdminError(400, '"wait" must be true or false')
@@ -312,9 +387,42 @@ async def advance_clock(request: Request) -> Response:
     return json_response(body)
 
 
+def _shown(value: Any) -> str:
+    """A client's value for an error message: JSON, at most 60 characters."""
+    try:
+        text = json.dumps(value, default=str)
+    except (ValueError, TypeError):
+        text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def masked_account(described: dict[str, Any]) -> dict[str, Any]:
+    """A key's description for lists: key and webhook secret masked, plus a fingerprint.
+
+    The whole key and secret are shown only by ``GET /_mock/accounts/{key}``.
+    """
+    key = str(described["key"])
+    return {
+        **described,
+        "key": mask_secret(key),
+        "fingerprint": hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()[:12],
+        "webhook_secret": mask_secret(str(described["webhook_secret"])),
+    }
+
+
 @_guard
 async def list_accounts(request: Request) -> Response:
-    return json_response(_state(request).accounts.to_dict())
+    accounts = _state(request).accounts
+    paging = PageRequest.parse(request.query_params, newest_first=False)
+    start = paging.int_cursor() or 0
+    if start < 0:
+        raise PagingError("cursor must not be negative")
+    found = page_of(((str(position + 1), key) for position, key in accounts.keys_from(start)),
+                    paging.limit)
+    page = Page([masked_account(accounts.describe(key)) for key in found.items],
+                found.next_cursor)
+    return json_response(_page_body("keys", page, paging, defaults=accounts.defaults(),
+                                    stored=len(accounts)))
 
 
 @_guard
@@ -339,6 +447,8 @@ def _check_tier(state: MockState, body: dict[str, Any]) -> None:
     limits = body.get("limits")
     tier = limits.get("tier") if isinstance(limits, dict) else None
     admission = state.service.admission
+    if tier is not None and not isinstance(tier, str):
+        raise AdminError(400, f"limits.tier must be a string, got {_shown(tier)}")
     if tier is None or admission is None:
         return
     known = admission.limiter.known_tiers()
@@ -351,9 +461,14 @@ def _check_tier(state: MockState, body: dict[str, Any]) -> None:
 @_guard
 async def list_scenarios(request: Request) -> Response:
     state = _state(request)
-    return json_response(
-        {"queued": state.scenarios.list(), "available": state.scenarios.registry.to_list()}
-    )
+    paging = PageRequest.parse(request.query_params, newest_first=False)
+    queued = state.scenarios.list()
+    found = page_of(_positions(queued, paging), paging.limit)
+    return json_response({
+        "queued": found.items, "count": len(found.items), "next_cursor": found.next_cursor,
+        "limit": paging.limit, "stored": len(queued),
+        "available": state.scenarios.registry.to_list(),
+    })
 
 
 @_guard
@@ -387,8 +502,12 @@ def upload_to_dict(upload: Upload) -> dict[str, Any]:
 @_guard
 async def list_uploads(request: Request) -> Response:
     store = _state(request).service.uploads
-    return json_response({"uploads": [upload_to_dict(u) for u in store.uploads()],
-                          "max_uploads": store.max_uploads, "max_bytes": store.max_bytes})
+    paging = PageRequest.parse(request.query_params, newest_first=False)
+    uploads = store.uploads()
+    found = page_of(_positions(uploads, paging), paging.limit)
+    page = Page([upload_to_dict(u) for u in found.items], found.next_cursor)
+    return json_response(_page_body("uploads", page, paging, stored=len(uploads),
+                                    max_uploads=store.max_uploads, max_bytes=store.max_bytes))
 
 
 @_guard

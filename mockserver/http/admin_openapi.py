@@ -29,6 +29,39 @@ def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any
 _PROVIDER = _query("provider", "only this provider's entries", {"type": "string"})
 
 
+def _paging(default_order: str) -> list[dict[str, Any]]:
+    """``limit``, ``cursor`` and ``order`` of every admin list (mockserver.http.paging)."""
+    return [
+        _query("limit", "items per page (default 100, at most 500)",
+               {"type": "integer", "minimum": 0, "maximum": 500, "default": 100}),
+        _query("cursor", "the `next_cursor` of the previous page", {"type": "string"}),
+        _query("order", f"newest or oldest first (default {default_order})",
+               {"enum": ["newest", "oldest"], "default": default_order}),
+    ]
+
+
+def _page(name: str, item: dict[str, Any], description: str,
+          **extra: dict[str, Any]) -> dict[str, Any]:
+    """The 200 response of a paged list: ``count``, the items, ``next_cursor``, ``limit``."""
+    return _json({"type": "object", "required": ["count", name, "next_cursor", "limit"],
+                  "properties": {
+                      "count": {"type": "integer", "description": "items on this page"},
+                      name: {"type": "array", "items": item},
+                      "next_cursor": {"type": ["string", "null"], "description":
+                                      "pass as `cursor` for the next page; null on the last. "
+                                      "A page may hold fewer than `limit` items and still "
+                                      "have a next one: one call examines at most 5,000 "
+                                      "stored items"},
+                      "limit": {"type": "integer"},
+                      "stored": {"type": "integer", "description": "items stored in all"},
+                      **extra,
+                  }}, description)
+
+
+_BAD_PAGE = "bad limit, cursor, order or filter"
+_TOO_LARGE = "body over limits.admin_body_bytes"
+
+
 def build_admin_openapi(server_url: str | None = None) -> dict[str, Any]:
     """The OpenAPI 3.1 document of ``/_mock/`` (a fresh dict on every call)."""
     schemas: dict[str, Any] = {
@@ -143,9 +176,15 @@ def build_admin_openapi(server_url: str | None = None) -> dict[str, Any]:
                     "type": "object",
                     "description": "secrets masked to *** plus at most 4 characters",
                 },
-                "body": {"description": "JSON if it parsed, else text; capped"},
+                "body": {"description": "JSON if it parsed, else text; cut beyond "
+                                        "limits.journal_body_bytes; null for an upload"},
+                "body_bytes": {"type": "integer", "description": "the whole body's size"},
+                "body_truncated": {"type": "boolean",
+                                   "description": "only part of the body (or none) was kept"},
                 "status": {"type": "integer"},
-                "response": {"description": "the response body, capped (none for media)"},
+                "response": {"description": "the response body, cut likewise (none for media)"},
+                "response_bytes": {"type": "integer"},
+                "response_truncated": {"type": "boolean"},
                 "duration_ms": {"type": "number"},
             },
         },
@@ -176,13 +215,14 @@ def build_admin_openapi(server_url: str | None = None) -> dict[str, Any]:
                     _PROVIDER,
                     _query("state", "only jobs in this neutral state",
                            {"enum": ["queued", "running", "succeeded", "failed", "cancelled"]}),
+                    _query("model", "only jobs of this model id", {"type": "string"}),
+                    _query("key", "only jobs of this API key (whole)", {"type": "string"}),
+                    *_paging("newest"),
                 ],
                 "responses": {
-                    "200": _json({"type": "object", "properties": {
-                        "count": {"type": "integer"},
-                        "jobs": {"type": "array", "items": {"$ref": "#/components/schemas/Job"}},
-                    }}, "jobs, oldest first"),
-                    "400": _error("unknown provider or state"),
+                    "200": _page("jobs", {"$ref": "#/components/schemas/Job"},
+                                 "one page of jobs, newest first"),
+                    "400": _error(_BAD_PAGE),
                 },
             }
         },
@@ -204,16 +244,18 @@ def build_admin_openapi(server_url: str | None = None) -> dict[str, Any]:
                 "operationId": "listRequests",
                 "parameters": [
                     _PROVIDER,
-                    _query("limit", "the newest N entries (default 100)",
-                           {"type": "integer", "minimum": 0}),
+                    _query("endpoint", "only this endpoint's entries (create, poll, ...)",
+                           {"type": "string"}),
+                    _query("status", "only entries answered with this HTTP status",
+                           {"type": "integer"}),
+                    *_paging("newest"),
                 ],
                 "responses": {
-                    "200": _json({"type": "object", "properties": {
-                        "count": {"type": "integer"},
-                        "requests": {"type": "array",
-                                     "items": {"$ref": "#/components/schemas/JournalEntry"}},
-                    }}, "entries, oldest first"),
-                    "400": _error("bad provider or limit"),
+                    "200": _page("requests", {"$ref": "#/components/schemas/JournalEntry"},
+                                 "one page of entries, newest first",
+                                 stored_bytes={"type": "integer", "description":
+                                               "estimated bytes the journal holds"}),
+                    "400": _error(_BAD_PAGE),
                 },
             }
         },
@@ -226,14 +268,12 @@ def build_admin_openapi(server_url: str | None = None) -> dict[str, Any]:
                     _query("job_id", "only this job's deliveries", {"type": "string"}),
                     _query("state", "only deliveries in this state",
                            {"enum": ["pending", "in_flight", "delivered", "gave_up"]}),
+                    *_paging("oldest"),
                 ],
                 "responses": {
-                    "200": _json({"type": "object", "properties": {
-                        "count": {"type": "integer"},
-                        "deliveries": {"type": "array",
-                                       "items": {"$ref": "#/components/schemas/Delivery"}},
-                    }}, "deliveries in the order they were enqueued"),
-                    "400": _error("bad filter"),
+                    "200": _page("deliveries", {"$ref": "#/components/schemas/Delivery"},
+                                 "one page of deliveries, in the order they were enqueued"),
+                    "400": _error(_BAD_PAGE),
                 },
             }
         },
@@ -255,7 +295,10 @@ def build_admin_openapi(server_url: str | None = None) -> dict[str, Any]:
                         "required": ["seconds"],
                         "additionalProperties": False,
                         "properties": {
-                            "seconds": {"type": "number", "minimum": 0},
+                            "seconds": {"type": "number", "minimum": 0,
+                                        "maximum": 3155760000,
+                                        "description": "at most 100 years, and never past "
+                                                       "9000-01-01 mock time"},
                             "wait": {"type": "boolean", "default": False,
                                      "description": "answer only after due webhooks were "
                                                     "attempted (at most 5 s)"},
@@ -269,7 +312,9 @@ def build_admin_openapi(server_url: str | None = None) -> dict[str, Any]:
                                        "settled": {"type": "boolean"},
                                        "webhook_attempts": {"type": "integer"}},
                     }]}, "the new time"),
-                    "400": _error("seconds missing, not a number, or negative"),
+                    "400": _error("seconds missing, not a number, or out of range (the "
+                                  "message names the range); the clock did not move"),
+                    "413": _error(_TOO_LARGE),
                 },
             }
         },
@@ -296,11 +341,14 @@ def build_admin_openapi(server_url: str | None = None) -> dict[str, Any]:
             "get": {
                 "summary": "Files uploaded to a provider's upload endpoints, oldest first",
                 "operationId": "listUploads",
-                "responses": {"200": _json({"type": "object", "properties": {
-                    "uploads": {"type": "array", "items": {"$ref": "#/components/schemas/Upload"}},
-                    "max_uploads": {"type": "integer"},
-                    "max_bytes": {"type": "integer"},
-                }}, "uploads and the store's bounds")},
+                "parameters": _paging("oldest"),
+                "responses": {
+                    "200": _page("uploads", {"$ref": "#/components/schemas/Upload"},
+                                 "one page of uploads and the store's bounds",
+                                 max_uploads={"type": "integer"},
+                                 max_bytes={"type": "integer"}),
+                    "400": _error(_BAD_PAGE),
+                },
             },
         },
         "/_mock/uploads/{token}": {
@@ -337,20 +385,37 @@ def build_admin_openapi(server_url: str | None = None) -> dict[str, Any]:
         },
         "/_mock/accounts": {
             "get": {
-                "summary": "Every key seen or configured, with defaults",
+                "summary": "Keys seen or configured (sorted; key and webhook secret masked), "
+                           "with defaults",
                 "operationId": "listAccounts",
-                "responses": {"200": _json({"type": "object", "properties": {
-                    "defaults": {"type": "object"},
-                    "keys": {"type": "object",
-                             "additionalProperties": {"$ref": "#/components/schemas/Account"}},
-                }}, "accounts")},
+                "parameters": [
+                    _query("limit", "items per page (default 100, at most 500)",
+                           {"type": "integer", "minimum": 0, "maximum": 500, "default": 100}),
+                    _query("cursor", "the `next_cursor` of the previous page",
+                           {"type": "string"}),
+                ],
+                "responses": {
+                    "200": _page("keys", {"allOf": [
+                        {"$ref": "#/components/schemas/Account"},
+                        {"type": "object", "properties": {
+                            "key": {"type": "string", "description": "masked: *** plus at "
+                                    "most the last 4 characters"},
+                            "webhook_secret": {"type": "string", "description": "masked"},
+                            "fingerprint": {"type": "string", "description":
+                                            "first 12 hex digits of sha256(key): tells "
+                                            "keys apart"},
+                        }},
+                    ]}, "one page of keys, sorted by key", defaults={"type": "object"}),
+                    "400": _error(_BAD_PAGE),
+                },
             }
         },
         "/_mock/accounts/{key}": {
             "parameters": [{"name": "key", "in": "path", "required": True,
                             "schema": {"type": "string"}}],
             "get": {
-                "summary": "One API key: validity, webhook secret, limits, balance per provider",
+                "summary": "One API key: validity, webhook secret, limits, balance per provider "
+                           "(key and secret whole: the only place they are)",
                 "operationId": "getAccount",
                 "responses": {"200": _json({"$ref": "#/components/schemas/Account"}, "the key")},
             },
@@ -373,7 +438,9 @@ def build_admin_openapi(server_url: str | None = None) -> dict[str, Any]:
                 }}}},
                 "responses": {
                     "200": _json({"$ref": "#/components/schemas/Account"}, "the key, updated"),
-                    "400": _error("unknown field or bad value"),
+                    "400": _error("unknown field or bad value (a number out of range names "
+                                  "the field and the range); nothing changed"),
+                    "413": _error(_TOO_LARGE),
                 },
             },
         },
@@ -381,10 +448,13 @@ def build_admin_openapi(server_url: str | None = None) -> dict[str, Any]:
             "get": {
                 "summary": "Queued scenarios and every scenario available",
                 "operationId": "listScenarios",
-                "responses": {"200": _json({"type": "object", "properties": {
-                    "queued": {"type": "array", "items": {"type": "object"}},
-                    "available": {"type": "array", "items": {"type": "object"}},
-                }}, "scenarios")},
+                "parameters": _paging("oldest"),
+                "responses": {
+                    "200": _page("queued", {"type": "object"},
+                                 "one page of the queue, and every scenario available",
+                                 available={"type": "array", "items": {"type": "object"}}),
+                    "400": _error(_BAD_PAGE),
+                },
             },
             "post": {
                 "summary": "Queue a scenario for matching calls (for clients that cannot "
@@ -413,6 +483,7 @@ def build_admin_openapi(server_url: str | None = None) -> dict[str, Any]:
                 "responses": {
                     "201": _json({"type": "object"}, "the queued entry"),
                     "400": _error("unknown scenario, bad code or malformed entry"),
+                    "413": _error(_TOO_LARGE),
                 },
             },
             "delete": {
@@ -439,7 +510,9 @@ def build_admin_openapi(server_url: str | None = None) -> dict[str, Any]:
                 "Inspect and steer the mock server: jobs, request journal, webhook "
                 "deliveries, the mock clock, API keys and balances, fault scenarios. "
                 "JSON in, JSON out; errors are "
-                '{"error": "..."} with a 4xx status.'
+                '{"error": "..."} with a 4xx status. Lists are paged: `limit` '
+                "(default 100, at most 500), `cursor` (the previous page's "
+                "`next_cursor`), `order`."
             ),
         },
         "servers": [{"url": server_url or "http://127.0.0.1:8080"}],

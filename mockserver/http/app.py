@@ -262,7 +262,9 @@ def create_app(
     config = config or MockConfig()
     contracts = contracts or load_contracts()
     clock = clock or build_clock(config.clock)
-    world = World(clock, seed=config.seed, journal_size=config.journal_size)
+    limits = config.limits
+    world = World(clock, seed=config.seed, journal_size=config.journal_size,
+                  max_jobs=limits.jobs, max_job_bytes=limits.job_bytes)
     outbox = Outbox()
     factories = load_adapter_factories() if adapters is None else adapters
     unknown = sorted(set(config.providers) - set(factories))
@@ -300,7 +302,10 @@ def create_app(
         for name, contract in configured.items()
         if contract.data.get("billing", {}).get("currency")
     }
-    accounts = Accounts.from_config({"accounts": dict(config.accounts)}, currencies=currencies)
+    accounts = Accounts.from_config(
+        {"accounts": dict(config.accounts)}, currencies=currencies,
+        max_keys=limits.keys, max_key_bytes=limits.key_bytes,
+    )
     # Creates are rate-limited and billed against the shared accounts.
     service.admission = Admission.from_contracts(
         accounts, {name: contract.data for name, contract in configured.items()}
@@ -323,7 +328,8 @@ def create_app(
         service=service,
         contracts=contracts,
         adapters=built,
-        journal=Journal(world),
+        journal=Journal(world, max_bytes=limits.journal_bytes,
+                        body_bytes=limits.journal_body_bytes),
         sender=sender,
         accounts=accounts,
         scenarios=scenarios,

@@ -4,6 +4,12 @@ Entries live in the world's ring (``World.journal``), so a reset clears them
 and a mock left running for a day keeps only the newest. Secrets never reach
 the journal in clear: credential headers and secret-looking body fields keep
 at most their last four characters, enough to tell two keys apart.
+
+Bounded in count (``journal_size``, the ring's length) and in bytes
+(``journal_bytes``): each body is cut to ``journal_body_bytes`` when it is
+recorded (the entry says ``"body_truncated": true`` and the full size), the
+bodies of uploads are not kept at all (the upload store has them), and the
+oldest entries go while the kept bytes are over the bound.
 """
 
 from __future__ import annotations
@@ -15,9 +21,11 @@ from typing import Any
 
 from mockserver import wirejson
 from mockserver.domain.world import World
+from mockserver.http.paging import Page, PageRequest, page_of
 
 __all__ = [
     "BODY_CAP",
+    "DEFAULT_JOURNAL_BYTES",
     "SECRET_FIELDS",
     "SECRET_HEADERS",
     "Journal",
@@ -38,6 +46,10 @@ SECRET_FIELDS = frozenset(
 )
 #: Bodies are kept up to this many bytes; longer ones are cut and flagged.
 BODY_CAP = 4096
+#: Bytes the journal's entries may hold together (bodies, headers, query).
+DEFAULT_JOURNAL_BYTES = 32 * 1024 * 1024
+#: What an entry costs beside its bodies, headers and query text.
+_ENTRY_OVERHEAD_BYTES = 512
 
 _MASK = "***"
 
@@ -78,37 +90,40 @@ def mask_value(value: Any) -> Any:
     return value
 
 
-def journal_body(body: bytes, *, cap: int = BODY_CAP) -> Any:
+def journal_body(body: bytes, *, cap: int = BODY_CAP, size: int | None = None) -> Any:
     """The body for the journal: parsed JSON (masked) if it is JSON, else text, capped.
 
-    Returns None for an empty body. A body over ``cap`` bytes is kept as its
-    first ``cap`` bytes of text with ``"...(N bytes)"`` appended, because a
-    cut JSON document no longer parses.
+    Returns None for an empty body. A body over ``cap`` bytes (or, for a
+    body already cut when recorded, whose full ``size`` was larger) is kept
+    as its first ``cap`` bytes of text with ``"...(N bytes)"`` appended,
+    because a cut JSON document no longer parses.
     """
-    if not body:
-        return None
-    if len(body) <= cap:
+    size = len(body) if size is None else size
+    if not size or not body:
+        return None  # empty, or not kept (an upload: the upload store has it)
+    if size <= cap:
         try:
             return mask_value(wirejson.loads(body))
         except (UnicodeDecodeError, json.JSONDecodeError):
             pass
     text = body[:cap].decode("utf-8", "replace")
-    if len(body) > cap:
-        text += f"...({len(body)} bytes)"
+    if size > cap:
+        text += f"...({size} bytes)"
     return text
 
 
 #: One exchange as :meth:`Journal.record` keeps it (see there).
 _Exchange = tuple[
     int, float, str, str, "str | None", "str | None", Mapping[str, str], Mapping[str, str],
-    bytes, int, "bytes | None", float, "str | None", bool,
+    bytes, int, "bytes | None", float, "str | None", bool, int, int, int,
 ]
 
 
 def _exchange_entry(kept: _Exchange) -> dict[str, Any]:
     """The journal entry (masked, bodies parsed) of an exchange kept raw."""
     (seq, at, method, path, provider, endpoint, query, headers, body, status, response,
-     duration_ms, scenario, dropped) = kept
+     duration_ms, scenario, dropped, body_size, response_size, _) = kept
+    cap = max(len(body), len(response or b""), BODY_CAP)
     return {
         "at": at,
         "method": method,
@@ -117,9 +132,14 @@ def _exchange_entry(kept: _Exchange) -> dict[str, Any]:
         "endpoint": endpoint,
         "query": dict(query),
         "headers": mask_headers(headers),
-        "body": journal_body(body),
+        "body": journal_body(body, cap=cap, size=body_size),
+        "body_bytes": body_size,
+        "body_truncated": body_size > len(body),
         "status": status,
-        "response": journal_body(response) if response is not None else None,
+        "response": journal_body(response, cap=cap, size=response_size)
+        if response is not None else None,
+        "response_bytes": response_size,
+        "response_truncated": response is not None and response_size > len(response),
         "duration_ms": round(duration_ms, 3),
         "scenario": scenario,
         "dropped": dropped,
@@ -130,8 +150,18 @@ def _exchange_entry(kept: _Exchange) -> dict[str, Any]:
 class Journal:
     """Appends entries to the world's ring and reads them back, filtered."""
 
-    def __init__(self, world: World) -> None:
+    def __init__(
+        self,
+        world: World,
+        *,
+        max_bytes: int = DEFAULT_JOURNAL_BYTES,
+        body_bytes: int = BODY_CAP,
+    ) -> None:
         self.world = world
+        self.max_bytes = max_bytes
+        self.body_bytes = body_bytes
+        #: Estimated bytes of the entries in the ring (bodies as kept, headers, query).
+        self.bytes = 0
         self._ids = itertools.count(1)
 
     def record(
@@ -149,6 +179,7 @@ class Journal:
         duration_ms: float,
         scenario: str | None = None,
         dropped: bool = False,
+        keep_body: bool = True,
     ) -> None:
         """Append one request and its answer, kept raw until somebody reads the journal.
 
@@ -158,11 +189,38 @@ class Journal:
         reader sees, headers masked and bodies parsed and masked. ``response``
         is None for a body the journal does not keep (media). ``query`` and
         ``headers`` are the request's own mappings, which nothing mutates.
+        Bodies over ``body_bytes`` are cut now (``keep_body=False``, for an
+        upload, keeps none of the request body), and the oldest entries go
+        while the ring holds more than ``max_bytes``.
         """
-        self.world.journal.append(
+        cap = self.body_bytes
+        body_size = len(body)
+        if not keep_body:
+            body = b""
+        elif body_size > cap:
+            body = body[:cap]
+        response_size = 0
+        if response is not None:
+            response_size = len(response)
+            if response_size > cap:
+                response = response[:cap]
+        size = _ENTRY_OVERHEAD_BYTES + len(body) + len(response or b"") + len(path)
+        # Values summed in C; names (short, a known few) at 32 bytes each.
+        size += sum(map(len, headers.values())) + 32 * len(headers)
+        if query:
+            size += sum(map(len, query.values())) + 32 * len(query)
+        ring = self.world.journal
+        if not ring:
+            self.bytes = 0  # the world was reset
+        elif len(ring) == ring.maxlen:
+            self.bytes -= ring[0][-1]  # appending drops the oldest
+        ring.append(
             (next(self._ids), at, method, path, provider, endpoint, query, headers, body,
-             status, response, duration_ms, scenario, dropped)
+             status, response, duration_ms, scenario, dropped, body_size, response_size, size)
         )
+        self.bytes += size
+        while self.bytes > self.max_bytes and len(ring) > 1:
+            self.bytes -= ring.popleft()[-1]
 
     def entries(
         self, *, provider: str | None = None, limit: int | None = None
@@ -175,3 +233,36 @@ class Journal:
         if limit is not None:
             items = items[-limit:] if limit > 0 else []
         return [_exchange_entry(kept) for kept in items]
+
+    def page(
+        self, request: PageRequest, *, provider: str | None = None, status: int | None = None,
+        endpoint: str | None = None,
+    ) -> Page[dict[str, Any]]:
+        """One page of entries (newest first unless asked otherwise), filtered as it walks.
+
+        The cursor is an entry's sequence number; entries' numbers are
+        consecutive in the ring, so a page starts by index, not by a scan.
+        """
+        ring = self.world.journal
+        after = request.int_cursor()
+
+        def candidates() -> Iterable[tuple[str, _Exchange]]:
+            if not ring:
+                return
+            first = ring[0][0]
+            if request.newest_first:
+                start = len(ring) - 1 if after is None else min(after - first - 1, len(ring) - 1)
+                indices: Iterable[int] = range(start, -1, -1)
+            else:
+                start = 0 if after is None else max(after - first + 1, 0)
+                indices = range(start, len(ring))
+            for index in indices:
+                kept = ring[index]
+                yield str(kept[0]), kept
+
+        def keep(kept: _Exchange) -> bool:
+            return (provider is None or kept[4] == provider) and (
+                status is None or kept[9] == status) and (endpoint is None or kept[5] == endpoint)
+
+        found = page_of(candidates(), request.limit, keep)
+        return Page([_exchange_entry(kept) for kept in found.items], found.next_cursor)

@@ -352,6 +352,7 @@ class ProviderRoute(BaseRoute):
             duration_ms,
             scenario.name if scenario is not None else None,
             dropped,
+            keep_body=endpoint not in _UPLOADS,  # the upload store keeps the file
         )
         if logger.isEnabledFor(logging.INFO):  # the arguments cost a request something
             logger.info(

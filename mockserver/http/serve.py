@@ -12,6 +12,7 @@ import argparse
 import gc
 import importlib.util
 import logging
+import resource
 import signal
 import socket
 from dataclasses import replace
@@ -20,10 +21,10 @@ from typing import TextIO
 
 import uvicorn
 
-from mockserver.config import ConfigError, MockConfig
+from mockserver.config import MAX_SPEED, ConfigError, MockConfig
 from mockserver.contracts import ContractError
 from mockserver.http.app import create_app
-from mockserver.http.onewrite import OneWriteHttpToolsProtocol
+from mockserver.http.connlimits import GuardedHttpToolsProtocol, configure
 from mockserver.http.quietgc import QuietCollector
 from mockserver.logformat import log_formatter
 
@@ -50,8 +51,8 @@ def config_from_arguments(arguments: argparse.Namespace) -> MockConfig:
     if getattr(arguments, "clock", None) is not None:
         clock = replace(clock, kind=arguments.clock)
     if getattr(arguments, "speed", None) is not None:
-        if arguments.speed <= 0:
-            raise ConfigError("--speed must be greater than 0")
+        if not 0 < arguments.speed <= MAX_SPEED:
+            raise ConfigError(f"--speed must be greater than 0 and at most {MAX_SPEED:g}")
         clock = replace(clock, speed=arguments.speed)
     if getattr(arguments, "webhook_attempts", None) is not None:
         if arguments.webhook_attempts < 1:
@@ -71,6 +72,17 @@ def config_from_arguments(arguments: argparse.Namespace) -> MockConfig:
         jobs = replace(jobs, polls_per_phase=arguments.polls_per_phase)
     if getattr(arguments, "seed", None) is not None:
         config = replace(config, seed=arguments.seed)
+    if getattr(arguments, "max_connections", None) is not None:
+        if arguments.max_connections < 1:
+            raise ConfigError("--max-connections must be at least 1")
+        server = replace(server, max_connections=arguments.max_connections)
+    for flag, name in (("keep_alive", "keep_alive_seconds"),
+                       ("header_timeout", "header_timeout_seconds")):
+        value = getattr(arguments, flag, None)
+        if value is not None:
+            if not value > 0:
+                raise ConfigError(f"--{flag.replace('_', '-')} must be greater than 0")
+            server = replace(server, **{name: value})
     return replace(config, server=server, clock=clock, jobs=jobs, webhooks=hooks)
 
 
@@ -86,6 +98,30 @@ def _bind(host: str, port: int) -> socket.socket:
     sock.listen(2048)
     sock.setblocking(False)
     return sock
+
+
+#: File descriptors kept free of connections (listening socket, logs, webhook clients).
+_SPARE_FILES = 64
+
+
+def connection_cap(wanted: int) -> int:
+    """``wanted``, lowered to what the process's file limit allows (raised to its hard limit).
+
+    Past the file limit ``accept`` fails and every client waits; under it the
+    connection cap closes idle connections instead.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < wanted + _SPARE_FILES:
+        target = wanted + _SPARE_FILES if hard == resource.RLIM_INFINITY else min(
+            hard, wanted + _SPARE_FILES)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):
+            pass
+    if soft == resource.RLIM_INFINITY:
+        return wanted
+    return max(1, min(wanted, soft - _SPARE_FILES))
 
 
 def _url_host(host: str) -> str:
@@ -141,17 +177,23 @@ def run_serve(arguments: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> 
     lines.append(f"  {'admin':<10} {base}/_mock/health  (OpenAPI: {base}/_mock/openapi.json)")
     print("\n".join(lines), file=stdout, flush=True)
 
-    server = uvicorn.Server(
-        uvicorn.Config(
-            collector,
-            log_config=None,  # our handler above; uvicorn's loggers propagate to it
-            log_level=level.lower(),
-            access_log=False,  # the app logs one line per request itself
-            lifespan="on",
-            http=OneWriteHttpToolsProtocol,
-            loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
-        )
+    uvicorn_config = uvicorn.Config(
+        collector,
+        log_config=None,  # our handler above; uvicorn's loggers propagate to it
+        log_level=level.lower(),
+        access_log=False,  # the app logs one line per request itself
+        lifespan="on",
+        http=GuardedHttpToolsProtocol,
+        loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
+        timeout_keep_alive=config.server.keep_alive_seconds,  # type: ignore[arg-type]
     )
+    cap = connection_cap(config.server.max_connections)
+    if cap < config.server.max_connections:
+        print(f"mockserver serve: the file limit allows {cap} connections "
+              f"(max_connections {config.server.max_connections})", file=stderr)
+    configure(uvicorn_config, header_timeout=config.server.header_timeout_seconds,
+              max_connections=cap)
+    server = uvicorn.Server(uvicorn_config)
 
     # uvicorn re-raises the signal that stopped it once it has shut down,
     # into the handler that was installed before it started. With these

@@ -314,21 +314,32 @@ class ProviderMock:
         return self._thread.run(idle(), timeout + 5.0)
 
     # --- what happened ----------------------------------------------------------
+    def _all_pages(self, path: str, name: str) -> list[dict[str, Any]]:
+        """Every item of an admin list, oldest first, following ``next_cursor``."""
+        items: list[dict[str, Any]] = []
+        cursor: str | None = None
+        while True:
+            query = f"?order=oldest&limit=500{'' if cursor is None else '&cursor=' + cursor}"
+            page = self.admin("GET", path + query)
+            items.extend(page[name])
+            cursor = page.get("next_cursor")
+            if cursor is None:
+                return items
+
     @property
     def jobs(self) -> list[dict[str, Any]]:
         """Every job, as ``GET /_mock/jobs`` shows it (plain dicts, oldest first)."""
-        return list(self.admin("GET", "/_mock/jobs")["jobs"])
+        return self._all_pages("/_mock/jobs", "jobs")
 
     @property
     def requests(self) -> list[dict[str, Any]]:
         """The request journal, as ``GET /_mock/requests`` shows it (oldest first, all kept)."""
-        limit = self.config.journal_size
-        return list(self.admin("GET", f"/_mock/requests?limit={limit}")["requests"])
+        return self._all_pages("/_mock/requests", "requests")
 
     @property
     def webhooks(self) -> list[dict[str, Any]]:
         """Webhook deliveries and their attempts, as ``GET /_mock/webhooks`` shows them."""
-        return list(self.admin("GET", "/_mock/webhooks")["deliveries"])
+        return self._all_pages("/_mock/webhooks", "deliveries")
 
     @property
     def received(self) -> list[ReceivedWebhook]:
@@ -381,7 +392,7 @@ class ProviderMock:
     @property
     def scenarios(self) -> list[dict[str, Any]]:
         """Scenarios still queued, as ``GET /_mock/scenarios`` shows them (``queued``)."""
-        return list(self.admin("GET", "/_mock/scenarios")["queued"])
+        return self._all_pages("/_mock/scenarios", "queued")
 
     def set_account(self, key: str, **fields: Any) -> dict[str, Any]:
         """Change an API key's account (``PUT /_mock/accounts/{key}``); its new description.
