@@ -49,6 +49,12 @@ def _parser() -> argparse.ArgumentParser:
         "--polls-per-phase", type=int, help="jobs move one phase every N polls, not by clock"
     )
     serve.add_argument("--seed", type=int, help="seed for reproducible ids")
+    serve.add_argument("--admin-token", help="token the admin API requires (also "
+                       "$MOCKSERVER_ADMIN_TOKEN); generated when binding beyond loopback")
+    serve.add_argument("--public-url", help="base of output/media URLs (default: the "
+                       "request's host when known, else the listening address)")
+    serve.add_argument("--drain-seconds", type=float, help="on shutdown, wall seconds to "
+                       "deliver webhooks in flight or due (default 5)")
 
     contracts = commands.add_parser("contracts", help="derive and check the contracts")
     contract_commands = contracts.add_subparsers(dest="contracts_command", required=True)

@@ -110,6 +110,12 @@ def build_admin_openapi(server_url: str | None = None) -> dict[str, Any]:
                 "due": {"type": "number"},
                 "attempts": {"type": "array", "items": {"$ref": "#/components/schemas/Attempt"}},
                 "body": {"type": "string", "description": "the payload as sent"},
+                "dropped": {"type": ["string", "null"],
+                            "description": "why it was given up unsent (the outbox bound)"},
+                "resend_of": {"type": ["string", "null"],
+                              "description": "the delivery this one resends"},
+                "resent_as": {"type": ["string", "null"],
+                              "description": "the delivery that resent this one"},
             },
         },
         "Account": {
@@ -230,6 +236,26 @@ def build_admin_openapi(server_url: str | None = None) -> dict[str, Any]:
                                        "items": {"$ref": "#/components/schemas/Delivery"}},
                     }}, "deliveries in the order they were enqueued"),
                     "400": _error("bad filter"),
+                },
+            }
+        },
+        "/_mock/webhooks/{delivery_id}/resend": {
+            "post": {
+                "summary": "Redeliver a finished delivery: a new attempt series, due now",
+                "description": (
+                    "Only a delivered or given-up delivery (also one dropped at the outbox "
+                    "bound) can be resent. The new delivery has a new id, the same URL, "
+                    "payload and retry policy, fresh signatures, and `resend_of` pointing "
+                    "back; the original gets `resent_as`. The URL is checked against the "
+                    "webhook target rule again before every attempt."
+                ),
+                "operationId": "resendWebhook",
+                "parameters": [{"name": "delivery_id", "in": "path", "required": True,
+                                "schema": {"type": "string"}}],
+                "responses": {
+                    "201": _json({"$ref": "#/components/schemas/Delivery"}, "the new delivery"),
+                    "404": _error("no such delivery (unknown, or evicted)"),
+                    "409": _error("the delivery is still pending or in flight"),
                 },
             }
         },
@@ -435,10 +461,27 @@ def build_admin_openapi(server_url: str | None = None) -> dict[str, Any]:
                 "Inspect and steer the mock server: jobs, request journal, webhook "
                 "deliveries, the mock clock, API keys and balances, fault scenarios. "
                 "JSON in, JSON out; errors are "
-                '{"error": "..."} with a 4xx status.'
+                '{"error": "..."} with a 4xx status. '
+                "Protected like a local development server: a Host that is not "
+                "loopback, an IP literal, a provider host or a listed one is refused "
+                "(403, DNS rebinding); so are cross-site browser requests (Origin, "
+                "Sec-Fetch-Site: 403) and state-changing requests with a form content "
+                "type (415). When an admin token is set (serve --admin-token, "
+                "$MOCKSERVER_ADMIN_TOKEN, [security] admin_token; required off "
+                "loopback) every operation but the media and uploaded-file downloads "
+                "and the upload PUT needs it (401)."
             ),
         },
+        "security": [{}, {"bearer": []}, {"adminToken": []}],
         "servers": [{"url": server_url or "http://127.0.0.1:8080"}],
         "paths": paths,
-        "components": {"schemas": schemas},
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer",
+                           "description": "the admin token, when one is set"},
+                "adminToken": {"type": "apiKey", "in": "header", "name": "X-Mock-Admin-Token",
+                               "description": "the admin token, when one is set"},
+            },
+        },
     }

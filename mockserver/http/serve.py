@@ -11,7 +11,10 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib.util
+import ipaddress
 import logging
+import os
+import secrets
 import signal
 import socket
 from dataclasses import replace
@@ -26,7 +29,10 @@ from mockserver.http.app import create_app
 from mockserver.http.onewrite import OneWriteHttpToolsProtocol
 from mockserver.http.quietgc import QuietCollector
 
-__all__ = ["config_from_arguments", "run_serve"]
+__all__ = ["ADMIN_TOKEN_ENV", "config_from_arguments", "is_loopback_bind", "run_serve"]
+
+#: Environment variable holding the admin token (between the config file and the flag).
+ADMIN_TOKEN_ENV = "MOCKSERVER_ADMIN_TOKEN"
 
 #: Young collections: CPython's 700 allocations, and every other one also
 #: collects the middle generation (CPython: every tenth). Measured with wrk,
@@ -70,7 +76,67 @@ def config_from_arguments(arguments: argparse.Namespace) -> MockConfig:
         jobs = replace(jobs, polls_per_phase=arguments.polls_per_phase)
     if getattr(arguments, "seed", None) is not None:
         config = replace(config, seed=arguments.seed)
-    return replace(config, server=server, clock=clock, jobs=jobs, webhooks=hooks)
+    if getattr(arguments, "drain_seconds", None) is not None:
+        if arguments.drain_seconds < 0:
+            raise ConfigError("--drain-seconds must not be negative")
+        hooks = replace(hooks, drain_seconds=arguments.drain_seconds)
+    security = config.security
+    token = getattr(arguments, "admin_token", None) or os.environ.get(ADMIN_TOKEN_ENV)
+    if token:
+        security = replace(security, admin_token=token)
+    public_url = getattr(arguments, "public_url", None)
+    if public_url is not None:
+        if not public_url.startswith(("http://", "https://")):
+            raise ConfigError(f"--public-url must be an http(s) URL, got {public_url!r}")
+        security = replace(security, public_url=public_url.rstrip("/"))
+    return replace(config, server=server, clock=clock, jobs=jobs, webhooks=hooks,
+                   security=security)
+
+
+def is_loopback_bind(host: str) -> bool:
+    """Whether binding ``host`` listens on loopback only (``localhost``, 127.0.0.0/8, ::1)."""
+    if host.strip("[]").lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name: whatever it resolves to, treat it as reachable
+
+
+def _exposure(config: MockConfig) -> tuple[MockConfig, list[str]]:
+    """Off loopback: the warning lines, and a generated admin token when none is set.
+
+    A mock that anyone on the network can reach must not let anyone reset it
+    or read its keys: like Jupyter, it makes up a token and prints it.
+    """
+    host = config.server.host
+    if is_loopback_bind(host):
+        return config, []
+    every = " (every interface)" if host in ("0.0.0.0", "::") else ""
+    lines = [f"WARNING: listening on {host}{every}, not only on loopback: whoever can reach "
+             "this machine can call the providers and see output URLs"]
+    if config.security.admin_token is None:
+        token = secrets.token_urlsafe(24)
+        config = replace(config, security=replace(config.security, admin_token=token))
+        lines.append(f"admin token (generated; set --admin-token or ${ADMIN_TOKEN_ENV} to "
+                     f"choose one): {token}")
+    lines.append("the admin API (/_mock/) needs the token: 'Authorization: Bearer <token>' "
+                 "or 'X-Mock-Admin-Token: <token>'")
+    return config, lines
+
+
+def _bound_addresses(sock: socket.socket, host: str) -> list[str]:
+    """What the socket really listens on, for the banner (``0.0.0.0`` named as such)."""
+    name, port = sock.getsockname()[:2]
+    shown = f"[{name}]" if ":" in name else name
+    listening = [f"{shown}:{port}"]
+    if host in ("0.0.0.0", "::"):
+        try:
+            others = socket.gethostbyname_ex(socket.gethostname())[2]
+        except OSError:
+            others = []
+        listening += [f"{a}:{port}" for a in others if not a.startswith("127.")]
+    return listening
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -100,7 +166,7 @@ def run_serve(arguments: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> 
         print(f"mockserver serve: unknown --log-level {arguments.log_level!r}", file=stderr)
         return 2
     try:
-        config = config_from_arguments(arguments)
+        config, exposure = _exposure(config_from_arguments(arguments))
         app = create_app(config)
     except (ConfigError, ContractError) as error:
         print(f"mockserver serve: {error}", file=stderr)
@@ -132,13 +198,16 @@ def run_serve(arguments: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> 
     state = app.state.mock
     speed = getattr(state.clock, "speed", None)
     clock = f"real x{speed:g}" if speed is not None else "manual"
-    lines = [f"genmock mock server on {base}  (clock: {clock})"]
+    lines = [f"genmock mock server on {base}  (clock: {clock}; listening on "
+             f"{', '.join(_bound_addresses(sock, host))})"]
     for name in state.adapters:
         hosts = sorted(h for h, p in state.hosts.items() if p == name)
         also = f"  (or Host: {', '.join(hosts)})" if hosts else ""
         lines.append(f"  {name:<10} {base}/{name}{also}")
     lines.append(f"  {'admin':<10} {base}/_mock/health  (OpenAPI: {base}/_mock/openapi.json)")
     print("\n".join(lines), file=stdout, flush=True)
+    for line in exposure:
+        print(f"mockserver serve: {line}", file=stderr, flush=True)
 
     server = uvicorn.Server(
         uvicorn.Config(
