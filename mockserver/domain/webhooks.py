@@ -292,6 +292,22 @@ class Outbox:
     def _push(self, delivery: Delivery) -> None:
         if delivery.state is DeliveryState.PENDING:
             heapq.heappush(self._heap, (delivery.due, delivery.id, delivery))
+            if len(self._heap) > 2 * len(self._waiting) + 1024:
+                self._compact()
+
+    def _compact(self) -> None:
+        """Drop stale heap entries (finished, dropped, forgotten deliveries) in one pass.
+
+        They would surface one day and be dropped, but until then each keeps its
+        delivery (and body) alive; rebuilding when stale entries outnumber live
+        ones keeps the heap within twice the waiting count, amortised O(1).
+        """
+        self._heap = [
+            entry for entry in self._heap
+            if entry[2].state is DeliveryState.PENDING and entry[0] == entry[2].due
+            and self._deliveries.get(entry[1]) is entry[2]
+        ]
+        heapq.heapify(self._heap)
 
     def reschedule(self, delivery: Delivery, due: float) -> None:
         """Make a pending delivery due at ``due`` instead."""
