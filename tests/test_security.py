@@ -17,10 +17,7 @@ from conftest import Served, WebhookReceiver
 from http_api import PROVIDERS, Api, advance, error_code
 from starlette.applications import Starlette
 
-from mockserver.config import MockConfig, SecurityConfig
-from mockserver.domain.webhook_targets import WebhookTargetPolicy
-from mockserver.drift.redact import Redactor
-from mockserver.redact import is_secret_name, mask_value, redact_url
+from mockserver.config import MockConfig
 
 TOKEN = "t0ken-for-the-admin-api"
 
@@ -32,6 +29,10 @@ def serve(
     """Factory: a served app (manual clock) with a config built from ``[security]`` keys."""
 
     def factory(**security: Any) -> Served:
+        if not security:
+            return serve_app(make_app())
+        from mockserver.config import SecurityConfig
+
         config = MockConfig(security=SecurityConfig(**security))
         return serve_app(make_app(config=config))
 
@@ -235,7 +236,7 @@ def test_the_rule_is_checked_again_at_delivery_against_the_resolved_address(
         # "localhost" resolves to loopback: allowed at create and at delivery; make
         # the sender see a forbidden address by narrowing the rule after the create.
         api.create_ok(webhook=f"http://localhost:{http.base_url.port}/hook", prefer=None)
-        served.state.sender.target_policy = _NoLoopback()
+        served.state.sender.target_policy = _no_loopback()
         advance(http, 600)
         deliveries = http.get("/_mock/webhooks").json()["deliveries"]
     attempt = deliveries[0]["attempts"][0]
@@ -243,14 +244,20 @@ def test_the_rule_is_checked_again_at_delivery_against_the_resolved_address(
     assert "not sent" in attempt["error"] and "resolves to" in attempt["error"]
 
 
-class _NoLoopback(WebhookTargetPolicy):
-    """A rule under which loopback addresses are forbidden (to see the delivery check act)."""
+def _no_loopback() -> Any:
+    """A rule under which every address is forbidden (to see the delivery check act)."""
+    from mockserver.domain.webhook_targets import WebhookTargetPolicy
 
-    def address_allowed(self, host: str, address: str) -> str | None:
-        return f"{address} refused by the test's rule"
+    class NoLoopback(WebhookTargetPolicy):
+        def address_allowed(self, host: str, address: str) -> str | None:
+            return f"{address} refused by the test's rule"
+
+    return NoLoopback()
 
 
 def test_target_policy_decodes_every_spelling() -> None:
+    from mockserver.domain.webhook_targets import WebhookTargetPolicy
+
     policy = WebhookTargetPolicy()
     for url in BAD_TARGETS:
         assert policy.url_problem(url) is not None, url
@@ -286,6 +293,9 @@ def test_secrets_leave_the_process_masked(
 
 
 def test_one_rule_names_the_secrets() -> None:
+    from mockserver.drift.redact import Redactor
+    from mockserver.redact import is_secret_name, mask_value, redact_url
+
     for name in ("x-api-key", "X-API-Key", "key", "apiKey", "api_key", "authorization",
                  "client_secret", "password", "secret", "token", "access_token",
                  "webhook_secret", "X-Webhook-Signature", "cookie", "accesstoken"):
