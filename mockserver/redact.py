@@ -31,6 +31,7 @@ __all__ = [
     "RECORDING_MASK",
     "SECRET_WORDS",
     "is_secret_name",
+    "mask_form",
     "mask_headers",
     "mask_query",
     "mask_secret",
@@ -137,3 +138,21 @@ def mask_query(query: Mapping[str, str]) -> dict[str, str]:
         name: mask_secret(value) if is_secret_name(name) else value
         for name, value in query.items()
     }
+
+
+def mask_form(text: str) -> str:
+    """A form-encoded body (``a=1&api_key=...``) with secret-named fields masked.
+
+    Text that is not a form (no ``=``, or whitespace a form never has) is
+    returned unchanged.
+    """
+    if "=" not in text or any(char.isspace() for char in text):
+        return text
+    pairs = parse_qsl(text, keep_blank_values=True)
+    if not any(is_secret_name(name) for name, _ in pairs):
+        return text
+    return "&".join(
+        f"{quote(name, safe='[]')}="
+        + (mask_secret(value) if is_secret_name(name) else quote(value, safe="/:,"))
+        for name, value in pairs
+    )

@@ -329,7 +329,7 @@ def test_expect_100_continue_is_answered_before_the_body_is_sent(served: Any) ->
     host, port = served.url.removeprefix("http://").split(":")
     body = json.dumps(CREATE).encode()
     with socket.create_connection((host, int(port)), timeout=10) as sock:
-        sock.sendall(b"POST /eachlabs/v1/prediction/ HTTP/1.1\r\nHost: localhost\r\nX-API-Key: sk-test\r\n"
+        sock.sendall(b"POST /eachlabs/v1/prediction/ HTTP/1.1\r\nHost: x\r\nX-API-Key: sk-test\r\n"
                      b"Content-Type: application/json\r\nExpect: 100-continue\r\n"
                      b"Content-Length: %d\r\n\r\n" % len(body))
         interim = b""
@@ -348,8 +348,8 @@ def test_pipelined_requests_get_their_answers_in_order(served: Any) -> None:
     host, port = served.url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=10) as sock:
         sock.sendall(b"GET /_mock/health HTTP/1.1\r\nHost: localhost\r\n\r\n"
-                     b"GET /nowhere HTTP/1.1\r\nHost: localhost\r\n\r\n"
-                     b"HEAD /_mock/media/a.mp4 HTTP/1.1\r\nHost: localhost\r\n\r\n"
+                     b"GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n"
+                     b"HEAD /_mock/media/a.mp4 HTTP/1.1\r\nHost: x\r\n\r\n"
                      b"GET /_mock/health HTTP/1.1\r\nHost: localhost\r\n\r\n")
         stream = sock.makefile("rb")
         first_head, first = _read_response(stream)
@@ -365,7 +365,7 @@ def test_pipelined_requests_get_their_answers_in_order(served: Any) -> None:
 def test_an_http_1_0_answer_arrives_whole_before_the_close(served: Any) -> None:
     host, port = served.url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=10) as sock:
-        sock.sendall(b"GET /_mock/media/a.mp4 HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        sock.sendall(b"GET /_mock/media/a.mp4 HTTP/1.0\r\nHost: x\r\n\r\n")
         data = b""
         while chunk := sock.recv(65536):
             data += chunk
@@ -401,7 +401,7 @@ def test_a_streamed_chunk_arrives_while_the_app_still_waits_to_send_the_next() -
     try:
         host, port = base.removeprefix("http://").split(":")
         with socket.create_connection((host, int(port)), timeout=10) as sock:
-            sock.sendall(b"GET /stream HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            sock.sendall(b"GET /stream HTTP/1.1\r\nHost: x\r\n\r\n")
             data = b""
             while b"first-chunk" not in data:
                 chunk = sock.recv(65536)
@@ -451,13 +451,13 @@ def test_answers_ready_in_the_same_turn_leave_in_one_flush(
         sockets = [socket.create_connection((host, int(port)), timeout=10) for _ in range(9)]
         streams = [sock.makefile("rb") for sock in sockets]
         for sock, stream in zip(sockets, streams, strict=True):  # all accepted, then idle
-            sock.sendall(b"GET /hello HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            sock.sendall(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
             assert _read_response(stream)[1] == b"hello"
         batches.clear()
-        sockets[0].sendall(b"GET /block HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        sockets[0].sendall(b"GET /block HTTP/1.1\r\nHost: x\r\n\r\n")
         time.sleep(0.2)  # the server is now inside /block
         for sock in sockets[1:]:
-            sock.sendall(b"GET /hello HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            sock.sendall(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
         answers = [_read_response(stream)[1] for stream in streams]
     finally:
         for sock in sockets:

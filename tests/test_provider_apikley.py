@@ -13,8 +13,8 @@ import pytest
 from provider_helpers import SERVER, Harness, build, webhook_headers
 
 from mockserver.domain.errors import MockError
-from mockserver.domain.webhook_targets import WebhookTargetPolicy
 from mockserver.domain.lifecycle import State
+from mockserver.domain.webhook_targets import WebhookTargetPolicy
 
 MODEL = "wan/2-2-a14b-image-to-video-turbo"
 IMAGE = "https://file.aiquickdraw.com/custom-page/akr/section-images/1755166042585gtf2mlrk.png"

@@ -294,6 +294,7 @@ def test_secrets_leave_the_process_masked(
 
 def test_one_rule_names_the_secrets() -> None:
     from mockserver.drift.redact import Redactor
+    from mockserver.http.journal import journal_body
     from mockserver.redact import is_secret_name, mask_value, redact_url
 
     for name in ("x-api-key", "X-API-Key", "key", "apiKey", "api_key", "authorization",
@@ -305,6 +306,7 @@ def test_one_rule_names_the_secrets() -> None:
         assert not is_secret_name(name), name
     assert redact_url("https://u:p@h/x?sig=1&a=2") == "https://***@h/x?sig=***&a=2"
     assert mask_value({"a": {"key": "abcdefghijklmnop"}})["a"]["key"] == "***mnop"
+    assert journal_body(b"prompt=a&api_key=abcdefghijklmnop") == "prompt=a&api_key=***mnop"
     # Recordings use the same rule, with nothing of the secret kept.
     assert Redactor().url("https://u:p@h/x?key=1") == "https://[REDACTED]@h/x?key=[REDACTED]"
     assert Redactor().json({"client_secret": "x", "keyframes": "y"}) == {
@@ -370,3 +372,45 @@ def test_a_foreign_host_never_becomes_an_output_url(
         job = api.create_ok()
         advance(other, 600)
         assert api.poll(job).json()["output"].startswith("https://mock.example.net/_mock/media/")
+
+
+def test_serve_takes_the_token_from_the_environment_and_prints_the_bound_address() -> None:
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from conftest import free_port
+
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mockserver", "serve", "--port", str(port), "--clock", "manual",
+         "--log-level", "warning"],
+        cwd=Path(__file__).parents[1], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, env={**os.environ, "PYTHONUNBUFFERED": "1", "MOCKSERVER_ADMIN_TOKEN": TOKEN},
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                first = httpx.get(f"{base}/_mock/health", trust_env=False, timeout=0.5)
+                break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline and process.poll() is None
+                time.sleep(0.05)
+        assert first.status_code == 401
+        authorized = httpx.get(f"{base}/_mock/health", trust_env=False,
+                               headers={"authorization": f"Bearer {TOKEN}"})
+        assert authorized.status_code == 200
+        # Provider routes need no admin token.
+        assert httpx.get(f"{base}/eachlabs/v1/prediction/x", trust_env=False).status_code == 401
+        process.terminate()
+        out, err = process.communicate(timeout=15)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert f"listening on 127.0.0.1:{port}" in out, out
+    assert TOKEN not in out + err

@@ -34,8 +34,8 @@ from mockserver.http import media
 from mockserver.http.admin_openapi import build_admin_openapi
 from mockserver.http.asgi import BodyTooLarge, ClientGone, read_body
 from mockserver.http.journal import mask_secret, mask_value
-from mockserver.redact import redact_url
 from mockserver.http.state import MockState, UnhandledError
+from mockserver.redact import redact_url
 
 __all__ = ["AdminError", "admin_routes", "job_to_dict", "json_response"]
 

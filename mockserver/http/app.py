@@ -19,9 +19,9 @@ from __future__ import annotations
 import copy
 import importlib
 import logging
-from dataclasses import replace
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any, cast
 
 from starlette.applications import Starlette

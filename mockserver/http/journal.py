@@ -15,8 +15,9 @@ from typing import Any
 
 from mockserver import wirejson
 from mockserver.domain.world import World
+
 # The one redaction rule (mockserver.redact); re-exported: callers import them from here.
-from mockserver.redact import mask_headers, mask_query, mask_secret, mask_value
+from mockserver.redact import mask_form, mask_headers, mask_query, mask_secret, mask_value
 
 __all__ = [
     "BODY_CAP",
@@ -45,7 +46,7 @@ def journal_body(body: bytes, *, cap: int = BODY_CAP) -> Any:
             return mask_value(wirejson.loads(body))
         except (UnicodeDecodeError, json.JSONDecodeError):
             pass
-    text = body[:cap].decode("utf-8", "replace")
+    text = mask_form(body[:cap].decode("utf-8", "replace"))
     if len(body) > cap:
         text += f"...({len(body)} bytes)"
     return text
