@@ -140,6 +140,9 @@ def test_a_delivery_that_gave_up_can_be_resent(
         advance(http, 600)
         pending = http.get("/_mock/webhooks?state=pending").json()["deliveries"][0]
         assert http.post(f"/_mock/webhooks/{pending['id']}/resend").status_code == 409
+        outbox = http.get("/_mock/health").json()["webhook_outbox"]
+        assert outbox["waiting"] == 1 and outbox["dropped"] == 0
+        assert outbox["max_pending"] == 10_000
 
 
 # --- shutdown drain -------------------------------------------------------------

@@ -432,6 +432,11 @@ class Outbox:
         return list(self._waiting.values())
 
     @property
+    def waiting_count(self) -> int:
+        """How many deliveries are pending or in flight (O(1))."""
+        return len(self._waiting)
+
+    @property
     def waiting_bytes(self) -> int:
         """Bytes the waiting deliveries count against ``max_pending_bytes``."""
         return self._waiting_bytes

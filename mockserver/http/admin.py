@@ -196,6 +196,13 @@ async def health(request: Request) -> Response:
             "clock": _clock(state),
             "jobs": len(state.world),
             "webhook_sender": "running" if state.sender.running else "stopped",
+            "webhook_outbox": {
+                "waiting": state.outbox.waiting_count,
+                "waiting_bytes": state.outbox.waiting_bytes,
+                "dropped": state.outbox.dropped,
+                "max_pending": state.outbox.max_pending,
+                "max_pending_bytes": state.outbox.max_pending_bytes,
+            },
             "unhandled_errors": len(state.unhandled_errors),
             "contract_violations": len(state.contract_violations),
         }

@@ -152,13 +152,21 @@ def build_admin_openapi(server_url: str | None = None) -> dict[str, Any]:
             },
         },
     }
+    outbox = {
+        "type": "object",
+        "description": "webhook deliveries waiting (pending or in flight), their bytes, how "
+                       "many were dropped at the bounds, and the bounds",
+        "properties": {k: {"type": "integer"} for k in (
+            "waiting", "waiting_bytes", "dropped", "max_pending", "max_pending_bytes")},
+    }
     paths: dict[str, Any] = {
         "/_mock/health": {
             "get": {
                 "summary": "Liveness, providers served, clock, counters",
                 "operationId": "health",
                 "responses": {"200": _json({"type": "object", "required": ["status"],
-                                            "properties": {"status": {"const": "ok"}}},
+                                            "properties": {"status": {"const": "ok"},
+                                                           "webhook_outbox": outbox}},
                                            "the server is up")},
             }
         },
