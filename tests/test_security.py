@@ -378,10 +378,10 @@ def test_serve_takes_the_token_from_the_environment_and_prints_the_bound_address
     import os
     import subprocess
     import sys
-    import time
     from pathlib import Path
 
     from conftest import free_port
+    from test_serve import _wait_for_health
 
     port = free_port()
     process = subprocess.Popen(
@@ -392,14 +392,8 @@ def test_serve_takes_the_token_from_the_environment_and_prints_the_bound_address
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                first = httpx.get(f"{base}/_mock/health", trust_env=False, timeout=0.5)
-                break
-            except httpx.HTTPError:
-                assert time.monotonic() < deadline and process.poll() is None
-                time.sleep(0.05)
+        _wait_for_health(f"{base}/_mock/health", process, answered=True)
+        first = httpx.get(f"{base}/_mock/health", trust_env=False)
         assert first.status_code == 401
         authorized = httpx.get(f"{base}/_mock/health", trust_env=False,
                                headers={"authorization": f"Bearer {TOKEN}"})

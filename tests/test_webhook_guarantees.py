@@ -27,6 +27,7 @@ import pytest
 from conftest import Served, WebhookReceiver, free_port
 from http_api import Api, advance
 from starlette.applications import Starlette
+from test_serve import _wait_for_health
 
 from mockserver.config import JobsConfig, MockConfig, WebhookConfig
 from mockserver.domain.clock import RealClock
@@ -160,14 +161,7 @@ def test_sigterm_drains_in_flight_deliveries_and_logs_what_is_left(
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                httpx.get(f"{base}/_mock/health", trust_env=False, timeout=0.5)
-                break
-            except httpx.HTTPError:
-                assert time.monotonic() < deadline and process.poll() is None
-                time.sleep(0.05)
+        _wait_for_health(f"{base}/_mock/health", process)
         webhook_receiver.respond_with(200, delay=1.5)  # slow: in flight at SIGTERM
         with httpx.Client(base_url=base, trust_env=False) as http:
             api = Api(http, "eachlabs", "sk-a")
