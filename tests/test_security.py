@@ -138,7 +138,8 @@ def test_the_admin_token_is_required_when_set(serve: Callable[..., Served]) -> N
 
 
 def test_serve_off_loopback_generates_a_token_and_warns() -> None:
-    from mockserver.http.serve import _exposure, is_loopback_bind
+    from mockserver.http.guard import is_loopback_bind
+    from mockserver.http.serve import _exposure
 
     assert is_loopback_bind("127.0.0.1") and is_loopback_bind("::1")
     assert is_loopback_bind("localhost") and is_loopback_bind("127.0.0.2")
@@ -152,6 +153,12 @@ def test_serve_off_loopback_generates_a_token_and_warns() -> None:
     assert token is not None and len(token) >= 24
     assert "every interface" in lines[0] and "WARNING" in lines[0]
     assert any(token in line for line in lines)
+    # Off loopback with a token, the token protects and any Host is fine (as Jupyter).
+    from mockserver.http.guard import GuardSettings
+
+    assert not GuardSettings.of([], token, bind="0.0.0.0").check_host
+    assert GuardSettings.of([], token, bind="127.0.0.1").check_host
+    assert GuardSettings.of([], None, bind="0.0.0.0").check_host
     chosen = MockConfig.from_mapping({"server": {"host": "0.0.0.0"},
                                       "security": {"admin_token": TOKEN}})
     config, lines = _exposure(chosen)

@@ -329,7 +329,8 @@ def create_app(
     sender = WebhookSender(world, outbox, clock, target_policy=webhook_policy,
                            drain_seconds=config.webhooks.drain_seconds)
     guard = GuardSettings.of(
-        [*hosts, config.server.host, *security.allowed_hosts], security.admin_token
+        [*hosts, config.server.host, *security.allowed_hosts], security.admin_token,
+        bind=config.server.host,
     )
     state = MockState(
         config=config,

@@ -6,7 +6,8 @@ who can reach it. Like Vite's ``server.allowedHosts`` / webpack-dev-server's
 ``allowedHosts`` (DNS rebinding) and Jupyter's token and Origin checks,
 every ``/_mock/`` request passes, in order:
 
-1. **Host** (DNS rebinding): the ``Host`` header must be an IP literal,
+1. **Host** (DNS rebinding; skipped, as Jupyter does, when the server is
+   bound beyond loopback with a token): the ``Host`` header must be an IP literal,
    ``localhost`` or ``*.localhost``, a name under a reserved test TLD
    (``.test``, ``.example``, ``.invalid``), Starlette's ``testserver``, a
    provider's real host, the bound host, or one listed in
@@ -41,7 +42,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mockserver.http.asgi import host_without_port, request_headers, send_response
 
-__all__ = ["TOKEN_HEADER", "AdminGuard", "GuardSettings", "is_known_host"]
+__all__ = ["TOKEN_HEADER", "AdminGuard", "GuardSettings", "is_known_host", "is_loopback_bind"]
 
 #: The header a token may come in besides ``Authorization: Bearer``.
 TOKEN_HEADER = "x-mock-admin-token"
@@ -64,10 +65,26 @@ class GuardSettings:
     hosts: frozenset[str] = frozenset()
     #: The admin token; None: not required.
     token: str | None = None
+    #: Whether Host is checked. Like Jupyter: a server bound beyond loopback with
+    #: a token is reached by names nobody can list in advance, and the token is
+    #: what a rebinding page lacks.
+    check_host: bool = True
 
     @classmethod
-    def of(cls, hosts: Iterable[str], token: str | None) -> GuardSettings:
-        return cls(frozenset(host_without_port(h) for h in hosts if h), token or None)
+    def of(cls, hosts: Iterable[str], token: str | None, bind: str = "127.0.0.1") -> GuardSettings:
+        token = token or None
+        return cls(frozenset(host_without_port(h) for h in hosts if h), token,
+                   check_host=token is None or is_loopback_bind(bind))
+
+
+def is_loopback_bind(host: str) -> bool:
+    """Whether binding ``host`` listens on loopback only (``localhost``, 127.0.0.0/8, ::1)."""
+    if host.strip("[]").lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name: whatever it resolves to, treat it as reachable
 
 
 def is_known_host(host: str, extra: frozenset[str]) -> bool:
@@ -124,7 +141,7 @@ class AdminGuard:
         headers = request_headers(scope)
         raw_host = headers.get("host", "")
         host = host_without_port(raw_host)
-        if not is_known_host(host, self.settings.hosts):
+        if self.settings.check_host and not is_known_host(host, self.settings.hosts):
             return (403, f"Host {host!r} is not allowed on the admin API (DNS rebinding "
                          "protection); use localhost or an IP address, or list the name in "
                          "[security] allowed_hosts", [])

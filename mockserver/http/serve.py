@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib.util
-import ipaddress
 import logging
 import os
 import secrets
@@ -26,10 +25,11 @@ import uvicorn
 from mockserver.config import ConfigError, MockConfig
 from mockserver.contracts import ContractError
 from mockserver.http.app import create_app
+from mockserver.http.guard import is_loopback_bind
 from mockserver.http.onewrite import OneWriteHttpToolsProtocol
 from mockserver.http.quietgc import QuietCollector
 
-__all__ = ["ADMIN_TOKEN_ENV", "config_from_arguments", "is_loopback_bind", "run_serve"]
+__all__ = ["ADMIN_TOKEN_ENV", "config_from_arguments", "run_serve"]
 
 #: Environment variable holding the admin token (between the config file and the flag).
 ADMIN_TOKEN_ENV = "MOCKSERVER_ADMIN_TOKEN"
@@ -91,16 +91,6 @@ def config_from_arguments(arguments: argparse.Namespace) -> MockConfig:
         security = replace(security, public_url=public_url.rstrip("/"))
     return replace(config, server=server, clock=clock, jobs=jobs, webhooks=hooks,
                    security=security)
-
-
-def is_loopback_bind(host: str) -> bool:
-    """Whether binding ``host`` listens on loopback only (``localhost``, 127.0.0.0/8, ::1)."""
-    if host.strip("[]").lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False  # a name: whatever it resolves to, treat it as reachable
 
 
 def _exposure(config: MockConfig) -> tuple[MockConfig, list[str]]:
