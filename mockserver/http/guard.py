@@ -165,23 +165,21 @@ class AdminGuard:
         return None
 
     def _same_origin(self, origin: str, raw_host: str) -> bool:
+        """Whether ``Origin`` names this server as the request addressed it (or a listed host)."""
         try:
             parts = urlsplit(origin)
             origin_host = (parts.hostname or "").lower()
-            port = parts.port
+            default = {"http": 80, "https": 443}.get(parts.scheme.lower())
+            origin_port = parts.port or default
+            host = urlsplit(f"//{raw_host.strip().lower()}")
+            host_port = host.port or default
         except ValueError:
             return False
         if not origin_host:  # "null": sandboxed frames, file:// pages
             return False
         if origin_host in self.settings.hosts:
             return True
-        netloc = origin_host if ":" not in origin_host else f"[{origin_host}]"
-        if port is not None:
-            netloc = f"{netloc}:{port}"
-        default = {"http": 80, "https": 443}.get(parts.scheme)
-        host = raw_host.strip().lower()
-        return netloc == host or (port in (None, default) and netloc == host_without_port(host)
-                                  and host.rsplit(":", 1)[-1] == str(default))
+        return origin_host == (host.hostname or "") and origin_port == host_port
 
     @staticmethod
     def _token_matches(headers: dict[str, str], token: str) -> bool:
