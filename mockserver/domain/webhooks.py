@@ -403,7 +403,8 @@ class Outbox:
         """A new attempt series of a finished ``delivery``, due now, under ``new_id``.
 
         The original keeps its attempts and points at the new one
-        (``resent_as``); the new one points back (``resend_of``). Raises
+        (``resent_as``); the new one points back (``resend_of``) and carries
+        no scenario effects: it really goes out. Raises
         ValueError when the delivery is still pending or in flight.
         """
         if delivery.state not in (DeliveryState.DELIVERED, DeliveryState.GAVE_UP):

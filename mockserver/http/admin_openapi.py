@@ -253,9 +253,10 @@ def build_admin_openapi(server_url: str | None = None) -> dict[str, Any]:
                 "description": (
                     "Only a delivered or given-up delivery (also one dropped at the outbox "
                     "bound) can be resent. The new delivery has a new id, the same URL, "
-                    "payload and retry policy, fresh signatures, and `resend_of` pointing "
-                    "back; the original gets `resent_as`. The URL is checked against the "
-                    "webhook target rule again before every attempt."
+                    "payload and retry policy, fresh signatures, no scenario effects "
+                    "(webhook_refused...), and `resend_of` pointing back; the original gets "
+                    "`resent_as`. The URL is checked against the webhook target rule again "
+                    "before every attempt."
                 ),
                 "operationId": "resendWebhook",
                 "parameters": [{"name": "delivery_id", "in": "path", "required": True,
