@@ -94,6 +94,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--header-timeout", type=float, metavar="SECONDS",
         help="close a connection whose request line and headers take longer (default 10)")
+    serve.add_argument("--admin-token", help="token the admin API requires (also "
+                       "$MOCKSERVER_ADMIN_TOKEN); generated when binding beyond loopback")
+    serve.add_argument("--public-url", help="base of output/media URLs (default: the "
+                       "request's host when known, else the listening address)")
+    serve.add_argument("--drain-seconds", type=float, help="on shutdown, wall seconds to "
+                       "deliver webhooks in flight or due (default 5)")
 
     contracts = commands.add_parser("contracts", help="derive, check and update the contracts")
     contract_commands = contracts.add_subparsers(dest="contracts_command", required=True)

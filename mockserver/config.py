@@ -25,6 +25,19 @@ A file looks like this (every key optional; the values shown are the defaults)::
     attempts = 3
     delays_seconds = [10, 10]   # mock seconds between attempts (the last one repeats)
     timeout_seconds = 30        # wall seconds a receiver has to answer
+    min_retry_wall_seconds = 5  # real clock: a retry waits at least this many wall seconds
+    drain_seconds = 5           # on shutdown: wall seconds to deliver what is in flight or due
+    max_pending = 10000         # deliveries waiting at most; beyond, the oldest is dropped
+    max_pending_bytes = 67108864   # and their bodies at most (64 MiB); drops are logged
+
+    [security]                  # see README "Security"
+    admin_token = ""            # required on /_mock/ when set (also --admin-token,
+                                # $MOCKSERVER_ADMIN_TOKEN); needed off loopback
+    allowed_hosts = []          # more Host values the admin API accepts
+    public_url = ""             # base of output/media URLs (default: the request's own
+                                # host when it is a known one, else the listening address)
+    webhook_hosts = []          # webhook URLs may point at these hosts besides loopback
+    webhook_any_host = false    # true: any host except link-local/metadata/0.0.0.0/_mock
 
     [providers.apikley]
     error_transport = "body_code"   # or "http_status": errors as real HTTP statuses
@@ -75,6 +88,7 @@ __all__ = [
     "LimitsConfig",
     "MockConfig",
     "ProviderConfig",
+    "SecurityConfig",
     "ServerConfig",
     "WebhookConfig",
 ]
@@ -161,6 +175,13 @@ class WebhookConfig:
     attempts: int | None = None
     delays_seconds: tuple[float, ...] | None = None
     timeout_seconds: float | None = None
+    #: Real clock: the least wall time between two attempts, whatever the speed.
+    min_retry_wall_seconds: float = 5.0
+    #: Shutdown: wall seconds to deliver what is in flight or due before leaving.
+    drain_seconds: float = 5.0
+    #: Deliveries waiting (pending or in flight) at most, in count and body bytes.
+    max_pending: int = 10_000
+    max_pending_bytes: int = 64 * 1024 * 1024
 
     def apply(self, policy: RetryPolicy) -> RetryPolicy:
         """``policy`` with this config's overrides applied."""
@@ -172,6 +193,25 @@ class WebhookConfig:
         if self.timeout_seconds is not None:
             changes["timeout_seconds"] = self.timeout_seconds
         return replace(policy, **changes)
+
+
+@dataclass(frozen=True)
+class SecurityConfig:
+    """Who may use the admin API, where webhooks may go, which URLs the mock hands out.
+
+    ``admin_token``: when set, every ``/_mock/`` request (but media and
+    uploaded-file downloads) needs it as ``Authorization: Bearer`` or
+    ``X-Mock-Admin-Token``. ``allowed_hosts``: Host values the admin API
+    accepts besides loopback, IP literals and the providers' hosts.
+    ``public_url``: the base of output and media URLs. ``webhook_hosts`` /
+    ``webhook_any_host``: see :mod:`mockserver.domain.webhook_targets`.
+    """
+
+    admin_token: str | None = None
+    allowed_hosts: tuple[str, ...] = ()
+    public_url: str | None = None
+    webhook_hosts: tuple[str, ...] = ()
+    webhook_any_host: bool = False
 
 
 @dataclass(frozen=True)
@@ -215,6 +255,8 @@ class MockConfig:
     accounts: Mapping[str, Any] = field(default_factory=dict)
     #: Client fuzzing (``[chaos]``).
     chaos: ChaosConfig = field(default_factory=ChaosConfig)
+    #: Admin API protection, webhook targets, public URL (``[security]``).
+    security: SecurityConfig = field(default_factory=SecurityConfig)
     #: Seed for ids; None gives random ids.
     seed: int | None = None
     #: Request journal entries kept (a ring).
@@ -239,7 +281,8 @@ class MockConfig:
         """Build from parsed TOML (a mapping of tables); ConfigError on any bad key."""
         reader = _Reader(origin)
         reader.known(data, "", ("seed", "journal_size", "server", "clock", "jobs",
-                                "webhooks", "providers", "accounts", "chaos", "limits"))
+                                "webhooks", "providers", "accounts", "chaos", "limits",
+                                "security"))
         server = reader.table(data, "server", ("host", "port", "max_connections",
                                                "keep_alive_seconds", "header_timeout_seconds"))
         limit_table = reader.table(data, "limits", tuple(LimitsConfig.__dataclass_fields__))
@@ -249,7 +292,10 @@ class MockConfig:
         })
         clock = reader.table(data, "clock", ("kind", "speed", "start"))
         jobs = reader.table(data, "jobs", ("polls_per_phase", "seconds"))
-        hooks = reader.table(data, "webhooks", ("attempts", "delays_seconds", "timeout_seconds"))
+        hooks = reader.table(data, "webhooks", ("attempts", "delays_seconds", "timeout_seconds",
+                                                "min_retry_wall_seconds", "drain_seconds",
+                                                "max_pending", "max_pending_bytes"))
+        security = _security_section(reader, data)
         providers: dict[str, ProviderConfig] = {}
         provider_tables = reader.table(data, "providers", None)
         for name in provider_tables:
@@ -318,7 +364,9 @@ class MockConfig:
                 timeout_seconds=reader.number(
                     hooks, "timeout_seconds", "webhooks.", minimum=0, exclusive=True
                 ),
+                **_delivery_settings(reader, hooks),
             ),
+            security=security,
             providers=providers,
             accounts=accounts,
             chaos=ChaosConfig(
@@ -334,6 +382,51 @@ class MockConfig:
     def with_overrides(self, **sections: Any) -> MockConfig:
         """A copy with whole sections replaced (``server=ServerConfig(...)``)."""
         return replace(self, **sections)
+
+
+def _delivery_settings(reader: _Reader, hooks: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``[webhooks]`` delivery guarantees and bounds that are set (others keep defaults)."""
+    found: dict[str, Any] = {}
+    for key in ("min_retry_wall_seconds", "drain_seconds"):
+        value = reader.number(hooks, key, "webhooks.", minimum=0)
+        if value is not None:
+            found[key] = value
+    for key in ("max_pending", "max_pending_bytes"):
+        count = reader.integer(hooks, key, "webhooks.", minimum=1)
+        if count is not None:
+            found[key] = count
+    return found
+
+
+def _security_section(reader: _Reader, data: Mapping[str, Any]) -> SecurityConfig:
+    table = reader.table(data, "security", ("admin_token", "allowed_hosts", "public_url",
+                                            "webhook_hosts", "webhook_any_host"))
+
+    def text(key: str) -> str | None:
+        value = table.get(key)
+        if value is not None and not isinstance(value, str):
+            raise reader.fail(f"'security.{key}' must be a string, got {value!r}")
+        return value or None
+
+    def names(key: str) -> tuple[str, ...]:
+        value = table.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise reader.fail(f"'security.{key}' must be a list of host names")
+        return tuple(value)
+
+    any_host = table.get("webhook_any_host", False)
+    if not isinstance(any_host, bool):
+        raise reader.fail(f"'security.webhook_any_host' must be true or false, got {any_host!r}")
+    public_url = text("public_url")
+    if public_url is not None and not public_url.startswith(("http://", "https://")):
+        raise reader.fail(f"'security.public_url' must be an http(s) URL, got {public_url!r}")
+    return SecurityConfig(
+        admin_token=text("admin_token"),
+        allowed_hosts=names("allowed_hosts"),
+        public_url=public_url.rstrip("/") if public_url else None,
+        webhook_hosts=names("webhook_hosts"),
+        webhook_any_host=any_host,
+    )
 
 
 def _accounts_section(raw: Any, origin: str) -> Mapping[str, Any]:

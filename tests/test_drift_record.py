@@ -62,7 +62,7 @@ def test_eachlabs_session_is_recorded_redacted_and_replays_clean(
                     "image_url": "https://example.com/lake.png",
                     "resolution": "480p",
                 },
-                "webhook_url": "https://example.com/hook",
+                "webhook_url": "https://receiver.genmock.invalid/hook",
                 "webhook_secret": WEBHOOK_SECRET,
             },
         )

@@ -347,10 +347,10 @@ def test_expect_100_continue_is_answered_before_the_body_is_sent(served: Any) ->
 def test_pipelined_requests_get_their_answers_in_order(served: Any) -> None:
     host, port = served.url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=10) as sock:
-        sock.sendall(b"GET /_mock/health HTTP/1.1\r\nHost: x\r\n\r\n"
+        sock.sendall(b"GET /_mock/health HTTP/1.1\r\nHost: localhost\r\n\r\n"
                      b"GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n"
                      b"HEAD /_mock/media/a.mp4 HTTP/1.1\r\nHost: x\r\n\r\n"
-                     b"GET /_mock/health HTTP/1.1\r\nHost: x\r\n\r\n")
+                     b"GET /_mock/health HTTP/1.1\r\nHost: localhost\r\n\r\n")
         stream = sock.makefile("rb")
         first_head, first = _read_response(stream)
         second_head, _ = _read_response(stream)

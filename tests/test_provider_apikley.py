@@ -14,6 +14,7 @@ from provider_helpers import SERVER, Harness, build, webhook_headers
 
 from mockserver.domain.errors import MockError
 from mockserver.domain.lifecycle import State
+from mockserver.domain.webhook_targets import WebhookTargetPolicy
 
 MODEL = "wan/2-2-a14b-image-to-video-turbo"
 IMAGE = "https://file.aiquickdraw.com/custom-page/akr/section-images/1755166042585gtf2mlrk.png"
@@ -47,6 +48,11 @@ def test_routes(h: Harness) -> None:
 
 def test_document_example_is_accepted(h: Harness) -> None:
     example = h.contract.model(MODEL).data["example_request"]
+    # Its callBackUrl (https://your-domain.com/...) is a real domain: refused by the
+    # webhook target rule, naming the field, until the user lists the host.
+    refused = create(h, example)
+    assert refused.body["code"] == 422 and "callBackUrl" in refused.body["msg"]
+    h.service.settings.webhook_policy = WebhookTargetPolicy.of(["your-domain.com"])
     response = create(h, example)
     assert response.status == 200
     assert response.body["code"] == 200 and response.body["msg"] == "success"

@@ -21,13 +21,17 @@ from mockserver.http.serve import config_from_arguments, run_serve
 ROOT = Path(__file__).parents[1]
 
 
-def _wait_for_health(url: str, process: subprocess.Popen[str], timeout: float = 15.0) -> None:
+def _wait_for_health(
+    url: str, process: subprocess.Popen[str], timeout: float = 15.0, *, answered: bool = False
+) -> None:
+    """Until ``url`` answers 200 (``answered``: anything, e.g. a 401 without the token)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise AssertionError(f"serve exited early with {process.returncode}")
         try:
-            if httpx.get(url, timeout=0.5, trust_env=False).status_code == 200:
+            status = httpx.get(url, timeout=0.5, trust_env=False).status_code
+            if status == 200 or answered:
                 return
         except httpx.HTTPError:
             pass

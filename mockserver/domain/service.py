@@ -21,6 +21,7 @@ from mockserver.domain.errors import MockError
 from mockserver.domain.lifecycle import Job, Plan, State, Transition, advance_by_poll
 from mockserver.domain.uploads import UPLOADS_PATH, UploadStore
 from mockserver.domain.urls import public_https_problem
+from mockserver.domain.webhook_targets import WebhookTargetPolicy
 from mockserver.domain.webhooks import Delivery, Outbox, RetryPolicy, WebhookMessage
 from mockserver.domain.world import World
 
@@ -69,6 +70,12 @@ class ServiceSettings:
     #: Override every model's estimated processing time (mock seconds).
     job_seconds: float | None = None
     retry_policies: dict[str, RetryPolicy] = field(default_factory=dict)
+    #: Where webhook URLs may point (checked by the adapters at create).
+    webhook_policy: WebhookTargetPolicy = field(default_factory=WebhookTargetPolicy)
+    #: Providers whose contract says any key may read and cancel any job
+    #: (``isolation.jobs: any_key``); every other provider answers another
+    #: key's job as it answers an unknown id.
+    shared_jobs: frozenset[str] = frozenset()
 
 
 class MockService:
@@ -211,24 +218,31 @@ class MockService:
         return min(ends, default=None)
 
     # --- read ----------------------------------------------------------
-    def get(self, provider: str, job_id: str) -> Job:
-        """The job, up to date; MockError(404) if this provider has no such job."""
+    def get(self, provider: str, job_id: str, key: str | None = None) -> Job:
+        """The job, up to date; MockError(404) if this provider has no such job.
+
+        With ``key``, another key's job is not found either (the provider's
+        ``isolation.jobs``): a multi-tenant API never shows one customer's
+        job to another, nor says that it exists.
+        """
         job = self.world.get(job_id)
-        if job is None or job.provider != provider:
+        if job is None or job.provider != provider or (
+            key is not None and job.key != key and provider not in self.settings.shared_jobs
+        ):
             raise MockError(404, f"prediction {job_id!r} not found", field="id", rule="exists")
         return job
 
-    def poll(self, provider: str, job_id: str) -> Job:
+    def poll(self, provider: str, job_id: str, key: str | None = None) -> Job:
         """Read a job as a client's poll does: counts toward poll-driven progress."""
-        job = self.get(provider, job_id)
+        job = self.get(provider, job_id, key)
         transitions = advance_by_poll(job, self.clock.now())
         if transitions:
             self.world.apply(transitions)
         return job
 
-    def cancel(self, provider: str, job_id: str) -> Job:
+    def cancel(self, provider: str, job_id: str, key: str | None = None) -> Job:
         """Cancel a job that has not finished; MockError(400) if it has."""
-        job = self.get(provider, job_id)
+        job = self.get(provider, job_id, key)
         if job.terminal:
             raise MockError(
                 400,

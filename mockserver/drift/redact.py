@@ -2,10 +2,13 @@
 
 Two complementary passes, because either alone leaks:
 
-* by **name**: any header, JSON field or query parameter whose name contains
-  ``key``, ``secret``, ``token``, ``signature``, ``password``, ``cookie`` or
-  is ``authorization`` has its (string) value replaced; ``Authorization:
-  Bearer x`` keeps its scheme so a reader still sees how auth was sent;
+* by **name**: any header, JSON field or query parameter the mock's one
+  redaction rule calls secret (:func:`mockserver.redact.is_secret_name`:
+  ``x-api-key``, ``client_secret``, ``token``, ``signature``, ``password``,
+  ``cookie``, ``authorization``...) has its (string) value replaced, and URLs
+  lose their user info; ``Authorization: Bearer x`` keeps its scheme so a
+  reader still sees how auth was sent. Files keep nothing of a secret
+  (``[REDACTED]``), where the admin API keeps the last four characters;
 * by **value**: every literal secret the run knows (the API key read from
   the environment, webhook secrets seen in requests) is replaced wherever it
   appears: in bodies, URLs, error messages echoed by a provider, anywhere.
@@ -21,13 +24,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from mockserver.redact import RECORDING_MASK, is_secret_name
+
 __all__ = ["MASK", "Redactor", "is_sensitive"]
 
-MASK = "[REDACTED]"
-
-_SENSITIVE = re.compile(
-    r"key|secret|token|signature|password|passwd|cookie|^authorization$|^auth$", re.IGNORECASE
-)
+MASK = RECORDING_MASK
 _BEARER = re.compile(r"\b(Bearer|Basic|Token)\s+[^\s\"',]+", re.IGNORECASE)
 #: Shorter literals would mask ordinary words; real keys are far longer.
 _MIN_SECRET = 6
@@ -35,7 +36,7 @@ _MIN_SECRET = 6
 
 def is_sensitive(name: str) -> bool:
     """True when a field or header called ``name`` holds a credential."""
-    return bool(_SENSITIVE.search(name))
+    return is_secret_name(name)
 
 
 class Redactor:
@@ -80,6 +81,10 @@ class Redactor:
     def url(self, url: str) -> str:
         """A URL (or a path with a query) with credential parameters and known secrets masked."""
         parts = urlsplit(url)
+        if "@" in parts.netloc:
+            netloc = MASK + "@" + parts.netloc.rsplit("@", 1)[1]
+            parts = parts._replace(netloc=netloc)
+            url = urlunsplit(parts)
         if parts.query:
             pairs = [
                 (k, MASK if is_sensitive(k) else v)

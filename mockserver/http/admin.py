@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, is_dataclass
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
@@ -33,13 +34,14 @@ from mockserver.domain.errors import MockError
 from mockserver.domain.lifecycle import Job, State
 from mockserver.domain.service import WebhookTarget
 from mockserver.domain.uploads import Upload, UploadError
-from mockserver.domain.webhooks import DeliveryState
+from mockserver.domain.webhooks import Delivery, DeliveryState
 from mockserver.http import media
 from mockserver.http.admin_openapi import build_admin_openapi
 from mockserver.http.asgi import BodyTooLarge, ClientGone, read_body
 from mockserver.http.journal import mask_secret, mask_value
 from mockserver.http.paging import Page, PageRequest, PagingError, page_of
 from mockserver.http.state import MockState, UnhandledError
+from mockserver.redact import redact_url
 
 __all__ = ["AdminError", "admin_routes", "job_to_dict", "json_response"]
 
@@ -192,7 +194,7 @@ def job_to_dict(job: Job, status: str | None = None) -> dict[str, Any]:
         },
         "webhook": (
             {
-                "url": webhook.url,
+                "url": redact_url(webhook.url),
                 "secret": mask_secret(webhook.secret) if webhook.secret else None,
             }
             if isinstance(webhook, WebhookTarget)
@@ -229,6 +231,13 @@ async def health(request: Request) -> Response:
             "clock": _clock(state),
             "jobs": len(state.world),
             "webhook_sender": "running" if state.sender.running else "stopped",
+            "webhook_outbox": {
+                "waiting": state.outbox.waiting_count,
+                "waiting_bytes": state.outbox.waiting_bytes,
+                "dropped": state.outbox.dropped,
+                "max_pending": state.outbox.max_pending,
+                "max_pending_bytes": state.outbox.max_pending_bytes,
+            },
             "unhandled_errors": len(state.unhandled_errors),
             "contract_violations": len(state.contract_violations),
         }
@@ -329,7 +338,7 @@ async def list_webhooks(request: Request) -> Response:
         and (job_id is None or delivery.job_id == job_id)
         and (wanted_state is None or delivery.state.value == wanted_state),
     )
-    page = Page([delivery.to_dict() for delivery in found.items], found.next_cursor)
+    page = Page([delivery_to_dict(delivery) for delivery in found.items], found.next_cursor)
     return json_response(_page_body("deliveries", page, paging, stored=len(deliveries)))
 
 
@@ -341,6 +350,29 @@ def _positions(items: list[Any], paging: PageRequest) -> Any:
         return ((str(i), items[i]) for i in range(start, -1, -1))
     start = 0 if after is None else max(after + 1, 0)
     return ((str(i), items[i]) for i in range(start, len(items)))
+
+
+def delivery_to_dict(delivery: Delivery) -> dict[str, Any]:
+    """A delivery for the admin API, its URL without credentials."""
+    view = delivery.to_dict()
+    view["url"] = redact_url(delivery.url)
+    return view
+
+
+@_guard
+async def resend_webhook(request: Request) -> Response:
+    """A new attempt series of a finished delivery (delivered or given up), due now."""
+    state = _state(request)
+    delivery_id = request.path_params["delivery_id"]
+    delivery = state.outbox.get(delivery_id)
+    if delivery is None:
+        raise AdminError(404, f"no webhook delivery {delivery_id!r} (unknown, or evicted)")
+    try:
+        again = state.outbox.resend(delivery, state.world.new_uuid(), state.clock.now())
+    except ValueError as error:
+        raise AdminError(409, str(error)) from None
+    state.sender.wake()
+    return json_response(delivery_to_dict(again), 201)
 
 
 @_guard
@@ -536,7 +568,35 @@ async def get_upload(request: Request) -> Response:
         raise AdminError(404, f"no uploaded file {token!r} (unknown, evicted, or never put)")
     data = b"" if request.method == "HEAD" else upload.data
     return Response(data, 200, media_type=upload.content_type,
-                    headers={"content-length": str(len(upload.data))})
+                    headers={"content-length": str(len(upload.data)),
+                             **upload_headers(upload.content_type, upload.filename)})
+
+
+#: Served back as attachments: types a browser would run (scripts in HTML, SVG, XML).
+_ACTIVE_TYPES = ("text/html", "application/xhtml", "image/svg", "text/xml", "application/xml",
+                 "text/javascript", "application/javascript", "application/ecmascript",
+                 "text/ecmascript", "text/css", "application/pdf")
+
+
+def upload_headers(content_type: str, filename: str) -> dict[str, str]:
+    """Headers that keep an uploaded file inert on the mock's origin (the admin API's).
+
+    Never sniffed into another type, no script, no subresource, no frame
+    (CSP ``sandbox``); an active type (HTML, SVG, XML, JS) is a download.
+    """
+    headers = {
+        "x-content-type-options": "nosniff",
+        "content-security-policy": "default-src 'none'; sandbox",
+        "cross-origin-resource-policy": "cross-origin",
+    }
+    base = content_type.split(";", 1)[0].strip().lower()
+    if base.startswith(_ACTIVE_TYPES) or base.endswith("+xml"):
+        name = filename.rsplit("/", 1)[-1].replace('"', "") or "upload"
+        ascii_name = "".join(c if " " <= c <= "~" and c not in '"\\' else "_" for c in name)
+        headers["content-disposition"] = (
+            f'attachment; filename="{ascii_name}"; filename*=UTF-8\'\'{quote(name, safe="")}'
+        )
+    return headers
 
 
 async def _media(scope: Scope, receive: Receive, send: Send) -> None:
@@ -556,6 +616,7 @@ def admin_routes() -> list[BaseRoute]:
         Route("/jobs/{job_id:str}", get_job, methods=["GET"]),
         Route("/requests", list_requests, methods=["GET"]),
         Route("/webhooks", list_webhooks, methods=["GET"]),
+        Route("/webhooks/{delivery_id:str}/resend", resend_webhook, methods=["POST"]),
         Route("/clock", get_clock, methods=["GET"]),
         Route("/clock/advance", advance_clock, methods=["POST"]),
         Route("/accounts", list_accounts, methods=["GET"]),

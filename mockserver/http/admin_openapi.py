@@ -147,6 +147,12 @@ def build_admin_openapi(server_url: str | None = None) -> dict[str, Any]:
                 "due": {"type": "number"},
                 "attempts": {"type": "array", "items": {"$ref": "#/components/schemas/Attempt"}},
                 "body": {"type": "string", "description": "the payload as sent"},
+                "dropped": {"type": ["string", "null"],
+                            "description": "why it was given up unsent (the outbox bound)"},
+                "resend_of": {"type": ["string", "null"],
+                              "description": "the delivery this one resends"},
+                "resent_as": {"type": ["string", "null"],
+                              "description": "the delivery that resent this one"},
             },
         },
         "Account": {
@@ -189,13 +195,21 @@ def build_admin_openapi(server_url: str | None = None) -> dict[str, Any]:
             },
         },
     }
+    outbox = {
+        "type": "object",
+        "description": "webhook deliveries waiting (pending or in flight), their bytes, how "
+                       "many were dropped at the bounds, and the bounds",
+        "properties": {k: {"type": "integer"} for k in (
+            "waiting", "waiting_bytes", "dropped", "max_pending", "max_pending_bytes")},
+    }
     paths: dict[str, Any] = {
         "/_mock/health": {
             "get": {
                 "summary": "Liveness, providers served, clock, counters",
                 "operationId": "health",
                 "responses": {"200": _json({"type": "object", "required": ["status"],
-                                            "properties": {"status": {"const": "ok"}}},
+                                            "properties": {"status": {"const": "ok"},
+                                                           "webhook_outbox": outbox}},
                                            "the server is up")},
             }
         },
@@ -274,6 +288,27 @@ def build_admin_openapi(server_url: str | None = None) -> dict[str, Any]:
                     "200": _page("deliveries", {"$ref": "#/components/schemas/Delivery"},
                                  "one page of deliveries, in the order they were enqueued"),
                     "400": _error(_BAD_PAGE),
+                },
+            }
+        },
+        "/_mock/webhooks/{delivery_id}/resend": {
+            "post": {
+                "summary": "Redeliver a finished delivery: a new attempt series, due now",
+                "description": (
+                    "Only a delivered or given-up delivery (also one dropped at the outbox "
+                    "bound) can be resent. The new delivery has a new id, the same URL, "
+                    "payload and retry policy, fresh signatures, no scenario effects "
+                    "(webhook_refused...), and `resend_of` pointing back; the original gets "
+                    "`resent_as`. The URL is checked against the webhook target rule again "
+                    "before every attempt."
+                ),
+                "operationId": "resendWebhook",
+                "parameters": [{"name": "delivery_id", "in": "path", "required": True,
+                                "schema": {"type": "string"}}],
+                "responses": {
+                    "201": _json({"$ref": "#/components/schemas/Delivery"}, "the new delivery"),
+                    "404": _error("no such delivery (unknown, or evicted)"),
+                    "409": _error("the delivery is still pending or in flight"),
                 },
             }
         },
@@ -512,10 +547,27 @@ def build_admin_openapi(server_url: str | None = None) -> dict[str, Any]:
                 "JSON in, JSON out; errors are "
                 '{"error": "..."} with a 4xx status. Lists are paged: `limit` '
                 "(default 100, at most 500), `cursor` (the previous page's "
-                "`next_cursor`), `order`."
+                "`next_cursor`), `order`. "
+                "Protected like a local development server: a Host that is not "
+                "loopback, an IP literal, a provider host or a listed one is refused "
+                "(403, DNS rebinding); so are cross-site browser requests (Origin, "
+                "Sec-Fetch-Site: 403) and state-changing requests with a form content "
+                "type (415). When an admin token is set (serve --admin-token, "
+                "$MOCKSERVER_ADMIN_TOKEN, [security] admin_token; required off "
+                "loopback) every operation but the media and uploaded-file downloads "
+                "and the upload PUT needs it (401)."
             ),
         },
+        "security": [{}, {"bearer": []}, {"adminToken": []}],
         "servers": [{"url": server_url or "http://127.0.0.1:8080"}],
         "paths": paths,
-        "components": {"schemas": schemas},
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer",
+                           "description": "the admin token, when one is set"},
+                "adminToken": {"type": "apiKey", "in": "header", "name": "X-Mock-Admin-Token",
+                               "description": "the admin token, when one is set"},
+            },
+        },
     }

@@ -21,13 +21,14 @@ import importlib
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any, cast
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Match, Mount
+from starlette.routing import BaseRoute, Match, Mount, Router
 from starlette.types import Receive, Scope, Send
 
 from mockserver.config import ClockConfig, ConfigError, MockConfig, ProviderConfig
@@ -37,9 +38,11 @@ from mockserver.domain.admission import Admission
 from mockserver.domain.clock import Clock, ManualClock, RealClock
 from mockserver.domain.faults import MatchVocabulary, ScenarioQueue
 from mockserver.domain.service import MockService, ServiceSettings
+from mockserver.domain.webhook_targets import WebhookTargetPolicy
 from mockserver.domain.webhooks import Outbox, RetryPolicy
 from mockserver.domain.world import World
 from mockserver.http.admin import admin_routes, json_response
+from mockserver.http.guard import AdminGuard, GuardSettings
 from mockserver.http.journal import Journal
 from mockserver.http.routing import ProviderRoute, request_host
 from mockserver.http.scenarios import ConnectionDropped
@@ -91,9 +94,16 @@ def _configured(contract: ProviderContract, settings: ProviderConfig | None) -> 
     return ProviderContract(data, contract.models, origin=f"{contract.name} (configured)")
 
 
-def _retry_policy(contract: ProviderContract, config: MockConfig) -> RetryPolicy:
+def _retry_policy(contract: ProviderContract, config: MockConfig, clock: Clock) -> RetryPolicy:
     retry = (contract.data.get("webhook") or {}).get("retry") or {}
-    return config.webhooks.apply(RetryPolicy.from_contract(retry))
+    policy = config.webhooks.apply(RetryPolicy.from_contract(retry))
+    # A sped-up real clock shrinks retry delays in wall time (10 mock s = 0.6 s at
+    # 17.5x): the floor keeps a receiver that is down for a few seconds from losing
+    # every webhook. A manual clock moves only when told to: no floor.
+    speed = getattr(clock, "speed", None) if isinstance(clock, RealClock) else None
+    if speed is None:
+        return policy
+    return replace(policy, min_delay_seconds=config.webhooks.min_retry_wall_seconds * speed)
 
 
 def _connect(adapter: ProviderAdapter, state: MockState) -> None:
@@ -265,7 +275,12 @@ def create_app(
     limits = config.limits
     world = World(clock, seed=config.seed, journal_size=config.journal_size,
                   max_jobs=limits.jobs, max_job_bytes=limits.job_bytes)
-    outbox = Outbox()
+    security = config.security
+    webhook_policy = WebhookTargetPolicy.of(security.webhook_hosts, security.webhook_any_host)
+    outbox = Outbox(
+        max_pending=config.webhooks.max_pending,
+        max_pending_bytes=config.webhooks.max_pending_bytes,
+    )
     factories = load_adapter_factories() if adapters is None else adapters
     unknown = sorted(set(config.providers) - set(factories))
     if unknown:
@@ -283,7 +298,12 @@ def create_app(
         ServiceSettings(
             polls_per_phase=config.jobs.polls_per_phase,
             job_seconds=config.jobs.seconds,
-            retry_policies={n: _retry_policy(c, config) for n, c in configured.items()},
+            retry_policies={n: _retry_policy(c, config, clock) for n, c in configured.items()},
+            webhook_policy=webhook_policy,
+            shared_jobs=frozenset(
+                n for n, c in configured.items()
+                if (c.data.get("isolation") or {}).get("jobs") == "any_key"
+            ),
         ),
     )
     built: dict[str, ProviderAdapter] = {}
@@ -319,7 +339,12 @@ def create_app(
             for name in built
         }
     )
-    sender = WebhookSender(world, outbox, clock)
+    sender = WebhookSender(world, outbox, clock, target_policy=webhook_policy,
+                           drain_seconds=config.webhooks.drain_seconds)
+    guard = GuardSettings.of(
+        [*hosts, config.server.host, *security.allowed_hosts], security.admin_token,
+        bind=config.server.host,
+    )
     state = MockState(
         config=config,
         clock=clock,
@@ -335,12 +360,15 @@ def create_app(
         scenarios=scenarios,
         validate_responses=validate_responses,
         hosts=hosts,
+        guard=guard,
+        webhook_policy=webhook_policy,
     )
     sender.on_error = state.record_unhandled
     for adapter in built.values():
         _connect(adapter, state)
 
-    routes: list[BaseRoute] = [Mount("/_mock", routes=admin_routes())]
+    admin = AdminGuard(Router(admin_routes()), guard)
+    routes: list[BaseRoute] = [Mount("/_mock", app=admin)]
     for name, adapter in built.items():
         own_hosts = frozenset(h for h, p in hosts.items() if p == name)
         if own_hosts:

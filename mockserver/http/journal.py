@@ -1,15 +1,17 @@
 """The request journal: one entry per request, secrets masked, bounded.
 
 Entries live in the world's ring (``World.journal``), so a reset clears them
-and a mock left running for a day keeps only the newest. Secrets never reach
-the journal in clear: credential headers and secret-looking body fields keep
-at most their last four characters, enough to tell two keys apart.
+and a mock left running for a day keeps only the newest.
 
 Bounded in count (``journal_size``, the ring's length) and in bytes
 (``journal_bytes``): each body is cut to ``journal_body_bytes`` when it is
 recorded (the entry says ``"body_truncated": true`` and the full size), the
 bodies of uploads are not kept at all (the upload store has them), and the
 oldest entries go while the kept bytes are over the bound.
+
+Secrets never leave it in clear: headers, query parameters and body fields
+are masked by the one rule of :mod:`mockserver.redact` (at most the last
+four characters kept).
 """
 
 from __future__ import annotations
@@ -23,11 +25,12 @@ from mockserver import wirejson
 from mockserver.domain.world import World
 from mockserver.http.paging import Page, PageRequest, page_of
 
+# The one redaction rule (mockserver.redact); re-exported: callers import them from here.
+from mockserver.redact import mask_form, mask_headers, mask_query, mask_secret, mask_value
+
 __all__ = [
     "BODY_CAP",
     "DEFAULT_JOURNAL_BYTES",
-    "SECRET_FIELDS",
-    "SECRET_HEADERS",
     "Journal",
     "journal_body",
     "mask_headers",
@@ -35,59 +38,12 @@ __all__ = [
     "mask_value",
 ]
 
-#: Header names (lower-case) whose values are masked.
-SECRET_HEADERS = frozenset(
-    {"authorization", "x-api-key", "x-webhook-secret", "cookie", "set-cookie",
-     "proxy-authorization"}
-)
-#: JSON body field names (lower-case) whose values are masked, at any depth.
-SECRET_FIELDS = frozenset(
-    {"webhook_secret", "secret", "api_key", "apikey", "token", "password", "access_token"}
-)
 #: Bodies are kept up to this many bytes; longer ones are cut and flagged.
 BODY_CAP = 4096
 #: Bytes the journal's entries may hold together (bodies, headers, query).
 DEFAULT_JOURNAL_BYTES = 32 * 1024 * 1024
 #: What an entry costs beside its bodies, headers and query text.
 _ENTRY_OVERHEAD_BYTES = 512
-
-_MASK = "***"
-
-
-def mask_secret(value: str) -> str:
-    """``"***"`` plus at most the last four characters, fewer for short secrets.
-
-    A secret shorter than 16 characters keeps a quarter of its length, so a
-    short key is never mostly revealed. An auth scheme word (``Bearer``,
-    ``Basic``) is kept in front, since it is not secret and helps debugging.
-    """
-    scheme, _, rest = value.partition(" ")
-    if rest and scheme.isalpha() and len(scheme) <= 10:
-        return f"{scheme} {mask_secret(rest.strip())}"
-    keep = min(4, len(value) // 4)
-    return _MASK + (value[-keep:] if keep else "")
-
-
-def mask_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """Headers with secret ones masked (names lower-cased)."""
-    return {
-        name.lower(): mask_secret(value) if name.lower() in SECRET_HEADERS else value
-        for name, value in headers.items()
-    }
-
-
-def mask_value(value: Any) -> Any:
-    """A JSON value with every secret-named field masked, recursively."""
-    if isinstance(value, dict):
-        return {
-            key: mask_secret(str(item))
-            if isinstance(key, str) and key.lower() in SECRET_FIELDS and item is not None
-            else mask_value(item)
-            for key, item in value.items()
-        }
-    if isinstance(value, list):
-        return [mask_value(item) for item in value]
-    return value
 
 
 def journal_body(body: bytes, *, cap: int = BODY_CAP, size: int | None = None) -> Any:
@@ -106,7 +62,7 @@ def journal_body(body: bytes, *, cap: int = BODY_CAP, size: int | None = None) -
             return mask_value(wirejson.loads(body))
         except (UnicodeDecodeError, json.JSONDecodeError):
             pass
-    text = body[:cap].decode("utf-8", "replace")
+    text = mask_form(body[:cap].decode("utf-8", "replace"))
     if size > cap:
         text += f"...({size} bytes)"
     return text
@@ -130,7 +86,7 @@ def _exchange_entry(kept: _Exchange) -> dict[str, Any]:
         "path": path,
         "provider": provider,
         "endpoint": endpoint,
-        "query": dict(query),
+        "query": mask_query(query),
         "headers": mask_headers(headers),
         "body": journal_body(body, cap=cap, size=body_size),
         "body_bytes": body_size,

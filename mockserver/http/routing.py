@@ -39,6 +39,7 @@ from mockserver.http.asgi import (
     wire_body,
 )
 from mockserver.http.errors import render_error, render_unexpected
+from mockserver.http.guard import is_known_host
 from mockserver.http.scenarios import (
     ConnectionDropped,
     corrupt,
@@ -254,6 +255,9 @@ class ProviderRoute(BaseRoute):
         later, in webhooks): sharing one string per origin instead of a copy
         per request saves memory per stored job, and the formatting per request.
         """
+        public = self.state.config.security.public_url
+        if public is not None:
+            return public + root, public
         host = headers.get("host")
         if not host:  # rare: addressed by the server's own address
             here = origin(scope, headers)
@@ -261,7 +265,10 @@ class ProviderRoute(BaseRoute):
         cache_key = (scope.get("scheme"), host, scope.get("root_path"), root)
         bases = self._base_cache.get(cache_key)
         if bases is None:
-            here = origin(scope, headers)
+            # A foreign Host (``evil.example``) never becomes an output URL:
+            # the listening address stands in for it (see http.guard).
+            known = is_known_host(request_host(scope), self.state.guard.hosts)
+            here = origin(scope, headers if known else {})
             bases = (here + root, here)
             if len(self._base_cache) >= _BASE_CACHE_SIZE:
                 self._base_cache.clear()  # many hosts: a bound, not an LRU

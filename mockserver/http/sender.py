@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
+import socket
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -27,8 +29,10 @@ from typing import TYPE_CHECKING
 import httpx
 
 from mockserver.domain.clock import Clock, ManualClock
+from mockserver.domain.webhook_targets import WebhookTargetPolicy
 from mockserver.domain.webhooks import Attempt, Delivery, Outbox, Outcome
 from mockserver.domain.world import World
+from mockserver.redact import redact_url
 
 if TYPE_CHECKING:
     from mockserver.http.state import UnhandledError
@@ -44,8 +48,11 @@ MIN_SLEEP_SECONDS = 0.001
 ERROR_PAUSE_SECONDS = 0.1
 #: Deliveries POSTed at once; the rest wait their turn (still counted as in flight).
 DEFAULT_CONCURRENCY = 64
-#: How long stop() lets in-flight attempts finish before cancelling them.
-STOP_GRACE_SECONDS = 1.0
+#: How long stop() delivers what is in flight or due before cancelling the rest
+#: (``[webhooks] drain_seconds`` overrides it).
+STOP_GRACE_SECONDS = 5.0
+#: Ids listed in the shutdown log line at most (then "and N more").
+LEFT_IDS_LOGGED = 20
 
 ErrorSink = Callable[["UnhandledError"], None]
 
@@ -62,11 +69,17 @@ class WebhookSender:
         on_error: ErrorSink | None = None,
         concurrency: int = DEFAULT_CONCURRENCY,
         transport: httpx.AsyncBaseTransport | None = None,
+        target_policy: WebhookTargetPolicy | None = None,
+        drain_seconds: float = STOP_GRACE_SECONDS,
     ) -> None:
         self.world = world
         self.outbox = outbox
         self.clock = clock
         self.on_error = on_error
+        #: Where webhooks may go, checked again before each attempt (None: anywhere).
+        self.target_policy = target_policy
+        #: Wall seconds stop() keeps delivering what is in flight or due.
+        self.drain_seconds = drain_seconds
         self._concurrency = concurrency
         self._transport = transport
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -121,23 +134,55 @@ class WebhookSender:
             return
         self.start()
 
-    async def stop(self) -> None:
-        """Stop the task; let attempts in flight finish briefly, then cancel them.
+    async def stop(self, grace: float | None = None) -> None:
+        """Stop the task after draining: deliver what is in flight or due, for a while.
 
-        A cancelled attempt's delivery goes back to pending, so it is retried if
-        the sender starts again and is never lost.
+        For up to ``grace`` wall seconds (default :attr:`drain_seconds`) due
+        deliveries are still sent and attempts in flight may finish; what is
+        left then is cancelled (back to pending, never recorded as failed)
+        and logged, one line with the count and the ids, so a shutdown never
+        loses a webhook in silence.
         """
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+        grace = self.drain_seconds if grace is None else grace
+        if self._client is not None:
+            await self._drain(grace)
         if self._in_flight:
-            _, pending = await asyncio.wait(set(self._in_flight), timeout=STOP_GRACE_SECONDS)
+            pending = set(self._in_flight)
             self._cancel(pending)
             await asyncio.gather(*pending, return_exceptions=True)
         if self._client is not None:
             await self._client.aclose()
             self._client = None
+            self._log_left()
+
+    async def _drain(self, grace: float) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        while True:
+            with contextlib.suppress(Exception):  # a bug must not block the shutdown
+                self._start_due()
+            remaining = deadline - loop.time()
+            if not self._in_flight or remaining <= 0:
+                return
+            await asyncio.wait(
+                set(self._in_flight), timeout=remaining, return_when=asyncio.FIRST_COMPLETED
+            )
+
+    def _log_left(self) -> None:
+        left = self.outbox.waiting()
+        if not left:
+            return
+        ids = ", ".join(d.id for d in left[:LEFT_IDS_LOGGED])
+        more = f" and {len(left) - LEFT_IDS_LOGGED} more" if len(left) > LEFT_IDS_LOGGED else ""
+        logger.warning(
+            "shutdown: %d webhook deliveries left undelivered (pending retries or not "
+            "finished within the %g s drain): %s%s",
+            len(left), self.drain_seconds, ids, more,
+        )
 
     def cancel_in_flight(self) -> None:
         """Abandon every attempt in flight without recording it (admin reset)."""
@@ -257,7 +302,18 @@ class WebhookSender:
 
     def _pass(self) -> None:
         self.world.tick()
-        for delivery in self.outbox.due(self.clock.now()):
+        self._start_due()
+
+    def _start_due(self) -> None:
+        """Start the due deliveries, at most ``concurrency`` in flight (the rest wait pending).
+
+        Taking every due delivery at once made one task each: 40,000 tasks in
+        one pass after a receiver came back.
+        """
+        room = self._concurrency - len(self._in_flight)
+        if room <= 0:
+            return
+        for delivery in self.outbox.due(self.clock.now(), room):
             task = asyncio.get_running_loop().create_task(
                 self._deliver(delivery, self._generation), name=f"webhook-{delivery.id}"
             )
@@ -276,7 +332,10 @@ class WebhookSender:
 
     def _sleep_seconds(self) -> float | None:
         """Wall seconds until something is due; None: until woken."""
-        candidates = [t for t in (self.world.next_due(), self.outbox.next_due()) if t is not None]
+        # At capacity, a finished attempt wakes the loop: do not spin on due deliveries.
+        full = len(self._in_flight) >= self._concurrency
+        deliveries_due = None if full else self.outbox.next_due()
+        candidates = [t for t in (self.world.next_due(), deliveries_due) if t is not None]
         self._next_look = min(candidates) if candidates else None
         if not candidates or isinstance(self.clock, ManualClock):
             return None
@@ -301,6 +360,9 @@ class WebhookSender:
                 simulated = _simulated(delivery)
                 if simulated is not None:
                     raise simulated
+                refused = await self._target_problem(delivery)
+                if refused is not None:
+                    raise _TargetRefused(refused)
                 response = await self._client.post(
                     delivery.url,
                     content=delivery.body,
@@ -322,6 +384,9 @@ class WebhookSender:
             except (httpx.HTTPError, httpx.InvalidURL) as failure:
                 outcome = Outcome.ERROR
                 error = f"{type(failure).__name__}: {failure}"
+            except _TargetRefused as failure:
+                outcome = Outcome.ERROR
+                error = f"not sent: {failure}"
             except Exception as failure:  # a signer or a renderer bug: keep the delivery
                 outcome = Outcome.ERROR
                 error = f"{type(failure).__name__}: {failure}"
@@ -341,7 +406,7 @@ class WebhookSender:
             logger.info(
                 "webhook %s %s attempt %d/%d -> %s%s (%.0f ms)%s",
                 delivery.provider,
-                delivery.url,
+                redact_url(delivery.url),
                 number,
                 delivery.policy.attempts,
                 outcome,
@@ -374,6 +439,42 @@ class WebhookSender:
         delivery.attempts.append(attempt)
         self.outbox.log.append(attempt)
 
+    async def _target_problem(self, delivery: Delivery) -> str | None:
+        """Why the delivery's URL may not be reached now, or None (checked before each attempt).
+
+        The URL as written is checked again, then every address its host
+        resolves to. A custom transport (the testing harness's router, which
+        captures everything but what a test passes through) sees no DNS
+        lookup: it decides itself what reaches the network.
+        """
+        policy = self.target_policy
+        if policy is None:
+            return None
+        problem = policy.url_problem(delivery.url)
+        if problem is not None or self._transport is not None:
+            return problem
+        try:
+            parts = httpx.URL(delivery.url)
+        except (httpx.InvalidURL, ValueError):
+            return None  # the POST reports it
+        host = parts.host.rstrip(".").lower()
+        if _is_ip(host):
+            return None  # checked as written above
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        loop = asyncio.get_running_loop()
+        try:
+            infos = await asyncio.wait_for(
+                loop.getaddrinfo(host, port, type=socket.SOCK_STREAM),
+                delivery.policy.timeout_seconds,
+            )
+        except (OSError, TimeoutError):
+            return None  # unresolvable: the POST fails and reports it
+        for info in infos:
+            problem = policy.address_allowed(host, str(info[4][0]))
+            if problem is not None:
+                return f"{host} resolves to {info[4][0]}: {problem}"
+        return None
+
     def _report(self, error: BaseException, where: str) -> None:
         from mockserver.http.state import UnhandledError
 
@@ -391,6 +492,18 @@ def _simulated(delivery: Delivery) -> httpx.HTTPError | None:
     if "timeout" in delivery.effects:
         return httpx.ReadTimeout("timed out (simulated by scenario webhook_timeout)")
     return None
+
+
+class _TargetRefused(Exception):
+    """The webhook target rule refused the delivery's URL or resolved address."""
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:

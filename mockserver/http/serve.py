@@ -12,7 +12,9 @@ import argparse
 import gc
 import importlib.util
 import logging
+import os
 import resource
+import secrets
 import signal
 import socket
 from dataclasses import replace
@@ -25,10 +27,14 @@ from mockserver.config import MAX_SPEED, ConfigError, MockConfig
 from mockserver.contracts import ContractError
 from mockserver.http.app import create_app
 from mockserver.http.connlimits import GuardedHttpToolsProtocol, configure
+from mockserver.http.guard import is_loopback_bind
 from mockserver.http.quietgc import QuietCollector
 from mockserver.logformat import log_formatter
 
-__all__ = ["config_from_arguments", "run_serve"]
+__all__ = ["ADMIN_TOKEN_ENV", "config_from_arguments", "run_serve"]
+
+#: Environment variable holding the admin token (between the config file and the flag).
+ADMIN_TOKEN_ENV = "MOCKSERVER_ADMIN_TOKEN"
 
 #: Young collections: CPython's 700 allocations, and every other one also
 #: collects the middle generation (CPython: every tenth). Measured with wrk,
@@ -83,7 +89,57 @@ def config_from_arguments(arguments: argparse.Namespace) -> MockConfig:
             if not value > 0:
                 raise ConfigError(f"--{flag.replace('_', '-')} must be greater than 0")
             server = replace(server, **{name: value})
-    return replace(config, server=server, clock=clock, jobs=jobs, webhooks=hooks)
+    if getattr(arguments, "drain_seconds", None) is not None:
+        if arguments.drain_seconds < 0:
+            raise ConfigError("--drain-seconds must not be negative")
+        hooks = replace(hooks, drain_seconds=arguments.drain_seconds)
+    security = config.security
+    token = getattr(arguments, "admin_token", None) or os.environ.get(ADMIN_TOKEN_ENV)
+    if token:
+        security = replace(security, admin_token=token)
+    public_url = getattr(arguments, "public_url", None)
+    if public_url is not None:
+        if not public_url.startswith(("http://", "https://")):
+            raise ConfigError(f"--public-url must be an http(s) URL, got {public_url!r}")
+        security = replace(security, public_url=public_url.rstrip("/"))
+    return replace(config, server=server, clock=clock, jobs=jobs, webhooks=hooks,
+                   security=security)
+
+
+def _exposure(config: MockConfig) -> tuple[MockConfig, list[str]]:
+    """Off loopback: the warning lines, and a generated admin token when none is set.
+
+    A mock that anyone on the network can reach must not let anyone reset it
+    or read its keys: like Jupyter, it makes up a token and prints it.
+    """
+    host = config.server.host
+    if is_loopback_bind(host):
+        return config, []
+    every = " (every interface)" if host in ("0.0.0.0", "::") else ""
+    lines = [f"WARNING: listening on {host}{every}, not only on loopback: whoever can reach "
+             "this machine can call the providers and see output URLs"]
+    if config.security.admin_token is None:
+        token = secrets.token_urlsafe(24)
+        config = replace(config, security=replace(config.security, admin_token=token))
+        lines.append(f"admin token (generated; set --admin-token or ${ADMIN_TOKEN_ENV} to "
+                     f"choose one): {token}")
+    lines.append("the admin API (/_mock/) needs the token: 'Authorization: Bearer <token>' "
+                 "or 'X-Mock-Admin-Token: <token>'")
+    return config, lines
+
+
+def _bound_addresses(sock: socket.socket, host: str) -> list[str]:
+    """What the socket really listens on, for the banner (``0.0.0.0`` named as such)."""
+    name, port = sock.getsockname()[:2]
+    shown = f"[{name}]" if ":" in name else name
+    listening = [f"{shown}:{port}"]
+    if host in ("0.0.0.0", "::"):
+        try:
+            others = socket.gethostbyname_ex(socket.gethostname())[2]
+        except OSError:
+            others = []
+        listening += [f"{a}:{port}" for a in others if not a.startswith("127.")]
+    return listening
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -137,7 +193,7 @@ def run_serve(arguments: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> 
         print(f"mockserver serve: unknown --log-level {arguments.log_level!r}", file=stderr)
         return 2
     try:
-        config = config_from_arguments(arguments)
+        config, exposure = _exposure(config_from_arguments(arguments))
         app = create_app(config)
     except (ConfigError, ContractError) as error:
         print(f"mockserver serve: {error}", file=stderr)
@@ -169,13 +225,16 @@ def run_serve(arguments: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> 
     state = app.state.mock
     speed = getattr(state.clock, "speed", None)
     clock = f"real x{speed:g}" if speed is not None else "manual"
-    lines = [f"genmock mock server on {base}  (clock: {clock})"]
+    lines = [f"genmock mock server on {base}  (clock: {clock}; listening on "
+             f"{', '.join(_bound_addresses(sock, host))})"]
     for name in state.adapters:
         hosts = sorted(h for h, p in state.hosts.items() if p == name)
         also = f"  (or Host: {', '.join(hosts)})" if hosts else ""
         lines.append(f"  {name:<10} {base}/{name}{also}")
     lines.append(f"  {'admin':<10} {base}/_mock/health  (OpenAPI: {base}/_mock/openapi.json)")
     print("\n".join(lines), file=stdout, flush=True)
+    for line in exposure:
+        print(f"mockserver serve: {line}", file=stderr, flush=True)
 
     uvicorn_config = uvicorn.Config(
         collector,

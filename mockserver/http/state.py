@@ -18,8 +18,10 @@ from mockserver.domain.accounts import Accounts
 from mockserver.domain.clock import Clock, RealClock
 from mockserver.domain.faults import ScenarioQueue
 from mockserver.domain.service import MockService
+from mockserver.domain.webhook_targets import WebhookTargetPolicy
 from mockserver.domain.webhooks import Outbox
 from mockserver.domain.world import World
+from mockserver.http.guard import GuardSettings
 from mockserver.http.journal import Journal
 
 if TYPE_CHECKING:
@@ -128,6 +130,10 @@ class MockState:
     validate_responses: bool = False
     #: lower-case real host -> provider name (``api.eachlabs.ai`` -> ``eachlabs``)
     hosts: Mapping[str, str] = field(default_factory=dict)
+    #: Who may use the admin API (Host names accepted, token).
+    guard: GuardSettings = field(default_factory=GuardSettings)
+    #: Where webhooks may go (checked at create and before each attempt).
+    webhook_policy: WebhookTargetPolicy = field(default_factory=WebhookTargetPolicy)
     #: Plan overrides of the scenario of the request being handled (the
     #: adapters' ``scenarios`` hook returns it; handlers are synchronous).
     current_overrides: dict[str, Any] = field(default_factory=dict)

@@ -91,7 +91,7 @@ class ApikleyAdapter(AdapterBase):
 
     def poll(self, request: WireRequest) -> WireResponse:
         """The task record, wrapped in ``{code: 200, msg: "success", data}``."""
-        self.authenticate(request)
+        key = self.authenticate(request)
         spec = self.endpoint("poll")
         name = str(spec.get("job_id", {}).get("name", "taskId"))
         task_id = request.query.get(name, "")
@@ -99,7 +99,7 @@ class ApikleyAdapter(AdapterBase):
             status = self.case_code("validation", 422)
             raise MockError(status, f"{name} is required", field=name, rule="required")
         try:
-            job = self.service.poll(self.name, task_id)
+            job = self.service.poll(self.name, task_id, key)
         except MockError as error:
             if error.status != 404:
                 raise

@@ -450,9 +450,13 @@ class AdapterBase:
         problem = callback_url_problem(url)
         if problem:
             raise MockError(status, f"{field} {problem}", field=field, rule="uri")
+        assert isinstance(url, str)
+        # Not an SSRF tool: loopback and listed hosts only (see domain.webhook_targets).
+        problem = self.service.settings.webhook_policy.url_problem(url)
+        if problem:
+            raise MockError(status, f"{field} {problem}", field=field, rule="webhook_target")
         if secret is not None and not isinstance(secret, str):
             raise MockError(status, "webhook secret must be a string", rule="type")
-        assert isinstance(url, str)
         return WebhookTarget(url=url, secret=secret)
 
     def create_job(

@@ -81,17 +81,17 @@ class EachlabsAdapter(AdapterBase):
 
     def poll(self, request: WireRequest) -> WireResponse:
         """The prediction in the superset shape, with the current status word."""
-        self.authenticate(request)
-        job = self.service.poll(self.name, request.path_params["id"])
+        key = self.authenticate(request)
+        job = self.service.poll(self.name, request.path_params["id"], key)
         word = self.word(job)
         return WireResponse(200, self.prediction(job, word), schema=_POLL.format(word=word))
 
     def cancel(self, request: WireRequest) -> WireResponse:
         """Cancel a queued or running prediction (no webhook follows)."""
-        self.authenticate(request)
+        key = self.authenticate(request)
         job_id = request.path_params["id"]
-        self.service.get(self.name, job_id)  # 404 before the "already finished" check
-        job = self.service.cancel(self.name, job_id)
+        self.service.get(self.name, job_id, key)  # 404 before the "already finished" check
+        job = self.service.cancel(self.name, job_id, key)
         response = self.endpoint("cancel")["responses"]["200"]
         return WireResponse(
             200,

@@ -177,8 +177,8 @@ class WaveSpeedAdapter(AdapterBase):
 
     def poll(self, request: WireRequest) -> WireResponse:
         """The prediction with its current status word."""
-        self.authenticate(request)
-        job = self.service.poll(self.name, request.path_params["id"])
+        key = self.authenticate(request)
+        job = self.service.poll(self.name, request.path_params["id"], key)
         word = self.word(job)
         return WireResponse(200, self.envelope(self.prediction(job, word)),
                             schema=_POLL.format(word=word))

@@ -56,7 +56,7 @@ DEFAULT_REQUEST_SECONDS = 60.0
 #: Wall seconds uvicorn gets to start or stop.
 SERVER_SECONDS = 10.0
 #: Host the handle's own admin calls are addressed to (admin routes answer on any host).
-_ADMIN_ORIGIN = "http://genmock.admin"
+_ADMIN_ORIGIN = "http://admin.genmock.localhost"
 #: Parameter name a decorated function receives its mock under.
 INJECTED_PARAMETER = "provider_mock"
 
