@@ -22,6 +22,9 @@ A file looks like this (every key optional; the values shown are the defaults)::
     attempts = 3
     delays_seconds = [10, 10]   # mock seconds between attempts (the last one repeats)
     timeout_seconds = 30        # wall seconds a receiver has to answer
+    signature_clock = "wall"    # signature timestamps (webhook-timestamp, X-Webhook-Timestamp):
+                                # "wall" (receivers check them against their own clock) or
+                                # "mock" (the mock clock, for tests that pin the timestamp)
 
     [providers.apikley]
     error_transport = "body_code"   # or "http_status": errors as real HTTP statuses
@@ -122,6 +125,9 @@ class WebhookConfig:
     attempts: int | None = None
     delays_seconds: tuple[float, ...] | None = None
     timeout_seconds: float | None = None
+    #: What signature timestamps read: ``"wall"`` (the default: a receiver
+    #: compares them with its own clock, WaveSpeed's within 300 s) or ``"mock"``.
+    signature_clock: Literal["wall", "mock"] = "wall"
 
     def apply(self, policy: RetryPolicy) -> RetryPolicy:
         """``policy`` with this config's overrides applied."""
@@ -202,7 +208,8 @@ class MockConfig:
         server = reader.table(data, "server", ("host", "port"))
         clock = reader.table(data, "clock", ("kind", "speed", "start"))
         jobs = reader.table(data, "jobs", ("polls_per_phase", "seconds"))
-        hooks = reader.table(data, "webhooks", ("attempts", "delays_seconds", "timeout_seconds"))
+        hooks = reader.table(data, "webhooks", ("attempts", "delays_seconds", "timeout_seconds",
+                                                "signature_clock"))
         providers: dict[str, ProviderConfig] = {}
         provider_tables = reader.table(data, "providers", None)
         for name in provider_tables:
@@ -253,6 +260,8 @@ class MockConfig:
                 timeout_seconds=reader.number(
                     hooks, "timeout_seconds", "webhooks.", minimum=0, exclusive=True
                 ),
+                signature_clock=reader.choice(  # type: ignore[arg-type]
+                    hooks, "signature_clock", ("wall", "mock"), "webhooks.") or "wall",
             ),
             providers=providers,
             accounts=accounts,

@@ -66,7 +66,7 @@ def test_eachlabs_sync_client(provider_backend: Any, mock_webhook_receiver: Any)
 async def test_wavespeed_async_client_signed_webhook(provider_backend: Any) -> None:
     mock = provider_backend
     key = "ws-test-key"
-    receiver = async_example.create_receiver_app(mock.webhook_secret(key), clock=lambda: mock.now)
+    receiver = async_example.create_receiver_app(mock.webhook_secret(key))
     mock.route_webhooks("https://hooks.myapp.example/", receiver)
 
     client = async_example.WaveSpeedClient(

@@ -76,7 +76,10 @@ def test_state_walk_and_record_fields(h: Harness) -> None:
     assert data["costTime"] == round((job.finished_at - job.started_at) * 1000)
     assert data["createTime"] == round(job.created_at * 1000)
     assert data["completeTime"] == data["updateTime"] == round(job.finished_at * 1000)
-    assert data["failCode"] is None and data["failMsg"] is None
+    # [DOC, Apikley get-task-detail] "" on success, not kie's null.
+    assert data["failCode"] == "" and data["failMsg"] == ""
+    assert h.contract.validate("/endpoints/poll/responses/200/emitted/schema",
+                               poll(h, task_id).body) == []
     assert data["model"] == MODEL
 
 
@@ -172,6 +175,11 @@ def test_failure_callback_signed_with_account_secret(h: Harness) -> None:
     assert payload["code"] == 501 and payload["data"]["state"] == "fail"
     assert payload["data"]["failMsg"]
     assert h.contract.validate("/webhook/payload/failed/schema", payload) == []
+    assert h.contract.validate("/webhook/callback/schema", payload) == []
+    # [DOC, kie webhook-verification] the ids kie's sample verifiers read.
+    assert payload["taskId"] == payload["data"]["task_id"] == payload["data"]["taskId"] == task_id
+    assert payload["data"]["callbackType"] == "task_completed"
+    assert payload["msg"] == payload["message"]
     timestamp = 1_767_225_700
     headers = webhook_headers(delivery, timestamp)
     expected = base64.b64encode(hmac.new(

@@ -307,6 +307,8 @@ def create_app(
     )
     scenarios = ScenarioQueue()
     sender = WebhookSender(world, outbox, clock)
+    if config.webhooks.signature_clock == "mock":
+        sender.signature_clock = clock.now
     state = MockState(
         config=config,
         clock=clock,

@@ -112,7 +112,9 @@ class ApikleyAdapter(AdapterBase):
                 rule="exists",
             ) from error
         word = self.word(job)
-        body = {"code": 200, "msg": "success", "data": self.record(job, word)}
+        # kie's pages say "msg", Apikley's task-detail page "message": both.
+        body = {"code": 200, "msg": "success", "message": "success",
+                "data": self.record(job, word)}
         return WireResponse(200, body, schema=_POLL.format(word=word))
 
     def balance(self, request: WireRequest) -> WireResponse:
@@ -158,8 +160,8 @@ class ApikleyAdapter(AdapterBase):
     def record(self, job: Job, word: str) -> dict[str, Any]:
         """recordInfo ``data``: strings where the API embeds JSON, times in epoch ms."""
         spent = run_seconds(job)
-        fail_code: str | None = None
-        fail_msg: str | None = None
+        # [DOC, Apikley task detail] "" on success, where kie's examples show null.
+        fail_code = fail_msg = ""
         if job.state is State.FAILED or job.state is State.CANCELLED:
             fail_code, fail_msg = self.failure(job)
         result = dumps({"resultUrls": self.outputs(job)}).decode() if (
@@ -209,10 +211,24 @@ class ApikleyAdapter(AdapterBase):
         return self._message(job, target.url, 200, "success",
                              self.record(snapshot, self.word(snapshot)))
 
+    def callback_body(
+        self, job: Job, code: int, msg: str, record: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The superset of kie's and Apikley's callback shapes (``webhook.callback``).
+
+        The recordInfo envelope (``data.taskId`` and the record, ``msg`` and
+        ``message``) plus what kie's webhook-verification page shows and its
+        sample verifiers read: a top-level ``taskId``, ``data.task_id`` and
+        ``data.callbackType``.
+        """
+        callback = self.data["webhook"]["callback"]
+        data = {**record, "task_id": job.id, "callbackType": str(callback["callback_type"])}
+        return {"code": code, "msg": msg, "message": msg, "taskId": job.id, "data": data}
+
     def _message(
         self, job: Job, url: str, code: int, msg: str, data: dict[str, Any]
     ) -> WebhookMessage:
-        body = dumps({"code": code, "msg": msg, "data": data})
+        body = dumps(self.callback_body(job, code, msg, data))
         secret = self.webhook_secret(job)
         sign = partial(_sign, job.id, secret) if secret else None
         return WebhookMessage(
