@@ -96,7 +96,7 @@ def receiver() -> Iterator[tuple[str, Verdicts, dict[str, str]]]:
     secrets: dict[str, str] = {"apikley": KIE_HMAC_KEY}
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", "0")))
             headers = {k.lower(): v for k, v in self.headers.items()}
             provider = self.path.strip("/")
