@@ -170,13 +170,15 @@ def test_402_and_429_envelopes_and_retry_after(h: Harness) -> None:
     paid = h.adapter.render_error(MockError(402, "payment required", details="need $0.35"),
                                   request)
     assert paid.status == 402
-    assert paid.body == {"status": 402, "error": "payment required", "details": "need $0.35"}
+    assert paid.body == {"status": "error", "message": "payment required",
+                         "error": "payment required", "details": "need $0.35"}
     assert h.contract.validate(paid.schema, paid.body) == []
     limited = h.adapter.render_error(MockError(429, "too many requests", retry_after=1.2),
                                      request)
     assert limited.status == 429
     assert limited.headers["Retry-After"] == "2"
-    assert limited.body["status"] == 429 and limited.body["error"] == "too many requests"
+    assert limited.body["status"] == "error" and limited.body["error"] == "too many requests"
+    assert limited.body["message"] == "too many requests"
     assert h.contract.validate(limited.schema, limited.body) == []
 
 

@@ -280,6 +280,10 @@ class ProviderRoute(BaseRoute):
             route_method = compiled.route.method.upper()
             if route_method == method or (method == "HEAD" and route_method == "GET"):
                 return compiled.route, found.groupdict(), allowed
+            # A catch-all (WaveSpeed's POST /api/v3/{model_id:path}) matches any
+            # path: it does not make a path exist, so another method gets 404.
+            if ":path}" in compiled.route.path:
+                continue
             if route_method not in allowed:
                 allowed.append(route_method)
         return None, {}, allowed

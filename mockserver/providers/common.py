@@ -405,6 +405,13 @@ class AdapterBase:
         catalogue = self.catalogue(code)
         message = error.message or str(catalogue.get("message", "error"))
         details = error.details or str(catalogue.get("details") or message)
+        if envelopes[key].get("message_from") == "catalogue" and catalogue.get("message"):
+            # One text per code whatever the cause (a real limit or Prefer:
+            # code=): the catalogue's; the cause goes to the details.
+            cause = message
+            message = str(catalogue["message"])
+            if cause != message:
+                details = cause if not error.details else f"{cause}; {error.details}"
         named = [f"{label}: {value}" for label, value in
                  (("field", error.field), ("rule", error.rule)) if value]
         if named:

@@ -258,7 +258,8 @@ class WaveSpeedAdapter(AdapterBase):
             "status": word,
             "created_at": iso_ms(job.created_at),
             "error": "",  # [SEED] empty if no error occurred
-            "timings": {"inference": None if inference is None else seconds_to_ms(inference)},
+            # [SEED] an integer (ms); 0 until the job has finished running [GUESS].
+            "timings": {"inference": 0 if inference is None else seconds_to_ms(inference)},
         }
         if job.state is State.FAILED:
             code, message = self.failure(job)
