@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -109,7 +110,7 @@ async def test_apikley_async_client_callback(provider_backend: Any, mock_webhook
         await client.aclose()
 
     assert record["state"] == "success"
-    assert client.result_urls(record)[0].endswith(".mp4")
+    assert urlsplit(client.result_urls(record)[0]).path.endswith(".mp4")
     (callback,) = mock.received
     assert callback.url == mock_webhook_url
     assert callback.json()["data"]["state"] == "success"

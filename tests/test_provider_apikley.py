@@ -72,7 +72,8 @@ def test_state_walk_and_record_fields(h: Harness) -> None:
     assert job is not None and job.started_at is not None and job.finished_at is not None
     assert json.loads(data["param"]) == BODY
     assert json.loads(data["resultJson"]) == {
-        "resultUrls": [f"{SERVER}/_mock/media/{task_id}.mp4"]}
+        "resultUrls": [
+            f"{SERVER}/_mock/media/v/{task_id}.mp4?expires={int(job.finished_at + 14 * 86_400)}"]}
     assert data["costTime"] == round((job.finished_at - job.started_at) * 1000)
     assert data["createTime"] == round(job.created_at * 1000)
     assert data["completeTime"] == data["updateTime"] == round(job.finished_at * 1000)

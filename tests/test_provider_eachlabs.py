@@ -73,7 +73,9 @@ def test_status_walk_and_timing(h: Harness) -> None:
         words.append(body["status"])
     assert words == ["created", "starting", "processing", "processing", "success"]
     assert body["id"] == body["predictionID"] == job_id
-    assert body["output"] == f"{SERVER}/_mock/media/{job_id}.mp4"
+    expires = int(job.finished_at + 7 * 86_400)  # media.output_expires_seconds
+    assert body["output"] == (
+        f"{SERVER}/_mock/media/magicpoint/outputs/{job_id}.mp4?expires={expires}")
     assert body["metrics"]["predict_time"] == pytest.approx(job.finished_at - job.started_at)
     assert body["urls"] == {
         "get": f"{SERVER}/eachlabs/v1/prediction/{job_id}",
@@ -191,8 +193,9 @@ def test_success_webhook_with_secret(h: Harness) -> None:
     assert delivery.url == "http://127.0.0.1:9/hook"
     payload = json.loads(delivery.body)
     assert payload == {"exec_id": job_id, "status": "succeeded",
-                       "output": f"{SERVER}/_mock/media/{job_id}.mp4", "error": "",
+                       "output": payload["output"], "error": "",
                        "flow_id": None}
+    assert payload["output"].startswith(f"{SERVER}/_mock/media/magicpoint/outputs/{job_id}.mp4?")
     assert h.contract.validate("/webhook/payload/succeeded/schema", payload) == []
     headers = webhook_headers(delivery, 0)
     assert headers["x-webhook-secret"] == "s3cret"

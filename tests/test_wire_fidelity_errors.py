@@ -86,6 +86,9 @@ def test_wavespeed_poll_with_a_trailing_slash_is_an_unknown_path(http: httpx.Cli
         assert reply.status_code == 404, reply.text
         assert reply.json()["code"] == 404 and reply.json()["data"] is None
         assert "allow" not in reply.headers
+    # A model's own path exists (for POST): another method there is still 405.
+    wrong = http.get(f"/wavespeed/api/v3/{WAVESPEED_MODEL}", headers=auth)
+    assert wrong.status_code == 405 and wrong.headers["allow"] == "POST"
 
 
 def test_wavespeed_timings_inference_is_always_an_integer(http: httpx.Client) -> None:

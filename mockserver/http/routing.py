@@ -281,8 +281,9 @@ class ProviderRoute(BaseRoute):
             if route_method == method or (method == "HEAD" and route_method == "GET"):
                 return compiled.route, found.groupdict(), allowed
             # A catch-all (WaveSpeed's POST /api/v3/{model_id:path}) matches any
-            # path: it does not make a path exist, so another method gets 404.
-            if ":path}" in compiled.route.path:
+            # path: only a path naming a real model exists for another method (405).
+            exists = compiled.route.exists
+            if exists is not None and not exists(found.groupdict()):
                 continue
             if route_method not in allowed:
                 allowed.append(route_method)

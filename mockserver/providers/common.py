@@ -510,11 +510,23 @@ class AdapterBase:
         return str(job.extra.get("base_url", self.data["base_url"])).rstrip("/")
 
     def output_url(self, job: Job) -> str:
-        """Where the mock serves the job's generated file (``media.output_url_pattern``)."""
-        pattern = str(self.data.get("media", {}).get(
-            "output_url_pattern", "{base_url}/_mock/media/{id}.mp4"))
+        """Where the mock serves the job's generated file (``media.output_url_pattern``).
+
+        Like a provider's signed CDN link it carries its expiry (``expires``,
+        unix seconds on the mock clock): ``media.output_expires_seconds`` after
+        the job finished, or at once under scenario ``output_expired``. The
+        media route answers 403 after it (``media.expired``).
+        """
+        media = self.data.get("media", {})
+        pattern = str(media.get("output_url_pattern", "{base_url}/_mock/media/{id}.mp4"))
         media_base = str(job.extra.get("media_base_url") or self.base_url(job))
-        return pattern.format(base_url=media_base.rstrip("/"), id=job.id)
+        url = pattern.format(base_url=media_base.rstrip("/"), id=job.id)
+        lifetime = media.get("output_expires_seconds")
+        if lifetime is None or job.finished_at is None:
+            return url
+        if job.extra.get("scenario", {}).get("output_expired"):
+            lifetime = 0
+        return f"{url}?expires={math.floor(job.finished_at + float(lifetime))}"
 
     def outputs(self, job: Job) -> list[str]:
         """The job's output URLs: the mock's file once it has succeeded."""

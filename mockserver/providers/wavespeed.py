@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -94,8 +95,15 @@ class WaveSpeedAdapter(AdapterBase):
         ``/api/v3/media/...`` is never taken for a model id; the HTTP layer
         matches routes in order.
         """
-        return self.bind("poll", "balance", "upload", "upload_ticket", "create",
-                         path_params={"model_id": "{model_id:path}"})
+        routes = self.bind("poll", "balance", "upload", "upload_ticket", "create",
+                           path_params={"model_id": "{model_id:path}"})
+        # Any path matches the create catch-all; for another method only a
+        # model's path exists (405), anything else is unknown (404).
+        return [replace(route, exists=self._names_a_model) if route.name == "create" else route
+                for route in routes]
+
+    def _names_a_model(self, params: dict[str, str]) -> bool:
+        return self.contract.model(params.get("model_id", "").strip("/")) is not None
 
     # --- handlers ----------------------------------------------------------
     def create(self, request: WireRequest) -> WireResponse | Awaitable[WireResponse]:
