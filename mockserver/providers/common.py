@@ -518,15 +518,20 @@ class AdapterBase:
         media route answers 403 after it (``media.expired``).
         """
         media = self.data.get("media", {})
-        pattern = str(media.get("output_url_pattern", "{base_url}/_mock/media/{id}.mp4"))
         media_base = str(job.extra.get("media_base_url") or self.base_url(job))
-        url = pattern.format(base_url=media_base.rstrip("/"), id=job.id)
         lifetime = media.get("output_expires_seconds")
         if lifetime is None or job.finished_at is None:
-            return url
+            return self.media_url(media_base, job.id, None)
         if job.extra.get("scenario", {}).get("output_expired"):
             lifetime = 0
-        return f"{url}?expires={math.floor(job.finished_at + float(lifetime))}"
+        return self.media_url(media_base, job.id, job.finished_at + float(lifetime))
+
+    def media_url(self, media_base: str, job_id: str, expires: float | None) -> str:
+        """The mock's URL of a job's file, in the contract's shape, expiring at ``expires``."""
+        pattern = str(self.data.get("media", {}).get(
+            "output_url_pattern", "{base_url}/_mock/media/{id}.mp4"))
+        url = pattern.format(base_url=media_base.rstrip("/"), id=job_id)
+        return url if expires is None else f"{url}?expires={math.floor(expires)}"
 
     def outputs(self, job: Job) -> list[str]:
         """The job's output URLs: the mock's file once it has succeeded."""

@@ -95,7 +95,8 @@ class WaveSpeedAdapter(AdapterBase):
         ``/api/v3/media/...`` is never taken for a model id; the HTTP layer
         matches routes in order.
         """
-        routes = self.bind("poll", "balance", "upload", "upload_ticket", "create",
+        routes = self.bind("poll", "balance", "signing_secret", "upload", "upload_ticket",
+                           "create",
                            path_params={"model_id": "{model_id:path}"})
         # Any path matches the create catch-all; for another method only a
         # model's path exists (405), anything else is unknown (404).
@@ -200,6 +201,18 @@ class WaveSpeedAdapter(AdapterBase):
         body = {"code": 200, "message": "success",
                 "data": {"balance": float(account.available)}}
         return WireResponse(200, body, schema="/endpoints/balance/responses/200/schema")
+
+    def signing_secret(self, request: WireRequest) -> WireResponse:
+        """``GET /api/v3/webhook/secret``: the secret this key's webhooks are signed with.
+
+        ``data.secret`` as most clients read it, and a top-level ``secret``
+        for those that read it flat (``endpoints.signing_secret``).
+        """
+        key = self.authenticate(request)
+        secret = (self.webhook_secrets(key) if self.webhook_secrets else None) or (
+            self.accounts.get(self.name, key).webhook_secret or DEFAULT_WEBHOOK_SECRET)
+        body = {"code": 200, "message": "success", "data": {"secret": secret}, "secret": secret}
+        return WireResponse(200, body, schema="/endpoints/signing_secret/responses/200/schema")
 
     def upload(self, request: WireRequest) -> WireResponse:
         """A file in one multipart request (field ``file``): its download URL on the mock."""
