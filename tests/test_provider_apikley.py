@@ -42,6 +42,7 @@ def test_routes(h: Harness) -> None:
         ("create", "POST", "/api/v1/jobs/createTask"),
         ("poll", "GET", "/api/v1/jobs/recordInfo"),
         ("balance", "GET", "/api/v1/chat/credit"),
+        ("download_url", "POST", "/api/v1/common/download-url"),
     }
 
 

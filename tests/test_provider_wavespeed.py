@@ -45,6 +45,7 @@ def test_routes_poll_before_catch_all_create(h: Harness) -> None:
         ("poll", "GET", "/api/v3/predictions/{id}/result"),
         ("poll", "GET", "/api/v3/predictions/{id}"),
         ("balance", "GET", "/api/v3/balance"),
+        ("signing_secret", "GET", "/api/v3/webhook/secret"),
         ("upload", "POST", "/api/v3/media/upload/binary"),
         ("upload_ticket", "POST", "/api/v3/media/uploads"),
         ("create", "POST", "/api/v3/{model_id:path}"),
