@@ -55,7 +55,7 @@ class ApikleyAdapter(AdapterBase):
         self._last_id_ms = 0
 
     def routes(self) -> list[Route]:
-        """createTask and recordInfo."""
+        """createTask, recordInfo, the credit balance and kie's download-url."""
         return self.bind("create", "poll", "balance", "download_url")
 
     # --- handlers ----------------------------------------------------------
