@@ -25,6 +25,9 @@ A file looks like this (every key optional; the values shown are the defaults)::
     attempts = 3
     delays_seconds = [10, 10]   # mock seconds between attempts (the last one repeats)
     timeout_seconds = 30        # wall seconds a receiver has to answer
+    signature_clock = "wall"    # signature timestamps (webhook-timestamp, X-Webhook-Timestamp):
+                                # "wall" (receivers check them against their own clock) or
+                                # "mock" (the mock clock, for tests that pin the timestamp)
     min_retry_wall_seconds = 5  # real clock: a retry waits at least this many wall seconds
     drain_seconds = 5           # on shutdown: wall seconds to deliver what is in flight or due
     max_pending = 10000         # deliveries waiting at most; beyond, the oldest is dropped
@@ -182,6 +185,9 @@ class WebhookConfig:
     #: Deliveries waiting (pending or in flight) at most, in count and body bytes.
     max_pending: int = 10_000
     max_pending_bytes: int = 64 * 1024 * 1024
+    #: What signature timestamps read: ``"wall"`` (the default: a receiver
+    #: compares them with its own clock, WaveSpeed's within 300 s) or ``"mock"``.
+    signature_clock: Literal["wall", "mock"] = "wall"
 
     def apply(self, policy: RetryPolicy) -> RetryPolicy:
         """``policy`` with this config's overrides applied."""
@@ -294,7 +300,8 @@ class MockConfig:
         jobs = reader.table(data, "jobs", ("polls_per_phase", "seconds"))
         hooks = reader.table(data, "webhooks", ("attempts", "delays_seconds", "timeout_seconds",
                                                 "min_retry_wall_seconds", "drain_seconds",
-                                                "max_pending", "max_pending_bytes"))
+                                                "max_pending", "max_pending_bytes",
+                                                "signature_clock"))
         security = _security_section(reader, data)
         providers: dict[str, ProviderConfig] = {}
         provider_tables = reader.table(data, "providers", None)
@@ -365,6 +372,8 @@ class MockConfig:
                     hooks, "timeout_seconds", "webhooks.", minimum=0, exclusive=True
                 ),
                 **_delivery_settings(reader, hooks),
+                signature_clock=reader.choice(  # type: ignore[arg-type]
+                    hooks, "signature_clock", ("wall", "mock"), "webhooks.") or "wall",
             ),
             security=security,
             providers=providers,

@@ -150,7 +150,8 @@ def test_a_nofunds_key_gets_402_in_the_envelope(client: httpx.Client, provider: 
     assert error_code(provider, reply) == 402
     body = reply.json()
     if provider == "eachlabs":
-        assert body["status"] == 402 and "Insufficient balance" in body["error"]
+        assert body["status"] == "error" and body["message"] == "payment required"
+        assert "Insufficient balance" in body["details"]
     elif provider == "wavespeed":
         assert body["code"] == 402 and body["data"] is None
     else:

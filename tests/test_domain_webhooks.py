@@ -14,6 +14,7 @@ from mockserver.domain.webhooks import (
     secret_header,
     sign_kie_hmac,
     sign_standard_webhooks_v3,
+    verify_kie_hmac,
     verify_standard_webhooks_v3,
 )
 
@@ -154,6 +155,15 @@ def test_apikley_kie_hmac_known_answer() -> None:
         "X-Webhook-Timestamp": "1767225600",
         "X-Webhook-Signature": "UcVKu/wRQZw0z9v88YlI0bDBWOczOwFIuQO0nW/fZgU=",
     }
+
+
+def test_kie_verifier_checks_the_signature_and_the_receivers_window() -> None:
+    headers = sign_kie_hmac("task-123", T, "kie-secret")
+    assert verify_kie_hmac(headers, "task-123", "kie-secret", now=T + 299)
+    assert not verify_kie_hmac(headers, "task-124", "kie-secret", now=T)
+    assert not verify_kie_hmac(headers, "task-123", "other", now=T)
+    assert not verify_kie_hmac(headers, "task-123", "kie-secret", now=T + 301)
+    assert not verify_kie_hmac({}, "task-123", "kie-secret", now=T)
 
 
 def test_eachlabs_secret_is_sent_verbatim() -> None:

@@ -57,7 +57,8 @@ def test_prefer_code_forces_that_error_in_the_envelope(client: httpx.Client) -> 
     reply = _create(client, headers={"Prefer": "code=429"})
     assert reply.status_code == 429
     assert reply.headers["retry-after"] == "1"
-    assert reply.json()["status"] == 429
+    assert reply.json()["status"] == "error"
+    assert reply.json()["message"] == "too many requests"
     assert client.get("/_mock/jobs").json()["count"] == 0  # nothing was created
     entry = client.get("/_mock/requests?limit=1").json()["requests"][0]
     assert entry["scenario"] == "code=429"

@@ -43,6 +43,7 @@ def test_routes(h: Harness) -> None:
         ("create", "POST", "/api/v1/jobs/createTask"),
         ("poll", "GET", "/api/v1/jobs/recordInfo"),
         ("balance", "GET", "/api/v1/chat/credit"),
+        ("download_url", "POST", "/api/v1/common/download-url"),
     }
 
 
@@ -78,11 +79,15 @@ def test_state_walk_and_record_fields(h: Harness) -> None:
     assert job is not None and job.started_at is not None and job.finished_at is not None
     assert json.loads(data["param"]) == BODY
     assert json.loads(data["resultJson"]) == {
-        "resultUrls": [f"{SERVER}/_mock/media/{task_id}.mp4"]}
+        "resultUrls": [
+            f"{SERVER}/_mock/media/v/{task_id}.mp4?expires={int(job.finished_at + 14 * 86_400)}"]}
     assert data["costTime"] == round((job.finished_at - job.started_at) * 1000)
     assert data["createTime"] == round(job.created_at * 1000)
     assert data["completeTime"] == data["updateTime"] == round(job.finished_at * 1000)
-    assert data["failCode"] is None and data["failMsg"] is None
+    # [DOC, Apikley get-task-detail] "" on success, not kie's null.
+    assert data["failCode"] == "" and data["failMsg"] == ""
+    assert h.contract.validate("/endpoints/poll/responses/200/emitted/schema",
+                               poll(h, task_id).body) == []
     assert data["model"] == MODEL
 
 
@@ -178,6 +183,11 @@ def test_failure_callback_signed_with_account_secret(h: Harness) -> None:
     assert payload["code"] == 501 and payload["data"]["state"] == "fail"
     assert payload["data"]["failMsg"]
     assert h.contract.validate("/webhook/payload/failed/schema", payload) == []
+    assert h.contract.validate("/webhook/callback/schema", payload) == []
+    # [DOC, kie webhook-verification] the ids kie's sample verifiers read.
+    assert payload["taskId"] == payload["data"]["task_id"] == payload["data"]["taskId"] == task_id
+    assert payload["data"]["callbackType"] == "task_completed"
+    assert payload["msg"] == payload["message"]
     timestamp = 1_767_225_700
     headers = webhook_headers(delivery, timestamp)
     expected = base64.b64encode(hmac.new(

@@ -192,7 +192,9 @@ def test_specific_wire_facts() -> None:
         "status": "success", "message": "Prediction created successfully",
         "predictionID": "{id}",
     }
-    assert each["errors"]["envelopes"]["402"]["template"]["status"] == "{code}"
+    # [SEED] envelope for 402 too (status "error"), the DOC's `error` beside `message`.
+    assert each["errors"]["envelopes"]["402"]["template"]["status"] == "error"
+    assert each["errors"]["envelopes"]["402"]["template"]["error"] == "{message}"
     assert each["rate_limits"]["creates"]["limit"] == 100
     assert each["rate_limits"]["concurrent"] == each["rate_limits"]["concurrent"] | {
         "limit": 10, "over_limit": "reject"}

@@ -73,7 +73,9 @@ def test_status_walk_and_timing(h: Harness) -> None:
         words.append(body["status"])
     assert words == ["created", "starting", "processing", "processing", "success"]
     assert body["id"] == body["predictionID"] == job_id
-    assert body["output"] == f"{SERVER}/_mock/media/{job_id}.mp4"
+    expires = int(job.finished_at + 7 * 86_400)  # media.output_expires_seconds
+    assert body["output"] == (
+        f"{SERVER}/_mock/media/magicpoint/outputs/{job_id}.mp4?expires={expires}")
     assert body["metrics"]["predict_time"] == pytest.approx(job.finished_at - job.started_at)
     assert body["urls"] == {
         "get": f"{SERVER}/eachlabs/v1/prediction/{job_id}",
@@ -170,13 +172,15 @@ def test_402_and_429_envelopes_and_retry_after(h: Harness) -> None:
     paid = h.adapter.render_error(MockError(402, "payment required", details="need $0.35"),
                                   request)
     assert paid.status == 402
-    assert paid.body == {"status": 402, "error": "payment required", "details": "need $0.35"}
+    assert paid.body == {"status": "error", "message": "payment required",
+                         "error": "payment required", "details": "need $0.35"}
     assert h.contract.validate(paid.schema, paid.body) == []
     limited = h.adapter.render_error(MockError(429, "too many requests", retry_after=1.2),
                                      request)
     assert limited.status == 429
     assert limited.headers["Retry-After"] == "2"
-    assert limited.body["status"] == 429 and limited.body["error"] == "too many requests"
+    assert limited.body["status"] == "error" and limited.body["error"] == "too many requests"
+    assert limited.body["message"] == "too many requests"
     assert h.contract.validate(limited.schema, limited.body) == []
 
 
@@ -189,8 +193,9 @@ def test_success_webhook_with_secret(h: Harness) -> None:
     assert delivery.url == "http://127.0.0.1:9/hook"
     payload = json.loads(delivery.body)
     assert payload == {"exec_id": job_id, "status": "succeeded",
-                       "output": f"{SERVER}/_mock/media/{job_id}.mp4", "error": "",
+                       "output": payload["output"], "error": "",
                        "flow_id": None}
+    assert payload["output"].startswith(f"{SERVER}/_mock/media/magicpoint/outputs/{job_id}.mp4?")
     assert h.contract.validate("/webhook/payload/succeeded/schema", payload) == []
     headers = webhook_headers(delivery, 0)
     assert headers["x-webhook-secret"] == "s3cret"

@@ -45,6 +45,7 @@ def test_routes_poll_before_catch_all_create(h: Harness) -> None:
         ("poll", "GET", "/api/v3/predictions/{id}/result"),
         ("poll", "GET", "/api/v3/predictions/{id}"),
         ("balance", "GET", "/api/v3/balance"),
+        ("signing_secret", "GET", "/api/v3/webhook/secret"),
         ("upload", "POST", "/api/v3/media/upload/binary"),
         ("upload_ticket", "POST", "/api/v3/media/uploads"),
         ("create", "POST", "/api/v3/{model_id:path}"),
@@ -93,7 +94,9 @@ def test_status_walk_and_timings(h: Harness, suffix: str) -> None:
     data = poll(h, job_id, suffix).body["data"]
     job = h.world.get(job_id)
     assert job is not None and job.started_at is not None and job.finished_at is not None
-    assert data["outputs"] == [f"{SERVER}/_mock/media/{job_id}.mp4"]
+    expires = int(job.finished_at + 7 * 86_400)  # [DOC] retained for 7 days
+    assert data["outputs"] == [
+        f"{SERVER}/_mock/media/predictions/{job_id}/1.mp4?expires={expires}"]
     assert data["has_nsfw_contents"] == [False]
     assert data["timings"]["inference"] == round((job.finished_at - job.started_at) * 1000)
     created = datetime.strptime(data["created_at"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)

@@ -32,7 +32,8 @@ def test_the_eleventh_concurrent_eachlabs_create_is_429_until_a_job_ends(
     ids = [api.create_ok() for _ in range(10)]
     refused = api.create()
     assert refused.status_code == 429
-    assert refused.json()["status"] == 429 and "10 jobs in flight" in refused.json()["error"]
+    assert refused.json()["message"] == "too many requests"
+    assert "10 jobs in flight" in refused.json()["details"]
     wait = _retry_after(refused)
     assert wait == 35  # the soonest job in flight is planned to end then (35 s model)
     assert client.get("/_mock/jobs").json()["count"] == 10  # the refused create made nothing

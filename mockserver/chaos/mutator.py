@@ -46,11 +46,12 @@ SEMANTIC_FIELDS: Mapping[str, frozenset[str]] = {
     # predictionID and id are both ids; `message` of a create is free text.
     "eachlabs": frozenset({"predictionID"}),
     # has_nsfw_contents runs parallel to outputs; created_at is a timestamp clients parse.
-    "wavespeed": frozenset({"has_nsfw_contents", "created_at", "executionTime"}),
+    # secret: what webhook signatures are verified with.
+    "wavespeed": frozenset({"has_nsfw_contents", "created_at", "executionTime", "secret"}),
     # param / resultJson are JSON documents inside strings; failCode a code; times epoch ms.
     "apikley": frozenset(
-        {"taskId", "state", "param", "resultJson", "failCode", "createTime",
-         "completeTime", "updateTime", "recordId"}
+        {"taskId", "task_id", "callbackType", "state", "param", "resultJson", "failCode",
+         "createTime", "completeTime", "updateTime", "recordId"}
     ),
 }
 

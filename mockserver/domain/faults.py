@@ -30,6 +30,8 @@ name                        effect
 ``webhook_timeout``         each webhook delivery times out
 ``webhook_duplicate``       the final webhook is delivered twice
 ``webhook_out_of_order``    a stale earlier-state payload arrives after the final one
+``output_expired``          the job succeeds, but its output URL has already
+                            expired: fetching it gets the storage's 403
 ``sync_timeout``            a WaveSpeed sync-mode create gives up waiting
                             (``data.status: processing``, ``data.code: 5004``)
 ``chaos``                   schema-valid but adversarial responses and a
@@ -166,6 +168,8 @@ class JobEffect:
     stuck: bool = False
     #: A WaveSpeed sync-mode create returns before the job ends (code 5004).
     sync_timeout: bool = False
+    #: The output URL expires the moment the job succeeds.
+    output_expired: bool = False
 
 
 @dataclass(frozen=True)
@@ -449,6 +453,13 @@ def _webhook_duplicate() -> Effects:
 )
 def _webhook_out_of_order() -> Effects:
     return Effects(webhook=WebhookEffect(out_of_order=True))
+
+
+@SCENARIOS.register(
+    "output_expired", "the job succeeds, but its output URL has already expired (403)"
+)
+def _output_expired() -> Effects:
+    return Effects(job=JobEffect(output_expired=True))
 
 
 @SCENARIOS.register(

@@ -514,3 +514,22 @@ def verify_standard_webhooks_v3(
     if abs(now - timestamp) > max_age:
         return False
     return hmac.compare_digest(expected["webhook-signature"], lowered.get("webhook-signature", ""))
+
+
+def verify_kie_hmac(
+    headers: dict[str, str], task_id: str, secret: str, *, now: float, max_age: float = 300.0
+) -> bool:
+    """Check an Apikley (kie.ai) signature as kie's sample verifiers do, plus a replay window.
+
+    kie documents no window; ``max_age`` is the receiver's own choice (the
+    WaveSpeed and Standard Webhooks value by default).
+    """
+    lowered = {k.lower(): v for k, v in headers.items()}
+    try:
+        timestamp = int(lowered["x-webhook-timestamp"])
+    except (KeyError, ValueError):
+        return False
+    if abs(now - timestamp) > max_age:
+        return False
+    expected = sign_kie_hmac(task_id, timestamp, secret)["X-Webhook-Signature"]
+    return hmac.compare_digest(expected, lowered.get("x-webhook-signature", ""))

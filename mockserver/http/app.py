@@ -341,6 +341,8 @@ def create_app(
     )
     sender = WebhookSender(world, outbox, clock, target_policy=webhook_policy,
                            drain_seconds=config.webhooks.drain_seconds)
+    if config.webhooks.signature_clock == "mock":
+        sender.signature_clock = clock.now
     guard = GuardSettings.of(
         [*hosts, config.server.host, *security.allowed_hosts], security.admin_token,
         bind=config.server.host,

@@ -5,6 +5,14 @@ same file is served: ``mockserver/assets/sample.mp4``, a 2 s 160x90 H.264
 clip (baseline profile, moov before mdat) that players and ffprobe accept.
 It was made once with ffmpeg and committed; nothing needs ffmpeg at run time.
 
+Output URLs carry their expiry like a provider's signed CDN link
+(``?expires=<unix seconds on the mock clock>``, see
+``AdapterBase.output_url``): after it, or with an ``expires`` that is not a
+number, the answer is the provider storage's refusal from the provider
+contract's ``media.expired`` (403 with an S3-style XML body), so a client that
+stored the URL instead of the file fails as it would in production. A URL
+without ``expires`` (the admin route's) never expires.
+
 Players probe with ``HEAD`` and fetch with ``Range``; both are supported
 (one range per request; several ranges get the whole file, which RFC 9110
 allows; an unsatisfiable range gets 416 with ``Content-Range: bytes */N``).
@@ -18,7 +26,8 @@ import logging
 import re
 import time
 from importlib import resources
-from typing import Literal
+from typing import Any, Literal
+from urllib.parse import parse_qs
 
 from starlette.types import Receive, Scope, Send
 
@@ -30,7 +39,20 @@ __all__ = ["MEDIA_TYPE", "parse_range", "sample_video", "serve"]
 logger = logging.getLogger("mockserver")
 
 MEDIA_TYPE = "video/mp4"
-_NAME = re.compile(r"^/_mock/media/(?P<name>[A-Za-z0-9][A-Za-z0-9._-]{0,200})\.mp4$")
+#: ``/_mock/media/[<dir>/...]<name>.mp4``: up to three folders, so each
+#: provider's output URL keeps its storage's path shape (``media.output_url_pattern``).
+_NAME = re.compile(
+    r"^/_mock/media/(?P<dirs>(?:[A-Za-z0-9][A-Za-z0-9._-]{0,100}/){0,3})"
+    r"(?P<name>[A-Za-z0-9][A-Za-z0-9._-]{0,200})\.mp4$"
+)
+#: The refusal when a contract says nothing: what S3 and CloudFront answer to an
+#: expired signed URL.
+_EXPIRED = {
+    "status": 403,
+    "content_type": "application/xml",
+    "body": '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
+            "<Message>Request has expired</Message></Error>",
+}
 _RANGE = re.compile(r"^bytes=(?P<start>\d*)-(?P<end>\d*)$")
 
 
@@ -90,10 +112,18 @@ async def serve(
     common = [("accept-ranges", "bytes"), ("etag", _etag()), ("cache-control", "no-cache")]
     found = _NAME.match(path)
     status: int
-    if found is None:
+    expired = None if found is None else _expired(
+        scope, state, [*found.group("dirs").split("/"), found.group("name")], provider)
+    if expired is not None:
+        status = int(expired.get("status", 403))
+        await send_response(send, status, str(expired.get("body", "")).encode(), [],
+                            media_type=str(expired.get("content_type", "application/xml")),
+                            head=method == "HEAD")
+    elif found is None:
         status = 404
         await send_response(
-            send, status, b'{"error":"no such media file; names are /_mock/media/<id>.mp4"}',
+            send, status,
+            b'{"error":"no such media file; names are /_mock/media/[<folder>/]<name>.mp4"}',
             [], media_type="application/json",
         )
     elif method not in ("GET", "HEAD"):
@@ -130,3 +160,24 @@ async def serve(
         None, duration_ms,
     )
     logger.info("media %s %s -> %d (%.1f ms)", method, scope["path"], status, duration_ms)
+
+
+def _expired(
+    scope: Scope, state: MockState, names: list[str], provider: str | None
+) -> dict[str, Any] | None:
+    """The refusal for an output URL past its ``expires`` (or with a bad one), else None."""
+    values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("expires")
+    if not values:
+        return None
+    try:
+        expires = float(values[-1])
+    except ValueError:
+        expires = float("-inf")  # a tampered URL is refused like an expired one
+    if state.clock.now() <= expires:
+        return None
+    # The job id is one of the path's names (WaveSpeed: predictions/<id>/1.mp4).
+    jobs = [job for job in map(state.world.get, filter(None, names)) if job is not None]
+    owner = jobs[0].provider if jobs else provider
+    adapter = state.adapters.get(owner) if owner else None
+    answer = adapter.contract.data.get("media", {}).get("expired") if adapter else None
+    return dict(answer) if isinstance(answer, dict) else dict(_EXPIRED)

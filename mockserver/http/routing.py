@@ -287,6 +287,11 @@ class ProviderRoute(BaseRoute):
             route_method = compiled.route.method.upper()
             if route_method == method or (method == "HEAD" and route_method == "GET"):
                 return compiled.route, found.groupdict(), allowed
+            # A catch-all (WaveSpeed's POST /api/v3/{model_id:path}) matches any
+            # path: only a path naming a real model exists for another method (405).
+            exists = compiled.route.exists
+            if exists is not None and not exists(found.groupdict()):
+                continue
             if route_method not in allowed:
                 allowed.append(route_method)
         return None, {}, allowed

@@ -136,6 +136,8 @@ def plan_overrides(scenario: Scenario | None) -> dict[str, Any]:
         overrides["stuck"] = True
     if job.sync_timeout:
         overrides["sync_timeout"] = True
+    if job.output_expired:
+        overrides["output_expired"] = True
     for flag in _WEBHOOK_FLAGS:
         if getattr(hooks, flag):
             overrides[f"webhook_{flag}"] = True

@@ -10,6 +10,12 @@ The outbox (pure) decides what is due; this task does the I/O. Each pass it
    mock seconds to wall seconds for a sped-up real clock, or until woken
    (a delivery enqueued, the clock advanced, an attempt finished).
 
+Signature timestamps (WaveSpeed ``webhook-timestamp``, Apikley
+``X-Webhook-Timestamp``) read :attr:`WebhookSender.signature_clock`, the wall
+clock unless configured otherwise: a receiver checks them against its own
+clock (WaveSpeed: within 300 s), which the mock clock, sped up or manual,
+does not follow. Attempt times in the admin API stay on the mock clock.
+
 With a manual clock nothing becomes due by itself, so it sleeps until woken:
 no polling loop, no busy wait. Every attempt is reported back with
 :meth:`Outbox.record`, which schedules retries on the mock clock.
@@ -82,6 +88,8 @@ class WebhookSender:
         self.drain_seconds = drain_seconds
         self._concurrency = concurrency
         self._transport = transport
+        #: Unix seconds that signature timestamps carry: wall time by default.
+        self.signature_clock: Callable[[], float] = time.time
         self._loop: asyncio.AbstractEventLoop | None = None
         self._event: asyncio.Event | None = None
         #: Set after every pass and every finished attempt: what idle() waits on.
@@ -356,7 +364,8 @@ class WebhookSender:
             try:
                 headers.update({k.lower(): v for k, v in delivery.headers.items()})
                 if delivery.signer is not None:
-                    headers.update({k.lower(): v for k, v in delivery.signer(int(at)).items()})
+                    signed_at = int(self.signature_clock())
+                    headers.update({k.lower(): v for k, v in delivery.signer(signed_at).items()})
                 simulated = _simulated(delivery)
                 if simulated is not None:
                     raise simulated

@@ -160,6 +160,10 @@ class Route:
     method: str
     path: str
     handler: Handler
+    #: For a catch-all path (``{model_id:path}``): whether the matched
+    #: parameters name something that exists. A path it denies is unknown to
+    #: another method (404, not 405); None: every match exists.
+    exists: Callable[[dict[str, str]], bool] | None = None
 
 
 class ProviderAdapter(Protocol):

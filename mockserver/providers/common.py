@@ -405,6 +405,13 @@ class AdapterBase:
         catalogue = self.catalogue(code)
         message = error.message or str(catalogue.get("message", "error"))
         details = error.details or str(catalogue.get("details") or message)
+        if envelopes[key].get("message_from") == "catalogue" and catalogue.get("message"):
+            # One text per code whatever the cause (a real limit or Prefer:
+            # code=): the catalogue's; the cause goes to the details.
+            cause = message
+            message = str(catalogue["message"])
+            if cause != message:
+                details = cause if not error.details else f"{cause}; {error.details}"
         named = [f"{label}: {value}" for label, value in
                  (("field", error.field), ("rule", error.rule)) if value]
         if named:
@@ -507,11 +514,28 @@ class AdapterBase:
         return str(job.extra.get("base_url", self.data["base_url"])).rstrip("/")
 
     def output_url(self, job: Job) -> str:
-        """Where the mock serves the job's generated file (``media.output_url_pattern``)."""
+        """Where the mock serves the job's generated file (``media.output_url_pattern``).
+
+        Like a provider's signed CDN link it carries its expiry (``expires``,
+        unix seconds on the mock clock): ``media.output_expires_seconds`` after
+        the job finished, or at once under scenario ``output_expired``. The
+        media route answers 403 after it (``media.expired``).
+        """
+        media = self.data.get("media", {})
+        media_base = str(job.extra.get("media_base_url") or self.base_url(job))
+        lifetime = media.get("output_expires_seconds")
+        if lifetime is None or job.finished_at is None:
+            return self.media_url(media_base, job.id, None)
+        if job.extra.get("scenario", {}).get("output_expired"):
+            lifetime = 0
+        return self.media_url(media_base, job.id, job.finished_at + float(lifetime))
+
+    def media_url(self, media_base: str, job_id: str, expires: float | None) -> str:
+        """The mock's URL of a job's file, in the contract's shape, expiring at ``expires``."""
         pattern = str(self.data.get("media", {}).get(
             "output_url_pattern", "{base_url}/_mock/media/{id}.mp4"))
-        media_base = str(job.extra.get("media_base_url") or self.base_url(job))
-        return pattern.format(base_url=media_base.rstrip("/"), id=job.id)
+        url = pattern.format(base_url=media_base.rstrip("/"), id=job_id)
+        return url if expires is None else f"{url}?expires={math.floor(expires)}"
 
     def outputs(self, job: Job) -> list[str]:
         """The job's output URLs: the mock's file once it has succeeded."""

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -94,8 +95,16 @@ class WaveSpeedAdapter(AdapterBase):
         ``/api/v3/media/...`` is never taken for a model id; the HTTP layer
         matches routes in order.
         """
-        return self.bind("poll", "balance", "upload", "upload_ticket", "create",
-                         path_params={"model_id": "{model_id:path}"})
+        routes = self.bind("poll", "balance", "signing_secret", "upload", "upload_ticket",
+                           "create",
+                           path_params={"model_id": "{model_id:path}"})
+        # Any path matches the create catch-all; for another method only a
+        # model's path exists (405), anything else is unknown (404).
+        return [replace(route, exists=self._names_a_model) if route.name == "create" else route
+                for route in routes]
+
+    def _names_a_model(self, params: dict[str, str]) -> bool:
+        return self.contract.model(params.get("model_id", "").strip("/")) is not None
 
     # --- handlers ----------------------------------------------------------
     def create(self, request: WireRequest) -> WireResponse | Awaitable[WireResponse]:
@@ -193,6 +202,18 @@ class WaveSpeedAdapter(AdapterBase):
                 "data": {"balance": float(account.available)}}
         return WireResponse(200, body, schema="/endpoints/balance/responses/200/schema")
 
+    def signing_secret(self, request: WireRequest) -> WireResponse:
+        """``GET /api/v3/webhook/secret``: the secret this key's webhooks are signed with.
+
+        ``data.secret`` as most clients read it, and a top-level ``secret``
+        for those that read it flat (``endpoints.signing_secret``).
+        """
+        key = self.authenticate(request)
+        secret = (self.webhook_secrets(key) if self.webhook_secrets else None) or (
+            self.accounts.get(self.name, key).webhook_secret or DEFAULT_WEBHOOK_SECRET)
+        body = {"code": 200, "message": "success", "data": {"secret": secret}, "secret": secret}
+        return WireResponse(200, body, schema="/endpoints/signing_secret/responses/200/schema")
+
     def upload(self, request: WireRequest) -> WireResponse:
         """A file in one multipart request (field ``file``): its download URL on the mock."""
         self.authenticate(request)
@@ -258,7 +279,8 @@ class WaveSpeedAdapter(AdapterBase):
             "status": word,
             "created_at": iso_ms(job.created_at),
             "error": "",  # [SEED] empty if no error occurred
-            "timings": {"inference": None if inference is None else seconds_to_ms(inference)},
+            # [SEED] an integer (ms); 0 until the job has finished running [GUESS].
+            "timings": {"inference": 0 if inference is None else seconds_to_ms(inference)},
         }
         if job.state is State.FAILED:
             code, message = self.failure(job)
