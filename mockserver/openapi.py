@@ -8,8 +8,9 @@ schemes, and the webhook payloads under ``webhooks`` and as ``callbacks`` on
 create. The documents' own example requests, responses and webhook payloads
 ride along as ``examples`` (see :mod:`mockserver.openapi_examples`), and the
 licence is the project's (MIT). ``tests/test_openapi_lint.py`` lints the
-result with Redocly's CLI under ``redocly.yaml``. Schemathesis fuzzes the mock (or the real API) from it, so the document
-must describe the superset the mock emits and stay deterministic: the same
+result with Redocly's CLI under ``tools/openapi-lint/redocly.yaml``.
+Schemathesis fuzzes the mock (or the real API) from it, so the document must
+describe the superset the mock emits and stay deterministic: the same
 contracts always give the same bytes (sorted keys, no timestamps).
 """
 

@@ -57,9 +57,9 @@ def example_input_errors(
     pointer = request.get("model_input", {}).get("pointer", "")
     if pointer == "":
         transport = set(request.get("transport_fields", []))
-        model_input = (
-            {k: v for k, v in body.items() if k not in transport} if isinstance(body, dict) else body
-        )
+        model_input = body
+        if isinstance(body, dict):
+            model_input = {k: v for k, v in body.items() if k not in transport}
     else:
         model_input = resolve_pointer(body, pointer)
     return sorted({error.path for error in model.validate_input(model_input)})
@@ -120,7 +120,7 @@ def _endpoint_of(contract: ProviderContract, data: dict[str, Any]) -> str | None
             pattern = re.escape(template).replace(f"\\{{{model_param}\\}}", ".+")
             pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", pattern)
             if re.fullmatch(pattern, path):
-                return name
+                return str(name)
     return None
 
 
