@@ -49,6 +49,15 @@ def _parser() -> argparse.ArgumentParser:
         "--polls-per-phase", type=int, help="jobs move one phase every N polls, not by clock"
     )
     serve.add_argument("--seed", type=int, help="seed for reproducible ids")
+    serve.add_argument(
+        "--ca-dir", metavar="DIR",
+        help="where the HTTPS proxy's local CA is kept (made on first start; "
+        "default: <user data dir>/genmock/ca)",
+    )
+    serve.add_argument(
+        "--no-https-proxy", action="store_true",
+        help="do not serve CONNECT to the provider hosts (no CA is made or read)",
+    )
 
     contracts = commands.add_parser("contracts", help="derive and check the contracts")
     contract_commands = contracts.add_subparsers(dest="contracts_command", required=True)
