@@ -238,8 +238,8 @@ def _require_node_sdk() -> str:
 def test_npm_sdk_run_through_the_proxy(proxy: Serve) -> None:
     """The npm SDK's module-level ``run()`` with its default host, unmodified.
 
-    Node's own fetch honours HTTPS_PROXY only from Node 24 (NODE_USE_ENV_PROXY=1);
-    on older Node the project's preload (tools/node-sdk/use-env-proxy.cjs, undici's
+    Node's own fetch honours HTTPS_PROXY only where Node knows NODE_USE_ENV_PROXY=1
+    (24, and 22 from 22.21); on older Node (the machine's 20) the project's preload (tools/node-sdk/use-env-proxy.cjs, undici's
     EnvHttpProxyAgent) goes in NODE_OPTIONS: still no change to the SDK or the script.
     """
     node = _require_node_sdk()
@@ -250,10 +250,9 @@ def test_npm_sdk_run_through_the_proxy(proxy: Serve) -> None:
         "  .then((r) => console.log(JSON.stringify(r)))\n"
         "  .catch((e) => { console.error(String(e)); process.exit(1); });\n"
     )
-    version = subprocess.run([node, "-p", "process.versions.node.split('.')[0]"],
-                             capture_output=True, text=True, check=True).stdout.strip()
+    usage = subprocess.run([node, "--help"], capture_output=True, text=True, check=True).stdout
     env = client_env(proxy, NODE_EXTRA_CA_CERTS=str(proxy.ca_file), WAVESPEED_API_KEY=KEY)
-    if int(version) >= 24:
+    if "--use-env-proxy" in usage:  # Node 24, and 22 from 22.21
         env["NODE_USE_ENV_PROXY"] = "1"
     else:
         env["NODE_OPTIONS"] = f"--require {NODE_DIR / 'use-env-proxy.cjs'}"
