@@ -192,6 +192,14 @@ def test_connect_to_other_hosts_is_refused(proxy: Serve, target: str) -> None:
         assert f"{allowed}:443" in text
 
 
+def test_connect_without_a_port_is_a_bad_request(proxy: Serve) -> None:
+    host, port = proxy.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(b"CONNECT api.wavespeed.ai HTTP/1.1\r\nHost: api.wavespeed.ai\r\n\r\n")
+        reply = sock.recv(4096)
+    assert reply.startswith(b"HTTP/1.1 400 ") and b"needs host:port" in reply
+
+
 def test_requests_to_other_hosts_fail_at_the_proxy(proxy: Serve) -> None:
     script = (
         "import requests, sys\n"
@@ -239,8 +247,9 @@ def test_npm_sdk_run_through_the_proxy(proxy: Serve) -> None:
     """The npm SDK's module-level ``run()`` with its default host, unmodified.
 
     Node's own fetch honours HTTPS_PROXY only where Node knows NODE_USE_ENV_PROXY=1
-    (24, and 22 from 22.21); on older Node (the machine's 20) the project's preload (tools/node-sdk/use-env-proxy.cjs, undici's
-    EnvHttpProxyAgent) goes in NODE_OPTIONS: still no change to the SDK or the script.
+    (24, and 22 from 22.21); on older Node (the machine's 20) the project's preload
+    (tools/node-sdk/use-env-proxy.cjs, undici's EnvHttpProxyAgent) goes in
+    NODE_OPTIONS: still no change to the SDK or the script.
     """
     node = _require_node_sdk()
     script = (

@@ -41,6 +41,10 @@ HANDSHAKE_TIMEOUT_SECONDS = 10.0
 TLS_PORT = 443
 
 
+#: Tunnels whose TLS handshake is under way.
+_HANDSHAKES: set[asyncio.Task[None]] = set()
+
+
 @dataclass(frozen=True)
 class ConnectProxy:
     """What the proxy serves: the provider hosts, and the TLS context for them."""
@@ -52,15 +56,15 @@ class ConnectProxy:
     def for_hosts(cls, hosts: Iterable[str], context: ssl.SSLContext) -> ConnectProxy:
         return cls(frozenset(h.lower() for h in hosts), context)
 
-    def refusal(self, target: str) -> str | None:
-        """Why a ``CONNECT target`` is refused, or None when it is a provider's host."""
+    def refusal(self, target: str) -> tuple[bytes, str] | None:
+        """Status and reason when a ``CONNECT target`` is refused; None for a provider's host."""
         host, _, port = target.rpartition(":")
         if not host or not port.isdigit():
-            return f"CONNECT needs host:port, got {target!r}"
+            return b"400 Bad Request", f"genmock proxy: CONNECT needs host:port, got {target!r}"
         host = host.strip("[]").lower()
         allowed = ", ".join(f"{h}:{TLS_PORT}" for h in sorted(self.hosts))
         if host not in self.hosts or int(port) != TLS_PORT:
-            return (
+            return b"403 Forbidden", (
                 f"genmock proxy: CONNECT {target} refused. This mock serves only the providers' "
                 f"hosts ({allowed}) and never forwards anything to the internet."
             )
@@ -146,11 +150,11 @@ class ConnectHttpToolsProtocol(OneWriteHttpToolsProtocol):
         raw = self._socket_transport
         refusal = self.proxy.refusal(target)
         if refusal is None and early:
-            refusal = "genmock proxy: data sent before the CONNECT was answered"
+            refusal = b"400 Bad Request", "genmock proxy: data sent before the CONNECT's answer"
         if refusal is not None:
-            logger.warning("%s", refusal)
-            status = b"400 Bad Request" if "host:port" in refusal else b"403 Forbidden"
-            raw.write(_plain_response(status, refusal))
+            status, reason = refusal
+            logger.warning("%s", reason)
+            raw.write(_plain_response(status, reason))
             raw.close()
             return
         # This connection is the tunnel's now: uvicorn's shutdown reaches it
@@ -158,7 +162,9 @@ class ConnectHttpToolsProtocol(OneWriteHttpToolsProtocol):
         self.connections.discard(self)
         raw.pause_reading()
         raw.write(b"HTTP/1.1 200 Connection Established\r\n\r\n")
-        self.loop.create_task(self._serve_tls(raw, target))
+        task = self.loop.create_task(self._serve_tls(raw, target))
+        _HANDSHAKES.add(task)  # the loop holds tasks weakly
+        task.add_done_callback(_HANDSHAKES.discard)
 
     async def _serve_tls(self, raw: asyncio.Transport, target: str) -> None:
         handoff = _TlsHandoff()
