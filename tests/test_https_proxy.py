@@ -108,6 +108,23 @@ def client_env(proxy: Serve, **extra: str) -> dict[str, str]:
     return {**env, "HTTPS_PROXY": proxy.url, **extra}
 
 
+def run_python(script: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``script`` in a fresh interpreter with ``env`` (a client as a user runs it)."""
+    return subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                          text=True, timeout=90, check=False)
+
+
+def raw_connect(proxy: Serve, target: str) -> bytes:
+    """Send ``CONNECT target`` on a plain socket; everything the proxy answers."""
+    host, port = proxy.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n".encode())
+        reply = b""
+        while chunk := sock.recv(4096):
+            reply += chunk
+    return reply
+
+
 def test_serve_prints_the_proxy_and_its_ca(proxy: Serve) -> None:
     assert f"HTTPS_PROXY={proxy.url}" in proxy.banner
     assert proxy.ca_file.name == CA_CERT_FILE and proxy.ca_file.exists()
@@ -130,8 +147,7 @@ def test_python_sdk_module_run_through_the_proxy(proxy: Serve) -> None:
         "print(json.dumps(result))\n"
     )
     env = client_env(proxy, REQUESTS_CA_BUNDLE=str(proxy.ca_file), WAVESPEED_API_KEY=KEY)
-    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
-                          text=True, timeout=90, check=False)
+    done = run_python(script, env)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
     [output] = result["outputs"]
@@ -169,8 +185,7 @@ def test_python_client_without_the_ca_is_refused_by_tls(proxy: Serve) -> None:
         "except requests.exceptions.SSLError:\n"
         "    sys.exit(3)\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], env=client_env(proxy),
-                          capture_output=True, text=True, timeout=60, check=False)
+    done = run_python(script, client_env(proxy))
     assert done.returncode == 3, done.stdout + done.stderr
 
 
@@ -178,13 +193,7 @@ def test_python_client_without_the_ca_is_refused_by_tls(proxy: Serve) -> None:
     "target", ["example.com:443", "api.openai.com:443", "api.wavespeed.ai:80", "127.0.0.1:22"]
 )
 def test_connect_to_other_hosts_is_refused(proxy: Serve, target: str) -> None:
-    host, port = proxy.url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=10) as sock:
-        sock.sendall(f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n".encode())
-        reply = b""
-        while chunk := sock.recv(4096):
-            reply += chunk
-    head, _, body = reply.partition(b"\r\n\r\n")
+    head, _, body = raw_connect(proxy, target).partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 403 ")
     text = body.decode()
     assert f"CONNECT {target} refused" in text and "never forwards" in text
@@ -193,10 +202,7 @@ def test_connect_to_other_hosts_is_refused(proxy: Serve, target: str) -> None:
 
 
 def test_connect_without_a_port_is_a_bad_request(proxy: Serve) -> None:
-    host, port = proxy.url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=10) as sock:
-        sock.sendall(b"CONNECT api.wavespeed.ai HTTP/1.1\r\nHost: api.wavespeed.ai\r\n\r\n")
-        reply = sock.recv(4096)
+    reply = raw_connect(proxy, "api.wavespeed.ai")
     assert reply.startswith(b"HTTP/1.1 400 ") and b"needs host:port" in reply
 
 
@@ -208,9 +214,7 @@ def test_requests_to_other_hosts_fail_at_the_proxy(proxy: Serve) -> None:
         "except requests.exceptions.ProxyError as error:\n"
         "    print(error); sys.exit(3)\n"
     )
-    done = subprocess.run([sys.executable, "-c", script],
-                          env=client_env(proxy, REQUESTS_CA_BUNDLE=str(proxy.ca_file)),
-                          capture_output=True, text=True, timeout=60, check=False)
+    done = run_python(script, client_env(proxy, REQUESTS_CA_BUNDLE=str(proxy.ca_file)))
     assert done.returncode == 3 and "403" in done.stdout, done.stdout + done.stderr
 
 
@@ -224,9 +228,7 @@ def test_httpx_and_urllib_through_the_proxy(proxy: Serve) -> None:
         "with urllib.request.urlopen(req, timeout=10) as u:\n"
         "    print(json.dumps([r.status_code, r.json(), u.status, json.load(u)]))\n"
     )
-    done = subprocess.run([sys.executable, "-c", script],
-                          env=client_env(proxy, SSL_CERT_FILE=str(proxy.ca_file)),
-                          capture_output=True, text=True, timeout=60, check=False)
+    done = run_python(script, client_env(proxy, SSL_CERT_FILE=str(proxy.ca_file)))
     assert done.returncode == 0, done.stderr
     status, credit, status2, balance = json.loads(done.stdout)
     assert status == 200 and credit["code"] == 200
