@@ -100,6 +100,15 @@ def _parser() -> argparse.ArgumentParser:
                        "request's host when known, else the listening address)")
     serve.add_argument("--drain-seconds", type=float, help="on shutdown, wall seconds to "
                        "deliver webhooks in flight or due (default 5)")
+    serve.add_argument(
+        "--ca-dir", metavar="DIR",
+        help="where the HTTPS proxy's local CA is kept (made on first start; "
+        "default: <user data dir>/genmock/ca)",
+    )
+    serve.add_argument(
+        "--no-https-proxy", action="store_true",
+        help="do not serve CONNECT to the provider hosts (no CA is made or read)",
+    )
 
     contracts = commands.add_parser("contracts", help="derive, check and update the contracts")
     contract_commands = contracts.add_subparsers(dest="contracts_command", required=True)

@@ -5,8 +5,12 @@ of ``provider.yaml`` with its request schema (the create body combined with the
 generated model input schemas), every response the mock can give (the success
 schema, and every error code of the catalogue with its envelope), the security
 schemes, and the webhook payloads under ``webhooks`` and as ``callbacks`` on
-create. Schemathesis fuzzes the mock (or the real API) from it, so the document
-must describe the superset the mock emits and stay deterministic: the same
+create. The documents' own example requests, responses and webhook payloads
+ride along as ``examples`` (see :mod:`mockserver.openapi_examples`), and the
+licence is the project's (MIT). ``tests/test_openapi_lint.py`` lints the
+result with Redocly's CLI under ``tools/openapi-lint/redocly.yaml``.
+Schemathesis fuzzes the mock (or the real API) from it, so the document must
+describe the superset the mock emits and stay deterministic: the same
 contracts always give the same bytes (sorted keys, no timestamps).
 """
 
@@ -23,11 +27,19 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from mockserver.contracts import ContractError, ContractSet, ProviderContract, load_contracts
+from mockserver.openapi_examples import ResponseExample, request_example, response_examples
 
 __all__ = ["build_openapi", "render_openapi", "run_openapi"]
 
 _PATH_PARAM = re.compile(r"\{([^}/]+)\}")
 _JSON = "application/json"
+#: The licence of the generated description (the project's; SPDX identifier).
+LICENSE = {"name": "MIT", "identifier": "MIT"}
+#: What a webhook receiver's non-2xx answer means (the mock's sender, per contract).
+_UNACKNOWLEDGED = (
+    "not acknowledged: the delivery counts as failed and is retried as the retry "
+    "policy in the description says, until its attempts run out"
+)
 
 
 def _schema_name(provider: str, kind: str, suffix: str = "") -> str:
@@ -69,6 +81,7 @@ class _Builder:
         self.server_url = server_url
         self.schemas: dict[str, Any] = {}
         self.responses: dict[str, Any] = {}
+        self.examples: list[ResponseExample] = response_examples(contract)
 
     # --- components -----------------------------------------------------------
     def security(self) -> tuple[dict[str, Any], list[dict[str, list[str]]]]:
@@ -175,10 +188,18 @@ class _Builder:
                     overlay["properties"][selector_field] = {"const": model_id}
                 branches.append({"allOf": [outer, overlay]})
             schema = branches[0] if len(branches) == 1 else {"oneOf": branches}
+        media: dict[str, Any] = {"schema": schema}
+        examples = {
+            slug: request_example(self.contract, self.contract.models[model_id])
+            for model_id, slug, _ in models
+            if "example_request" in self.contract.models[model_id].data
+        }
+        if examples and model_input:
+            media["examples"] = examples
         return {
             "required": True,
             "description": request.get("provenance", ""),
-            "content": {request.get("content_type", _JSON): {"schema": schema}},
+            "content": {request.get("content_type", _JSON): media},
         }
 
     def responses_for(self, endpoint: Mapping[str, Any]) -> dict[str, Any]:
@@ -201,7 +222,7 @@ class _Builder:
             responses.setdefault(code, self.error_response(code))
         return responses
 
-    def webhook_operation(self) -> dict[str, Any]:
+    def webhook_operation(self, operation_id: str) -> dict[str, Any]:
         webhook = self.data["webhook"]
         payloads = webhook["payload"]
         headers_schema = webhook.get("headers", {}).get("schema", {})
@@ -221,18 +242,27 @@ class _Builder:
             [copy.deepcopy(payloads[outcome]["schema"]) for outcome in sorted(payloads)]
         )
         retry = webhook.get("retry", {})
+        media: dict[str, Any] = {"schema": body}
+        examples = {e.name: e.example for e in self.examples if e.endpoint is None}
+        if examples:
+            media["examples"] = examples
         return {
+            "operationId": operation_id,
             "summary": f"{self.name} job-completion webhook ({webhook['signing']['scheme']})",
             "description": (
                 f"Signing: {webhook['signing']['provenance']}. "
                 f"Retry: {retry.get('provenance', 'n/a')}."
             ),
             "parameters": parameters,
-            "requestBody": {"required": True, "content": {_JSON: {"schema": body}}},
-            "responses": {"2XX": {"description": "any 2xx acknowledges the delivery"}},
+            "requestBody": {"required": True, "content": {_JSON: media}},
+            "responses": {
+                "2XX": {"description": "any 2xx acknowledges the delivery"},
+                "4XX": {"description": _UNACKNOWLEDGED},
+                "5XX": {"description": _UNACKNOWLEDGED},
+            },
         }
 
-    def callbacks(self) -> dict[str, Any]:
+    def callbacks(self, create_id: str) -> dict[str, Any]:
         """Runtime-expression callbacks on create, one per registration method."""
         expressions = []
         for registration in self.data["webhook"]["registration"]:
@@ -242,8 +272,34 @@ class _Builder:
                 expressions.append(f"{{$request.body#/{registration['field']}}}")
             elif registration["in"] == "query":
                 expressions.append(f"{{$request.query.{registration['name']}}}")
-        operation = self.webhook_operation()
-        return {"completion": {expr: {"post": operation} for expr in sorted(expressions)}}
+        # operationIds are unique in the whole document, callbacks included.
+        return {
+            "completion": {
+                expr: {"post": self.webhook_operation(f"{create_id}_callback_{index}")}
+                for index, expr in enumerate(sorted(expressions), start=1)
+            }
+        }
+
+    def attach_response_examples(
+        self, operation: dict[str, Any], endpoint: str, path: str, per_model_path: bool
+    ) -> None:
+        """The golden responses of ``endpoint``, on the operation's response by status.
+
+        A per-model path (WaveSpeed) takes only the examples sent to it; an
+        error code's shared response component takes its examples itself.
+        """
+        for example in self.examples:
+            if example.endpoint != endpoint:
+                continue
+            if per_model_path and example.path != path:
+                continue
+            response = operation["responses"].get(example.status)
+            if response is None:
+                continue
+            if "$ref" in response:
+                response = self.responses[response["$ref"].rsplit("/", 1)[1]]
+            media = response["content"][_JSON]
+            media.setdefault("examples", {})[example.name] = example.example
 
     def models(self) -> list[tuple[str, str, dict[str, Any]]]:
         return [
@@ -285,7 +341,8 @@ class _Builder:
                 if body is not None:
                     operation["requestBody"] = body
                 if name == "create":
-                    operation["callbacks"] = self.callbacks()
+                    operation["callbacks"] = self.callbacks(operation["operationId"])
+                self.attach_response_examples(operation, name, path, per_model_path)
                 paths.setdefault(path, {})[endpoint["method"].lower()] = operation
         return paths
 
@@ -297,17 +354,20 @@ class _Builder:
             "info": {
                 "title": f"{self.name} API (genmock contract)",
                 "version": "contract",
+                "license": LICENSE,
                 "description": (
                     f"Generated by `mockserver openapi {self.name}` from "
                     f"contracts/{self.name}/provider.yaml and its model contracts. "
                     "Describes the superset of the provider's documented behaviour "
-                    "that the mock emits; see x-provenance / descriptions for sources."
+                    "that the mock emits; see x-provenance / descriptions for sources. "
+                    "The examples are the documents' own, each with its provenance; "
+                    "quoted document text remains its publisher's."
                 ),
             },
             "servers": [{"url": self.server_url or self.data["base_url"]}],
             "security": security,
             "paths": paths,
-            "webhooks": {"jobCompleted": {"post": self.webhook_operation()}},
+            "webhooks": {"jobCompleted": {"post": self.webhook_operation("jobCompleted")}},
             "components": {
                 "securitySchemes": schemes,
                 "schemas": self.schemas,

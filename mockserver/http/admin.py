@@ -524,6 +524,17 @@ async def openapi(request: Request) -> Response:
     return json_response(build_admin_openapi())
 
 
+@_guard
+async def ca_pem(request: Request) -> Response:
+    """The HTTPS proxy's CA certificate (PEM), for clients to trust."""
+    pem: bytes | None = getattr(request.app.state, "ca_pem", None)
+    if pem is None:
+        raise AdminError(
+            404, "no HTTPS proxy here: `mockserver serve` runs one unless --no-https-proxy"
+        )
+    return Response(pem, media_type="application/x-pem-file")
+
+
 def upload_to_dict(upload: Upload) -> dict[str, Any]:
     """The admin view of an upload (no bytes)."""
     return {"token": upload.token, "filename": upload.filename,
@@ -629,5 +640,6 @@ def admin_routes() -> list[BaseRoute]:
         Route("/uploads/{token:str}", put_upload, methods=["PUT"]),
         Route("/uploads/{token:str}/{filename:str}", get_upload, methods=["GET", "HEAD"]),
         Route("/openapi.json", openapi, methods=["GET"]),
+        Route("/ca.pem", ca_pem, methods=["GET"]),
         Mount("/media", app=_media),
     ]

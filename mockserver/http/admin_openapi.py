@@ -535,6 +535,22 @@ def build_admin_openapi(server_url: str | None = None) -> dict[str, Any]:
                 "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1")},
             }
         },
+        "/_mock/ca.pem": {
+            "get": {
+                "summary": "The HTTPS proxy's CA certificate, for SSL_CERT_FILE / "
+                           "REQUESTS_CA_BUNDLE / NODE_EXTRA_CA_CERTS",
+                "operationId": "caCertificate",
+                "responses": {
+                    "200": {
+                        "description": "PEM of the local CA (`mockserver serve` made it on "
+                                       "first start; reused on later starts)",
+                        "content": {"application/x-pem-file": {"schema": {"type": "string"}}},
+                    },
+                    "404": _error("the server runs no HTTPS proxy (an in-process app, "
+                                  "or --no-https-proxy)"),
+                },
+            }
+        },
     }
     return {
         "openapi": "3.1.0",

@@ -4,6 +4,8 @@ Settings come from defaults, then ``--config FILE`` (TOML, see
 :mod:mockserver.config), then flags. The socket is bound before uvicorn
 starts, so ``--port 0`` works and the printed URLs are the real ones.
 SIGINT and SIGTERM stop the server gracefully and exit with status 0.
+The same port is an HTTPS forward proxy for the provider hosts
+(:mod:`mockserver.http.connect`) unless ``--no-https-proxy``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import secrets
 import signal
 import socket
 from dataclasses import replace
+from pathlib import Path
 from types import FrameType
 from typing import TextIO
 
@@ -26,8 +29,10 @@ import uvicorn
 from mockserver.config import MAX_SPEED, ConfigError, MockConfig
 from mockserver.contracts import ContractError
 from mockserver.http.app import create_app
+from mockserver.http.connect import ConnectProxy, connect_protocol
 from mockserver.http.connlimits import GuardedHttpToolsProtocol, configure
 from mockserver.http.guard import is_loopback_bind
+from mockserver.http.localca import CAError, LocalCA, default_ca_dir
 from mockserver.http.quietgc import QuietCollector
 from mockserver.logformat import log_formatter
 
@@ -199,6 +204,19 @@ def run_serve(arguments: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> 
         print(f"mockserver serve: {error}", file=stderr)
         return 2
 
+    protocol: type[GuardedHttpToolsProtocol] = GuardedHttpToolsProtocol
+    ca: LocalCA | None = None
+    if not getattr(arguments, "no_https_proxy", False):
+        ca_dir = getattr(arguments, "ca_dir", None)
+        try:
+            ca = LocalCA.load_or_create(Path(ca_dir) if ca_dir else default_ca_dir())
+        except CAError as error:
+            print(f"mockserver serve: {error} (or pass --no-https-proxy)", file=stderr)
+            return 2
+        hosts = app.state.mock.hosts
+        protocol = connect_protocol(ConnectProxy.for_hosts(hosts, ca.server_context(hosts)))
+        app.state.ca_pem = ca.cert_pem
+
     # The contracts and compiled validators live as long as the process: keep
     # them out of the cyclic collector's scans, keep young collections short,
     # and run full collections only in quiet moments (see QuietCollector), so
@@ -232,6 +250,13 @@ def run_serve(arguments: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> 
         also = f"  (or Host: {', '.join(hosts)})" if hosts else ""
         lines.append(f"  {name:<10} {base}/{name}{also}")
     lines.append(f"  {'admin':<10} {base}/_mock/health  (OpenAPI: {base}/_mock/openapi.json)")
+    if ca is not None:
+        lines += [
+            f"  {'proxy':<10} HTTPS_PROXY={base} reaches the provider hosts unmodified; trust "
+            f"the CA {ca.cert_path}",
+            "             (SSL_CERT_FILE / REQUESTS_CA_BUNDLE / NODE_EXTRA_CA_CERTS; "
+            f"also {base}/_mock/ca.pem)",
+        ]
     print("\n".join(lines), file=stdout, flush=True)
     for line in exposure:
         print(f"mockserver serve: {line}", file=stderr, flush=True)
@@ -242,7 +267,7 @@ def run_serve(arguments: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> 
         log_level=level.lower(),
         access_log=False,  # the app logs one line per request itself
         lifespan="on",
-        http=GuardedHttpToolsProtocol,
+        http=protocol,
         loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
         timeout_keep_alive=config.server.keep_alive_seconds,  # type: ignore[arg-type]
     )
