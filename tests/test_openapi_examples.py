@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
+from mockserver.config import MockConfig
 from mockserver.contracts import load_contracts
 from mockserver.openapi import LICENSE, build_openapi
 from mockserver.openapi_examples import EXPECTED_ERRORS, example_input_errors
@@ -25,6 +26,20 @@ from mockserver.openapi_examples import EXPECTED_ERRORS, example_input_errors
 PROVIDERS = ("eachlabs", "wavespeed", "apikley")
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 KEY = "examples-key"
+
+
+#: The Apikley document's example registers ``callBackUrl https://your-domain.com/...``,
+#: a domain someone owns: the mock's default webhook rule (README, Security) refuses it,
+#: so the example is sent as written to a mock whose config lists that host, as a
+#: user who really owned it would.
+EXAMPLE_WEBHOOK_HOSTS = ["your-domain.com"]
+
+
+@pytest.fixture
+def served(make_app: Any, serve_app: Any) -> Any:
+    """The mock on a loopback port, the examples' webhook host listed."""
+    config = MockConfig.from_mapping({"security": {"webhook_hosts": EXAMPLE_WEBHOOK_HOSTS}})
+    return serve_app(make_app(config=config))
 
 
 def _request_examples(provider: str) -> list[tuple[str, str, str, dict[str, Any]]]:
