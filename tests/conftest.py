@@ -31,7 +31,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 import uvicorn
@@ -54,19 +54,26 @@ from mockserver.http.state import MockState
 from mockserver.providers.base import AdapterFactory, Route, WireRequest, WireResponse
 
 
-def need_tool(name: str) -> str:
-    """The path of system tool ``name``; skipped with the install line when it is missing,
-    and a one-line failure in CI (``CI=true``), where `.ci/setup` should have installed it."""
+def missing_tool(message: str) -> NoReturn:
+    """A tool the suite needs is absent: skipped with ``message`` (which names the install
+    command) on a developer's machine, a one-line failure in CI (``CI`` set), where
+    `.ci/setup` should have installed it."""
     import os
+
+    if os.environ.get("CI", "").lower() not in ("", "0", "false", "no"):
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+def need_tool(name: str) -> str:
+    """The path of system tool ``name``, or :func:`missing_tool` with its install line."""
     import shutil
 
     path = shutil.which(name)
     if path is not None:
         return path
-    message = f"{name} is not installed (.ci/apt-packages.txt lists its package; run .ci/setup)"
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
+    missing_tool(f"{name} is not installed (.ci/apt-packages.txt lists its package; "
+                 "run .ci/setup)")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -26,6 +26,7 @@ from typing import Any
 
 import httpx
 import pytest
+from conftest import missing_tool
 
 from mockserver.http.localca import CA_CERT_FILE, CA_KEY_FILE, CAError, LocalCA
 
@@ -239,10 +240,8 @@ def _require_node_sdk() -> str:
     node = shutil.which("node")
     if node and (NODE_DIR / "node_modules" / "wavespeed").is_dir():
         return node
-    message = f"the npm wavespeed SDK is not installed: run `{NODE_INSTALL}` (needs Node and npm)"
-    if os.environ.get("CI"):
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
+    missing_tool(f"the npm wavespeed SDK is not installed: run `{NODE_INSTALL}` "
+                 "(needs Node and npm)")
 
 
 def test_npm_sdk_run_through_the_proxy(proxy: Serve) -> None:

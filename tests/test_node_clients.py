@@ -18,7 +18,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
+from conftest import missing_tool
 
 from mockserver.http.media import sample_video
 from mockserver.testing import serve_providers
@@ -38,9 +38,7 @@ def _node() -> str:
     elif not installed:
         problem = "the npm clients are not installed (npm ci --prefix tools/node-clients)"
     if problem is not None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"test_node_clients: {problem}", pytrace=False)
-        pytest.skip(f"test_node_clients: {problem}")
+        missing_tool(f"test_node_clients: {problem}")
     assert node is not None
     return node
 

@@ -18,8 +18,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
+from conftest import missing_tool
 
 from mockserver.openapi import build_openapi, render_openapi
 
@@ -34,10 +34,7 @@ CONFIG_FILES = ("redocly.yaml", ".redocly.lint-ignore.yaml")
 def _require_redocly() -> Path:
     if REDOCLY.exists() and shutil.which("node"):
         return REDOCLY
-    message = f"Redocly's CLI is not installed: run `{INSTALL}` (needs Node >= 20.19 and npm)"
-    if os.environ.get("CI"):
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
+    missing_tool(f"Redocly's CLI is not installed: run `{INSTALL}` (needs Node >= 20.19 and npm)")
 
 
 def _lint(
