@@ -179,6 +179,7 @@ class RedisStore:
         )
         self._redis = redis.Redis(connection_pool=pool)
         self._scripts = {name: _Script(name, body) for name, body in lua.SCRIPTS.items()}
+        self._loaded = False
 
     def close(self) -> None:
         """Close the connections."""
@@ -202,13 +203,23 @@ class RedisStore:
         script = self._scripts[name]
 
         def call() -> Any:
+            if not self._loaded:
+                self._load_scripts()
             try:
                 return self._redis.evalsha(script.sha, 0, self._p, *args)
-            except NoScriptError:
-                self._redis.script_load(script.source)
+            except NoScriptError:  # Redis restarted (or SCRIPT FLUSH): load them again
+                self._load_scripts()
                 return self._redis.evalsha(script.sha, 0, self._p, *args)
 
         return self._guard(call)
+
+    def _load_scripts(self) -> None:
+        """Every script in one pipeline (one round trip), so none meets NOSCRIPT later."""
+        pipe = self._redis.pipeline(transaction=False)
+        for script in self._scripts.values():
+            pipe.script_load(script.source)
+        pipe.execute()
+        self._loaded = True
 
     def ping(self) -> bool:
         """Whether Redis answers (StoreUnavailable if not)."""
