@@ -331,7 +331,7 @@ class LimitStore(Protocol):
         """Ids held in line, first first."""
 
 
-# --- the scenario queue --------------------------------------------------------------------
+# --- the scenario queue -----------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -368,7 +368,7 @@ class ScenarioStore(Protocol):
         """Drop every entry; how many there were."""
 
 
-# --- the request journal ----------------------------------------------------------------------
+# --- the request journal ----------------------------------------------------------------
 
 
 class JournalStore(Protocol):
@@ -386,7 +386,7 @@ class JournalStore(Protocol):
         """Entries kept."""
 
 
-# --- the webhook outbox ------------------------------------------------------------------------
+# --- the webhook outbox -----------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)

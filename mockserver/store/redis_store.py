@@ -614,7 +614,7 @@ class RedisStore:
         return int(self._guard(lambda: self._redis.zcard(self._p + "ups")))
 
     # --- everything -----------------------------------------------------------------------
-    def keys(self) -> list[str]:
+    def own_keys(self) -> list[str]:
         """Every key of this prefix (tests, and the reset)."""
         pattern = _glob_escape(self._p) + "*"
         return [_text(k) for k in self._guard(
@@ -623,7 +623,7 @@ class RedisStore:
     def reset(self, *, keep_clock: bool = True) -> int:
         """UNLINK this prefix's keys in batches; nobody else's. The clock stays unless asked."""
         clock = self._p + "clock"
-        doomed = [k for k in self.keys() if not (keep_clock and k == clock)]
+        doomed = [k for k in self.own_keys() if not (keep_clock and k == clock)]
 
         def unlink() -> int:
             removed = 0

@@ -92,7 +92,7 @@ def test_a_job_holds_one_reservation(store: RedisStore) -> None:
         store.reserve("eachlabs", "k", "j1", Decimal(1), Decimal(10))
 
 
-# --- limits -------------------------------------------------------------------------------
+# --- limits -----------------------------------------------------------------------------
 
 
 def test_sliding_window_counts_on_the_mock_clock(store: RedisStore) -> None:
@@ -126,7 +126,7 @@ def test_slots_and_the_line(store: RedisStore) -> None:
     assert store.waiting("p", "k") == []
 
 
-# --- jobs -------------------------------------------------------------------------------------
+# --- jobs -------------------------------------------------------------------------------
 
 
 def test_create_admits_and_stores_atomically(store: RedisStore) -> None:
@@ -251,7 +251,7 @@ def test_jobs_are_bounded_in_bytes(redis_url: str) -> None:
         store.reset(keep_clock=False)
 
 
-# --- clock ---------------------------------------------------------------------------------------
+# --- clock ------------------------------------------------------------------------------
 
 
 def test_manual_clock_is_shared(redis_url: str, store: RedisStore) -> None:
@@ -287,7 +287,7 @@ def test_real_clock_runs_from_one_epoch(redis_url: str) -> None:
         first.reset(keep_clock=False)
 
 
-# --- scenario queue -------------------------------------------------------------------------------
+# --- scenario queue ---------------------------------------------------------------------
 
 
 def test_scenario_times_nth_and_match(store: RedisStore) -> None:
@@ -319,7 +319,7 @@ def test_scenario_queue_is_bounded(redis_url: str) -> None:
         store.reset(keep_clock=False)
 
 
-# --- journal -----------------------------------------------------------------------------------------
+# --- journal ----------------------------------------------------------------------------
 
 
 def test_journal_is_a_capped_stream(redis_url: str) -> None:
@@ -339,7 +339,7 @@ def test_journal_is_a_capped_stream(redis_url: str) -> None:
         store.reset(keep_clock=False)
 
 
-# --- outbox ----------------------------------------------------------------------------------------------
+# --- outbox -----------------------------------------------------------------------------
 
 
 def delivery(delivery_id: str, due: float = 1_000.0, body: bytes = b"{}") -> NewDelivery:
@@ -395,7 +395,7 @@ def test_outbox_bounded_in_bytes(redis_url: str) -> None:
         store.reset(keep_clock=False)
 
 
-# --- uploads ------------------------------------------------------------------------------------------------
+# --- uploads ----------------------------------------------------------------------------
 
 
 def test_uploads_bounded_in_count_and_bytes(redis_url: str) -> None:
@@ -416,7 +416,7 @@ def test_uploads_bounded_in_count_and_bytes(redis_url: str) -> None:
         store.reset(keep_clock=False)
 
 
-# --- prefixes ----------------------------------------------------------------------------------------------
+# --- prefixes ---------------------------------------------------------------------------
 
 
 def test_two_prefixes_share_a_redis_and_reset_clears_one(redis_url: str) -> None:
@@ -431,10 +431,10 @@ def test_two_prefixes_share_a_redis_and_reset_clears_one(redis_url: str) -> None
             store.put_upload("u", b"m", b"d")
         mine.advance(5)
         assert theirs.now() == 1_000.0
-        assert all(k.startswith(mine.prefix + ":") for k in mine.keys())
+        assert all(k.startswith(mine.prefix + ":") for k in mine.own_keys())
         removed = mine.reset()
         assert removed > 5
-        assert mine.keys() == [mine.prefix + ":clock"]  # the clock stays by default
+        assert mine.own_keys() == [mine.prefix + ":clock"]  # the clock stays by default
         assert mine.now() == 1_005.0
         assert mine.get_job("same-id").job is None and mine.job_count() == 0
         assert theirs.get_job("same-id").job is not None
@@ -444,7 +444,7 @@ def test_two_prefixes_share_a_redis_and_reset_clears_one(redis_url: str) -> None
     finally:
         mine.reset(keep_clock=False)
         theirs.reset(keep_clock=False)
-    assert mine.keys() == []
+    assert mine.own_keys() == []
 
 
 def test_prefix_must_be_a_plain_word(redis_url: str) -> None:
