@@ -29,7 +29,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from _common import free_port
+from _common import free_port, load_average
 
 from mockserver.domain.accounts import Account
 from mockserver.domain.billing import Ledger
@@ -214,7 +214,8 @@ def main() -> None:
 def report(count: int, url: str, prefix: str, cleaner: Any) -> None:
     version = cleaner._redis.info("server")["redis_version"]
     print(f"store_ops: {count} operations of each kind; Redis {version} on {url} "
-          f"(loopback, same machine), Python {sys.version.split()[0]}")
+          f"(loopback, same machine), Python {sys.version.split()[0]}, "
+          f"load average {load_average()}")
     print(f"{'side':8} {'operation':14} {'median µs':>10} {'p99 µs':>9} "
           f"{'ops/s 1p':>10} {'ops/s 2p':>10} {'round trips':>12}")
     for side in ("memory", "redis"):
