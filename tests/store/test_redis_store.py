@@ -460,3 +460,12 @@ def test_missing_extra_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
                         lambda name, *a: None if name == "redis" else real(name, *a))
     with pytest.raises(MissingExtra, match=r"pip install 'genmock\[redis\]'"):
         connect_redis("redis://127.0.0.1:1/0")
+
+
+def test_importing_the_store_does_not_import_redis() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, mockserver.store, mockserver.store.interface; "
+            "assert 'redis' not in sys.modules, 'redis imported'")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
