@@ -112,7 +112,11 @@ class ClockStore(Protocol):
     """
 
     def init_clock(self, mode: Literal["manual", "real"], start: float, speed: float) -> None:
-        """Set the clock up unless another worker already did (atomic, first one wins)."""
+        """Set the clock up unless another worker already did (atomic, first one wins).
+
+        ``start`` is a manual clock's first time; a real clock starts at the
+        store's own time (its epoch) and runs ``speed`` times the wall clock.
+        """
 
     def now(self) -> float:
         """Current mock time (one round trip)."""

@@ -52,6 +52,7 @@ from mockserver.store.interface import (
     NewJob,
     QueuedEntry,
     SlotResult,
+    Store,
     StoredDelivery,
     StoredUpload,
     StoreError,
@@ -640,3 +641,8 @@ class RedisStore:
 
 def _glob_escape(text: str) -> str:
     return re.sub(r"([*?\[\]\\])", r"\\\1", text)
+
+
+def _implements(store: RedisStore) -> Store:
+    """mypy checks here that RedisStore has every operation of the interface."""
+    return store
