@@ -91,9 +91,10 @@ def memory_ops(tag: str) -> dict[str, Callable[[int], Any]]:
 def redis_ops(tag: str, url: str, prefix: str) -> dict[str, Any]:
     store = connect_redis(url, prefix=prefix)
     store.init_clock("manual", 1_767_225_600.0, 1.0)
+    store.put_key_settings("bench", b'{"valid":true}', configured=True)
 
     def create(index: int) -> None:
-        now = store.now()  # the create's first round trip: the clock (and, wired, the key)
+        now = store.create_context("bench").now  # first round trip: the clock and the key
         result = store.create_job(
             NewJob(f"{tag}-{index}", "eachlabs", "bench", DOC, "queued", 2_300, now + 3.5),
             AdmitRequest(now=now, creates_per_window=10**9, concurrent=10**9,

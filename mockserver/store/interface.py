@@ -41,11 +41,13 @@ __all__ = [
     "AdmitResult",
     "Claim",
     "ClockStore",
+    "CreateContext",
     "CreateResult",
     "JobRecord",
     "JobStore",
     "JobView",
     "JournalStore",
+    "KeyStore",
     "LedgerStore",
     "LimitStore",
     "NewDelivery",
@@ -286,6 +288,30 @@ class LedgerStore(Protocol):
         """Set the balance (admin API); reservations stay."""
 
 
+@dataclass(frozen=True, slots=True)
+class CreateContext:
+    """What a create reads first, in one round trip: the clock and the key's settings."""
+
+    now: float
+    #: The key's settings document (validity, limits, webhook secret), None if never set.
+    settings: bytes | None
+
+
+class KeyStore(Protocol):
+    """Per-key settings (accounts.py's ``_KeySettings``), bounded: least recently used
+    keys that are not configured are forgotten first, with their balances."""
+
+    def create_context(self, key: str) -> CreateContext:
+        """The clock and the key's settings, marking the key used (one round trip)."""
+
+    def put_key_settings(self, key: str, doc: bytes, *, configured: bool = False) -> list[str]:
+        """Store a key's settings; forget least recently used unconfigured keys over the
+        bounds (atomic, with their accounts); the keys forgotten."""
+
+    def key_settings(self, key: str) -> bytes | None:
+        """The key's settings (not marking it used: the admin API reads with this)."""
+
+
 # --- rate-limit windows and concurrency slots -------------------------------------------
 
 
@@ -469,8 +495,8 @@ class UploadStore(Protocol):
         """The upload, None when unknown or evicted."""
 
 
-class Store(ClockStore, JobStore, LedgerStore, LimitStore, ScenarioStore, JournalStore,
-            OutboxStore, UploadStore, Protocol):
+class Store(ClockStore, JobStore, LedgerStore, KeyStore, LimitStore, ScenarioStore,
+            JournalStore, OutboxStore, UploadStore, Protocol):
     """Every family, plus forgetting everything of this store (and nobody else's)."""
 
     def reset(self, *, keep_clock: bool = True) -> int:

@@ -107,6 +107,7 @@ local function reserve(provider, key, job_id, amount, starting)
   local akey = account_key(provider, key)
   redis.call('HSETNX', akey, 'balance', starting)
   redis.call('HSETNX', akey, 'reserved', '0')
+  redis.call('SADD', P .. 'kacct:' .. key, provider)
   if redis.call('HEXISTS', P .. 'resv', job_id) == 1 then
     return redis.error_reply('job ' .. job_id .. ' already holds a reservation')
   end
@@ -597,6 +598,52 @@ end
 return evicted
 """
 
+# ARGV: P, key. The clock and the key's settings; the key becomes the most recently used.
+CREATE_CONTEXT = r"""
+local now = num(mock_now())
+local settings = redis.call('HGET', P .. 'key:' .. ARGV[2], 'doc')
+if settings then
+  redis.call('ZADD', P .. 'keys', redis.call('HINCRBY', P .. 'keys:meta', 'seq', 1), ARGV[2])
+end
+return {now, settings}
+"""
+
+# ARGV: P, key, doc, configured ('1'|''), key bytes, max keys, max key bytes
+PUT_KEY = r"""
+local k = P .. 'key:' .. ARGV[2]
+if redis.call('EXISTS', k) == 0 and ARGV[4] ~= '1' then
+  redis.call('HINCRBY', P .. 'keys:meta', 'evictable', 1)
+  redis.call('HINCRBY', P .. 'keys:meta', 'bytes', ARGV[5])
+end
+redis.call('HSET', k, 'doc', ARGV[3], 'bytes', ARGV[5])
+if ARGV[4] == '1' then
+  redis.call('HSET', k, 'configured', '1')
+  redis.call('ZREM', P .. 'keys', ARGV[2])
+else
+  redis.call('ZADD', P .. 'keys', redis.call('HINCRBY', P .. 'keys:meta', 'seq', 1), ARGV[2])
+end
+local forgotten = {}
+while true do
+  local count = tonumber(redis.call('HGET', P .. 'keys:meta', 'evictable') or '0')
+  local bytes = tonumber(redis.call('HGET', P .. 'keys:meta', 'bytes') or '0')
+  if not (count > tonumber(ARGV[6]) or bytes > tonumber(ARGV[7])) then break end
+  local oldest = redis.call('ZRANGE', P .. 'keys', 0, 0)[1]
+  if oldest == nil or oldest == ARGV[2] then break end
+  local size = redis.call('HGET', P .. 'key:' .. oldest, 'bytes') or '0'
+  redis.call('ZREM', P .. 'keys', oldest)
+  redis.call('DEL', P .. 'key:' .. oldest)
+  redis.call('HINCRBY', P .. 'keys:meta', 'evictable', -1)
+  redis.call('HINCRBY', P .. 'keys:meta', 'bytes', -tonumber(size))
+  -- Its accounts go with it (accounts.forget); reservations of its jobs stay held.
+  for _, provider in ipairs(redis.call('SMEMBERS', P .. 'kacct:' .. oldest)) do
+    redis.call('DEL', account_key(provider, oldest))
+  end
+  redis.call('DEL', P .. 'kacct:' .. oldest)
+  forgotten[#forgotten + 1] = oldest
+end
+return forgotten
+"""
+
 # A test hook for the money helpers: ARGV: P, op ('add'|'sub'|'cmp'), a, b.
 BIGINT = r"""
 if ARGV[2] == 'add' then return bstr(badd(big(ARGV[3]), big(ARGV[4]))) end
@@ -625,5 +672,7 @@ SCRIPTS: dict[str, str] = {
     "enqueue": ENQUEUE,
     "record_attempt": RECORD_ATTEMPT,
     "put_upload": PUT_UPLOAD,
+    "create_context": CREATE_CONTEXT,
+    "put_key": PUT_KEY,
     "bigint": BIGINT,
 }

@@ -45,6 +45,7 @@ from mockserver.store.interface import (
     AdmitRequest,
     AdmitResult,
     Claim,
+    CreateContext,
     CreateResult,
     JobRecord,
     JobView,
@@ -101,7 +102,7 @@ def _counting_connection(trips: RoundTrips) -> type[Connection]:
 
 
 class StoreBounds:
-    """The same bounds as the memory store (World, Outbox, UploadStore, ScenarioQueue)."""
+    """The memory store's bounds (World, Outbox, UploadStore, ScenarioQueue, Accounts)."""
 
     def __init__(
         self,
@@ -116,6 +117,8 @@ class StoreBounds:
         max_uploads: int = 1_000,
         max_upload_bytes: int = 128 * 1024 * 1024,
         max_queued: int = 1_000,
+        max_keys: int = 10_000,
+        max_key_bytes: int = 32 * 1024 * 1024,
     ) -> None:
         self.max_jobs = max_jobs
         self.max_job_bytes = max_job_bytes
@@ -127,10 +130,14 @@ class StoreBounds:
         self.max_uploads = max_uploads
         self.max_upload_bytes = max_upload_bytes
         self.max_queued = max_queued
+        self.max_keys = max_keys
+        self.max_key_bytes = max_key_bytes
 
 
 #: What one stored delivery costs beside its body (webhooks.DELIVERY_OVERHEAD_BYTES).
 DELIVERY_OVERHEAD_BYTES = 1024
+#: What one key costs beside 4 bytes a character (accounts.KEY_OVERHEAD_BYTES).
+KEY_OVERHEAD_BYTES = 1536
 
 
 def _text(value: Any) -> str:
@@ -385,9 +392,29 @@ class RedisStore:
             pipe = self._redis.pipeline(transaction=True)
             pipe.hset(account_key, "balance", str(to_units(amount)))
             pipe.hsetnx(account_key, "reserved", "0")
+            pipe.sadd(f"{self._p}kacct:{key}", provider)
             pipe.execute()
 
         self._guard(write)
+
+    # --- key settings ----------------------------------------------------------
+    def create_context(self, key: str) -> CreateContext:
+        """The clock and the key's settings in one round trip (the create's first)."""
+        now, settings = self._run("create_context", key)
+        return CreateContext(float(now), None if settings is None else bytes(settings))
+
+    def put_key_settings(self, key: str, doc: bytes, *, configured: bool = False) -> list[str]:
+        """Store a key's settings; the unconfigured keys forgotten over the bounds."""
+        bounds = self.bounds
+        forgotten = self._run("put_key", key, doc, "1" if configured else "",
+                              KEY_OVERHEAD_BYTES + 4 * len(key), bounds.max_keys,
+                              bounds.max_key_bytes)
+        return [_text(k) for k in forgotten]
+
+    def key_settings(self, key: str) -> bytes | None:
+        """The key's settings, without marking it used."""
+        found: Any = self._guard(lambda: self._redis.hget(self._p + "key:" + key, "doc"))
+        return None if found is None else bytes(found)
 
     # --- limits ------------------------------------------------------------------
     def window_hit(

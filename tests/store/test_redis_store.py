@@ -469,3 +469,34 @@ def test_importing_the_store_does_not_import_redis() -> None:
     code = ("import sys, mockserver.store, mockserver.store.interface; "
             "assert 'redis' not in sys.modules, 'redis imported'")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+# --- key settings ------------------------------------------------------------------------
+
+
+def test_create_context_is_one_round_trip(store: RedisStore) -> None:
+    store.put_key_settings("k", b'{"valid":true}')
+    store.create_context("k")
+    with store.trips.measure() as spent:
+        context = store.create_context("k")
+    assert spent[0] == 1
+    assert (context.now, context.settings) == (1_000.0, b'{"valid":true}')
+    assert store.create_context("unknown").settings is None
+    assert store.key_settings("k") == b'{"valid":true}'
+
+
+def test_keys_are_bounded_least_recently_used_first(redis_url: str) -> None:
+    store = make_store(redis_url, max_keys=2)
+    try:
+        store.put_key_settings("configured", b"c", configured=True)  # never forgotten
+        store.put_key_settings("a", b"a")
+        store.reserve("eachlabs", "a", "ja", Decimal(1), Decimal(5))
+        store.put_key_settings("b", b"b")
+        store.create_context("a")  # a is used: b is now the least recently used
+        assert store.put_key_settings("c", b"c") == ["b"]
+        assert store.key_settings("b") is None and store.key_settings("a") == b"a"
+        assert store.put_key_settings("d", b"d") == ["a"]
+        assert store.account("eachlabs", "a") is None  # its account went with it
+        assert store.key_settings("configured") == b"c"
+    finally:
+        store.reset(keep_clock=False)
