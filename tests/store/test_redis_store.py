@@ -167,11 +167,13 @@ def test_poll_reads_job_and_clock_in_one_round_trip(store: RedisStore) -> None:
     assert store.get_job("nope").job is None
 
 
-def test_create_is_one_round_trip_and_the_clock_one_more(store: RedisStore) -> None:
+def test_a_create_is_two_round_trips(store: RedisStore) -> None:
+    store.put_key_settings("k", b"{}")
     store.create_job(job("warm"))
     with store.trips.measure() as spent:
-        now = store.now()
-        store.create_job(job("j1"), AdmitRequest(now=now, amount=Decimal(1),
+        context = store.create_context("k")  # the clock and the key's settings
+        store.create_job(job("j1"), AdmitRequest(now=context.now, creates_per_window=5,
+                                                 concurrent=2, amount=Decimal(1),
                                                  starting_balance=Decimal(5)))
     assert spent[0] == 2
 
