@@ -390,8 +390,11 @@ for _, item in ipairs(leased) do
   if ARGV[7] == 'job' then
     record = job_reply(item[1])
   else
-    redis.call('HSET', wh_key(item[1]), 'state', 'in_flight')
     record = wh_reply(item[1])
+    if record then
+      redis.call('HSET', wh_key(item[1]), 'state', 'in_flight')
+      record[4] = 'in_flight'
+    end
   end
   if record then
     out[#out + 1] = {item[1], item[2], record}
