@@ -15,7 +15,7 @@ __all__ = ["EXTRAS", "MissingExtra", "require_extra"]
 #: extra name -> the top-level modules it provides (checked before importing them).
 EXTRAS: dict[str, tuple[str, ...]] = {
     "fuzz": ("schemathesis", "hypothesis"),
-    "redis": ("redis",),
+    "redis": ("redis", "hiredis"),
 }
 
 

@@ -31,6 +31,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, NoReturn
 
 import pytest
@@ -74,6 +75,30 @@ def need_tool(name: str) -> str:
         return path
     missing_tool(f"{name} is not installed (.ci/apt-packages.txt lists its package; "
                  "run .ci/setup)")
+
+
+# --- a real redis-server (tests/store) --------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The URL of a redis-server this test session owns (tests use their own prefixes)."""
+    from redis_server import RedisServer
+
+    server = RedisServer(need_tool("redis-server"), tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server.url
+    server.kill()
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[object]:
+    """A redis-server of this test alone, to stop and restart (``RedisServer``)."""
+    from redis_server import RedisServer
+
+    server = RedisServer(need_tool("redis-server"), tmp_path)
+    yield server
+    server.kill()
 
 
 def pytest_configure(config: pytest.Config) -> None:

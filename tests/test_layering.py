@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).parents[1] / "mockserver"
-PURE = [PACKAGE / "derive", PACKAGE / "domain", PACKAGE / "providers", PACKAGE / "contracts.py"]
+PURE = [PACKAGE / "derive", PACKAGE / "domain", PACKAGE / "providers", PACKAGE / "contracts.py",
+        PACKAGE / "store"]
 FORBIDDEN = {"starlette", "httpx", "respx", "uvicorn"}
 
 
