@@ -46,6 +46,7 @@ __all__ = [
     "contracts_root",
     "json_type",
     "load_contracts",
+    "load_provider_folder",
     "resolve_pointer",
     "schema_pointers",
 ]
@@ -668,6 +669,10 @@ class ContractSet:
 
 # --- loading ------------------------------------------------------------------
 
+_CACHE: dict[Path, ContractSet] = {}
+_FOLDER_CACHE: dict[Path, ProviderContract] = {}
+_CACHE_LOCK = threading.Lock()
+
 
 def _read_provider_file(folder: Path) -> tuple[dict[str, Any], str] | None:
     for name in ("provider.yaml", "provider.yml", "provider.json"):
@@ -705,6 +710,27 @@ def _read_models(folder: Path, provider: str) -> dict[str, ModelContract]:
     return models
 
 
+def load_provider_folder(folder: Path) -> ProviderContract:
+    """The provider contract in one folder (``provider.yaml`` plus ``models/``), once per folder.
+
+    For a provider kept outside the contracts root (a provider kit's own
+    ``contracts`` folder); ContractError when the folder has no provider file.
+    """
+    resolved = folder.resolve()
+    with _CACHE_LOCK:
+        cached = _FOLDER_CACHE.get(resolved)
+        if cached is None:
+            found = _read_provider_file(resolved)
+            if found is None:
+                raise ContractError(f"{folder}: no provider.yaml")
+            data, origin = found
+            name = str(data.get("provider"))
+            cached = _FOLDER_CACHE[resolved] = ProviderContract(
+                data, _read_models(resolved, name), origin=origin
+            )
+        return cached
+
+
 def _load(root: Path) -> ContractSet:
     if not root.is_dir():
         raise ContractError(f"contracts root {root} is not a directory")
@@ -726,8 +752,6 @@ def _load(root: Path) -> ContractSet:
     return ContractSet(MappingProxyType(providers), root)
 
 
-_CACHE: dict[Path, ContractSet] = {}
-_CACHE_LOCK = threading.Lock()
 
 
 def load_contracts(root: Path | None = None) -> ContractSet:
@@ -749,6 +773,7 @@ def clear_cache() -> None:
     """Forget loaded contracts (tests that rewrite contract files call this)."""
     with _CACHE_LOCK:
         _CACHE.clear()
+        _FOLDER_CACHE.clear()
 
 
 def json_type(value: Any) -> str:

@@ -39,7 +39,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from mockserver.derive import apikley, eachlabs, wavespeed
 from mockserver.derive.common import (
     Contract,
     DeriveError,
@@ -51,12 +50,16 @@ from mockserver.derive.common import (
 
 Deriver = Callable[[SourceDocument], Contract]
 
-#: One parser per provider document format, keyed by the provider folder name.
-DERIVERS: dict[str, Deriver] = {
-    "eachlabs": eachlabs.derive,
-    "wavespeed": wavespeed.derive,
-    "apikley": apikley.derive,
-}
+
+def derivers() -> dict[str, Deriver]:
+    """Each provider's document parser (from its kit), keyed by the provider folder name."""
+    from mockserver.providers import registry  # the kits import the adapters: only when used
+
+    return {
+        name: kit.parse_document
+        for name, kit in registry.kits().items()
+        if kit.parse_document is not None
+    }
 
 MANIFEST = "MANIFEST.sha256"
 
@@ -85,10 +88,11 @@ def committed_sources(root: Path) -> list[SourceDocument]:
     if not sources.is_dir():
         raise DeriveError(f"{sources}: no sources directory")
     documents: list[SourceDocument] = []
+    parsers = derivers()
     for folder in sorted(p for p in sources.iterdir() if p.is_dir()):
-        if folder.name not in DERIVERS:
+        if folder.name not in parsers:
             raise DeriveError(
-                f"{folder}: no parser for provider {folder.name!r} (known: {', '.join(DERIVERS)})"
+                f"{folder}: no parser for provider {folder.name!r} (known: {', '.join(parsers)})"
             )
         for path in sorted(folder.glob("*.txt")):
             documents.append(SourceDocument(folder.name, path.name, path.read_bytes(), path))
@@ -107,11 +111,12 @@ def apply_overrides(
     then name exactly one committed document.
     """
     result = list(documents)
+    parsers = derivers()
     for raw in overrides:
         path = Path(raw)
         if not path.is_file():
             raise DeriveError(f"--source {raw}: no such file")
-        provider = path.parent.name if path.parent.name in DERIVERS else None
+        provider = path.parent.name if path.parent.name in parsers else None
         matches = [
             i
             for i, doc in enumerate(result)
@@ -176,9 +181,10 @@ def manifest_problems(root: Path, documents: list[SourceDocument]) -> list[str]:
 def derive_all(documents: list[SourceDocument]) -> list[Derived]:
     """Derive every document; a failure names the document it came from."""
     derived: list[Derived] = []
+    parsers = derivers()
     for doc in documents:
         try:
-            contract = DERIVERS[doc.provider](doc)
+            contract = parsers[doc.provider](doc)
         except DeriveError as error:
             raise DeriveError(f"{doc.origin}: {error}") from error
         derived.append(Derived(doc, contract, dump_contract(contract)))
@@ -217,7 +223,7 @@ def stale_models(root: Path, derived: list[Derived]) -> list[Path]:
     """Model files with no source document any more."""
     expected = {d.target(root).resolve() for d in derived}
     stale: list[Path] = []
-    for provider in DERIVERS:
+    for provider in derivers():
         folder = root / provider / "models"
         if folder.is_dir():
             stale.extend(p for p in sorted(folder.glob("*.json")) if p.resolve() not in expected)
@@ -323,6 +329,7 @@ def _update_targets(
 ) -> list[tuple[Path, str]]:
     """(document, provider folder) for each FILE of ``contracts update``."""
     committed = committed_sources(root)
+    parsers = derivers()
     targets: list[tuple[Path, str]] = []
     for raw in files:
         path = Path(raw)
@@ -331,14 +338,14 @@ def _update_targets(
         if path.suffix != ".txt":
             raise DeriveError(f"{raw}: provider documents are .txt files")
         folder = provider
-        if folder is None and path.parent.name in DERIVERS:
+        if folder is None and path.parent.name in parsers:
             folder = path.parent.name
         if folder is None:
             owners = sorted({d.provider for d in committed if d.filename == path.name})
             if len(owners) != 1:
                 raise DeriveError(
                     f"{raw}: cannot tell its provider (its folder is not one of "
-                    f"{', '.join(DERIVERS)}"
+                    f"{', '.join(parsers)}"
                     + (f" and {len(owners)} providers have that file name" if owners else "")
                     + "); pass --provider"
                 )

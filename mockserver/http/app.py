@@ -17,12 +17,11 @@ Routing, in order:
 from __future__ import annotations
 
 import copy
-import importlib
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from typing import Any, cast
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -48,13 +47,10 @@ from mockserver.http.routing import ProviderRoute, request_host
 from mockserver.http.scenarios import ConnectionDropped
 from mockserver.http.sender import WebhookSender
 from mockserver.http.state import MockState
+from mockserver.providers import registry
 from mockserver.providers.base import AdapterFactory, ProviderAdapter
 
 __all__ = ["MockApp", "build_clock", "create_app", "load_adapter_factories"]
-
-logger = logging.getLogger("mockserver")
-
-_REGISTRY = "mockserver.providers.registry"
 
 
 def build_clock(config: ClockConfig) -> Clock:
@@ -65,15 +61,8 @@ def build_clock(config: ClockConfig) -> Clock:
 
 
 def load_adapter_factories() -> Mapping[str, AdapterFactory]:
-    """``ADAPTERS`` from ``mockserver.providers.registry``; empty while it does not exist."""
-    try:
-        module = importlib.import_module(_REGISTRY)
-    except ModuleNotFoundError as error:
-        if error.name != _REGISTRY:
-            raise
-        logger.warning("no %s module: serving no provider", _REGISTRY)
-        return {}
-    return cast(Mapping[str, AdapterFactory], module.ADAPTERS)
+    """Each known provider's adapter, from the provider registry (its kits)."""
+    return {name: kit.adapter for name, kit in registry.kits().items()}
 
 
 def _configured(contract: ProviderContract, settings: ProviderConfig | None) -> ProviderContract:
@@ -289,7 +278,7 @@ def create_app(
         )
 
     configured = {
-        name: _configured(contracts.provider(name), config.providers.get(name))
+        name: _configured(registry.contract_of(name, contracts), config.providers.get(name))
         for name in factories
     }
     service = MockService(

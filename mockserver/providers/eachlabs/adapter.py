@@ -22,7 +22,7 @@ from typing import Any
 from mockserver.domain.errors import MockError
 from mockserver.domain.lifecycle import Job, State
 from mockserver.domain.service import dumps
-from mockserver.domain.webhooks import WebhookMessage, secret_header
+from mockserver.domain.webhooks import WebhookMessage
 from mockserver.providers.base import Route, WireRequest, WireResponse
 from mockserver.providers.common import (
     AdapterBase,
@@ -31,6 +31,7 @@ from mockserver.providers.common import (
     render_template,
     run_seconds,
 )
+from mockserver.providers.eachlabs.signing import secret_header
 
 _POLL = "/endpoints/poll/responses/200/by_status/{word}/schema"
 

@@ -30,7 +30,8 @@ from mockserver.domain.accounts import default_webhook_secret
 from mockserver.domain.errors import MockError
 from mockserver.domain.lifecycle import Job, State
 from mockserver.domain.service import dumps
-from mockserver.domain.webhooks import WebhookMessage, sign_kie_hmac
+from mockserver.domain.webhooks import WebhookMessage
+from mockserver.providers.apikley.signing import sign_kie_hmac
 from mockserver.providers.base import Route, WireRequest, WireResponse
 from mockserver.providers.common import (
     AdapterBase,

@@ -42,7 +42,7 @@ from mockserver.domain.errors import MockError
 from mockserver.domain.lifecycle import Job, State
 from mockserver.domain.service import dumps
 from mockserver.domain.uploads import UploadError
-from mockserver.domain.webhooks import WebhookMessage, sign_standard_webhooks_v3
+from mockserver.domain.webhooks import WebhookMessage
 from mockserver.providers.base import Route, WireRequest, WireResponse
 from mockserver.providers.common import (
     DEFAULT_WEBHOOK_SECRET,
@@ -55,6 +55,7 @@ from mockserver.providers.common import (
 )
 from mockserver.providers.forms import parse_form_data
 from mockserver.providers.uploads import download_url, media_type_of, put_url
+from mockserver.providers.wavespeed.signing import sign_standard_webhooks_v3
 
 _POLL = "/endpoints/poll/responses/200/by_status/{word}/schema"
 _CREATE = "/endpoints/create/responses/200/schema"
