@@ -47,11 +47,12 @@ from mockserver.domain.clock import ManualClock
 from mockserver.domain.errors import MockError
 from mockserver.domain.lifecycle import Job, State
 from mockserver.domain.service import CreateRequest, MockService, WebhookTarget, dumps
-from mockserver.domain.webhooks import WebhookMessage, sign_standard_webhooks_v3
+from mockserver.domain.webhooks import WebhookMessage
 from mockserver.http.app import create_app
 from mockserver.http.onewrite import OneWriteHttpToolsProtocol
 from mockserver.http.state import MockState
 from mockserver.providers.base import AdapterFactory, Route, WireRequest, WireResponse
+from mockserver.providers.wavespeed.signing import sign_standard_webhooks_v3
 
 
 def missing_tool(message: str) -> NoReturn:

@@ -19,7 +19,7 @@ import pytest
 
 from mockserver.contracts import ModelContract, load_contracts
 from mockserver.domain.accounts import default_webhook_secret
-from mockserver.domain.webhooks import verify_standard_webhooks_v3
+from mockserver.providers.wavespeed.signing import verify_standard_webhooks_v3
 
 CONTRACTS = load_contracts()
 KEY = "e2e-key"

@@ -9,7 +9,6 @@ with every attempt, until it succeeds or its attempts are spent.
 
 from __future__ import annotations
 
-import hashlib
 import heapq
 import logging
 from collections import deque

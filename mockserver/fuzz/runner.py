@@ -201,9 +201,10 @@ def fuzz_app(api_key: str = DEFAULT_KEY, *, contracts: ContractSet | None = None
     from mockserver.domain.accounts import Accounts
     from mockserver.domain.clock import ManualClock
     from mockserver.http.app import create_app
+    from mockserver.providers import registry
 
     app = create_app(contracts=contracts, clock=ManualClock(), validate_responses=True)
-    accounts = Accounts(known_keys=[api_key])
+    accounts = Accounts(known_keys=[api_key], currencies=registry.currencies())
     for adapter in app.state.mock.adapters.values():
         if hasattr(adapter, "accounts"):
             adapter.accounts = accounts

@@ -306,7 +306,9 @@ def create_app(
         for host in configured[name].data.get("hosts") or []:
             hosts[str(host).lower()] = name
 
-    currencies = {
+    # Every known provider's currency (accounts list them all, as before a
+    # mock served only some), then what the served contracts say.
+    currencies = registry.currencies() | {
         name: str(contract.data.get("billing", {}).get("currency"))
         for name, contract in configured.items()
         if contract.data.get("billing", {}).get("currency")

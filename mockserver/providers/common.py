@@ -249,7 +249,10 @@ class AdapterBase:
         self.scenarios: ScenarioLookup | None = None
         # Our own accounts until the app shares the world's (``adapter.accounts = ...``):
         # key validity (magic invalid keys), balances, webhook secrets.
-        self.accounts: Accounts = Accounts()
+        currency = (self.data.get("billing") or {}).get("currency")
+        self.accounts: Accounts = Accounts(
+            currencies={self.name: str(currency)} if currency else None
+        )
         service.register_webhook_renderer(self.name, self.webhook)
         service.register_stale_webhook_renderer(self.name, self.stale_webhook)
 

@@ -16,7 +16,9 @@ class ApikleyClient(WireClient):
     """Bearer key; ``POST /api/v1/jobs/createTask``; ``recordInfo?taskId=``; errors in the body."""
 
     default_model = "wan/2-2-a14b-image-to-video-turbo"
-    inputs: ClassVar[Mapping[str, Mapping[str, Any]]] = {"wan/2-2-a14b-image-to-video-turbo": {"image_url": _IMAGE, "prompt": "a dancer"}}
+    inputs: ClassVar[Mapping[str, Mapping[str, Any]]] = {
+        "wan/2-2-a14b-image-to-video-turbo": {"image_url": _IMAGE, "prompt": "a dancer"},
+    }
     done_word = "success"
     failed_word = "fail"
     balance_path = "/api/v1/chat/credit"

@@ -16,7 +16,9 @@ class WaveSpeedClient(WireClient):
     """Bearer key; ``POST /api/v3/{model}`` with the input as the body; poll its result."""
 
     default_model = "wavespeed-ai/wan-2.2/image-to-video"
-    inputs: ClassVar[Mapping[str, Mapping[str, Any]]] = {"wavespeed-ai/wan-2.2/image-to-video": {"image": _IMAGE, "prompt": "a dancer"}}
+    inputs: ClassVar[Mapping[str, Mapping[str, Any]]] = {
+        "wavespeed-ai/wan-2.2/image-to-video": {"image": _IMAGE, "prompt": "a dancer"},
+    }
     done_word = "completed"
     failed_word = "failed"
     balance_path = "/api/v3/balance"
