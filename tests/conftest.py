@@ -37,6 +37,8 @@ import pytest
 import uvicorn
 from starlette.applications import Starlette
 
+from mockserver.providers import registry
+
 with warnings.catch_warnings():
     # Starlette 1.x nudges TestClient users towards httpx2; httpx works the same here.
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
@@ -535,7 +537,7 @@ class FakeAdapter:
 @pytest.fixture
 def fake_adapters() -> dict[str, AdapterFactory]:
     """FakeAdapter factories for all three provider contracts."""
-    return {name: FakeAdapter for name in ("eachlabs", "wavespeed", "apikley")}
+    return {name: FakeAdapter for name in registry.names()}
 
 
 @pytest.fixture
