@@ -38,12 +38,19 @@ def extract_key(headers: Mapping[str, str], schemes: Iterable[Mapping[str, Any]]
 
     Supports the two scheme kinds the providers use: ``apiKey`` in a header
     (Eachlabs ``X-API-Key``) and ``http`` ``bearer`` (``Authorization: Bearer``).
+    An ``apiKey`` scheme with a ``prefix`` (fal's ``Authorization: Key <key>``)
+    carries the key only after that prefix (compared ignoring case).
     Header names in ``headers`` are lower-case (see :class:`WireRequest`).
     """
     for scheme in schemes:
         kind = scheme.get("type")
         if kind == "apiKey" and scheme.get("in") == "header":
             value = headers.get(str(scheme["name"]).lower(), "").strip()
+            prefix = str(scheme.get("prefix") or "")
+            if prefix:
+                if not value.lower().startswith(prefix.lower()):
+                    continue
+                value = value[len(prefix):].strip()
             if value:
                 return value
         elif kind == "http" and str(scheme.get("scheme", "")).lower() == "bearer":
