@@ -13,12 +13,13 @@ cancel, and an invalid body answered in the toy's own error envelope.
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from functools import partial
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -159,8 +160,7 @@ def test_served_by_the_command_line_from_the_environment(tmp_path: Path) -> None
     folder = Path(__file__).resolve().parent
     env = {**os.environ, "MOCKSERVER_PROVIDER_KITS": "toyfal:KIT",
            "PYTHONPATH": os.pathsep.join([str(folder), os.environ.get("PYTHONPATH", "")])}
-    with socket_port() as port:
-        pass
+    port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "mockserver", "serve", "--port", str(port), "--clock", "manual"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -186,15 +186,8 @@ def test_served_by_the_command_line_from_the_environment(tmp_path: Path) -> None
         server.wait(timeout=10)
 
 
-class socket_port:  # noqa: N801 - used as a context manager like a function
+def _free_port() -> int:
     """A free loopback port (bound, then released for the server to take)."""
-
-    def __enter__(self) -> int:
-        import socket
-
-        self._socket = socket.socket()
-        self._socket.bind(("127.0.0.1", 0))
-        return int(self._socket.getsockname()[1])
-
-    def __exit__(self, *_: object) -> None:
-        self._socket.close()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -62,7 +62,8 @@ class ToyfalAdapter(AdapterBase):
             raise MockError(422, self._failure(job), rule="failed")
         if job.state is not State.SUCCEEDED:
             raise MockError(400, "Request is still in progress", rule="not_ready")
-        return WireResponse(200, self._payload(job), schema="/endpoints/result/responses/200/schema")
+        return WireResponse(200, self._payload(job),
+                            schema="/endpoints/result/responses/200/schema")
 
     def cancel(self, request: WireRequest) -> WireResponse:
         job = self._job(request)

@@ -1,4 +1,8 @@
-"""The toy provider's webhook signature: hex HMAC-SHA256 of ``"{request_id}.{timestamp}.{body}"``."""
+"""The toy provider's webhook signature.
+
+Hex HMAC-SHA256 of ``"{request_id}.{timestamp}.{body}"`` keyed by the
+account's webhook secret, in ``X-Toyfal-*`` headers.
+"""
 
 from __future__ import annotations
 
