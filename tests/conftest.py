@@ -47,8 +47,8 @@ with warnings.catch_warnings():
 from mockserver.contracts import ModelContract, ProviderContract
 from mockserver.domain.clock import ManualClock
 from mockserver.domain.errors import MockError
-from mockserver.domain.lifecycle import Job, State
-from mockserver.domain.service import CreateRequest, MockService, WebhookTarget, dumps
+from mockserver.domain.lifecycle import Job, State, WebhookTarget
+from mockserver.domain.service import CreateRequest, MockService, dumps
 from mockserver.domain.webhooks import WebhookMessage
 from mockserver.http.app import create_app
 from mockserver.http.onewrite import OneWriteHttpToolsProtocol
@@ -522,7 +522,7 @@ class FakeAdapter:
         return WireResponse(status, body, headers=headers, schema=pointer + "/schema")
 
     def webhook(self, job: Job) -> WebhookMessage | None:
-        target = job.extra.get("webhook")
+        target = job.webhook
         if not isinstance(target, WebhookTarget):
             return None
         body = dumps({"id": job.id, "status": str(job.state)})

@@ -34,8 +34,8 @@ from urllib.parse import urlsplit
 from mockserver.domain.accounts import Account, Accounts
 from mockserver.domain.clock import ManualClock
 from mockserver.domain.errors import MockError
-from mockserver.domain.lifecycle import Job, Plan, State
-from mockserver.domain.service import CreateRequest, MockService, WebhookTarget, dumps
+from mockserver.domain.lifecycle import NO_EFFECTS, Job, Plan, State, WebhookTarget
+from mockserver.domain.service import CreateRequest, MockService, dumps
 from mockserver.domain.webhooks import WebhookMessage
 from mockserver.providers.base import Route, WireRequest, WireResponse, extract_key
 
@@ -68,7 +68,7 @@ ScenarioLookup = Callable[[WireRequest], Mapping[str, Any]]
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
-#: Scenario keys that are :class:`Plan` fields (the rest go to ``job.extra``).
+#: Scenario keys that are :class:`Plan` fields (the rest go to ``job.effects``).
 _PLAN_FIELDS = frozenset(field.name for field in dataclasses.fields(Plan))
 
 
@@ -479,26 +479,22 @@ class AdapterBase:
         job_id: str,
         webhook: WebhookTarget | None,
         validation_status: int,
-        extra: Mapping[str, Any] | None = None,
+        provider_fields: Any = None,
     ) -> Job:
         """Store a new job; remember where the client addressed us for later URLs.
 
         Webhooks are rendered without a request (when the clock finishes the
-        job), so the base URLs go into ``job.extra`` now.
+        job), so the base URLs go on the job now. ``provider_fields`` is the
+        adapter's own per-job record (:attr:`Job.provider_fields`).
         """
         # Read only: both dicts below are built from it.
         scenario: Mapping[str, Any] = self.scenarios(request) if self.scenarios else {}
         # Plan fields shape the lifecycle; anything else (a WaveSpeed
-        # ``sync_timeout``) is for the adapter and rides in ``job.extra``.
+        # ``sync_timeout``) is for the adapter and rides in ``job.effects``.
         overrides = {k: v for k, v in scenario.items() if k in _PLAN_FIELDS}
         if overrides.get("outcome") is not None:
             overrides["outcome"] = State(overrides["outcome"])
-        job_extra: dict[str, Any] = {
-            "base_url": request.base_url.rstrip("/"),
-            "media_base_url": request.media_base_url.rstrip("/"),
-            "scenario": {k: v for k, v in scenario.items() if k not in _PLAN_FIELDS},
-        }
-        job_extra.update(extra or {})
+        effects = {k: v for k, v in scenario.items() if k not in _PLAN_FIELDS}
         create = CreateRequest(
             provider=self.name,
             key=key,
@@ -507,14 +503,17 @@ class AdapterBase:
             webhook=webhook,
             validation_status=validation_status,
             plan_overrides=overrides,
-            extra=job_extra,
+            base_url=request.base_url.rstrip("/"),
+            media_base_url=request.media_base_url.rstrip("/"),
+            effects=effects or NO_EFFECTS,
+            provider_fields=provider_fields,
         )
         return self.service.create(create, job_id)
 
     # --- rendering helpers ---------------------------------------------------
     def base_url(self, job: Job) -> str:
         """The provider root the job's creator addressed (for ``urls.get``)."""
-        return str(job.extra.get("base_url", self.data["base_url"])).rstrip("/")
+        return (job.base_url or str(self.data["base_url"])).rstrip("/")
 
     def output_url(self, job: Job) -> str:
         """Where the mock serves the job's generated file (``media.output_url_pattern``).
@@ -525,11 +524,11 @@ class AdapterBase:
         media route answers 403 after it (``media.expired``).
         """
         media = self.data.get("media", {})
-        media_base = str(job.extra.get("media_base_url") or self.base_url(job))
+        media_base = job.media_base_url or self.base_url(job)
         lifetime = media.get("output_expires_seconds")
         if lifetime is None or job.finished_at is None:
             return self.media_url(media_base, job.id, None)
-        if job.extra.get("scenario", {}).get("output_expired"):
+        if job.effects.get("output_expired"):
             lifetime = 0
         return self.media_url(media_base, job.id, job.finished_at + float(lifetime))
 
@@ -635,7 +634,6 @@ def earlier_snapshot(job: Job) -> Job:
         finished_at=None,
         outputs=[],
         failure=None,
-        extra=dict(job.extra),
     )
     snapshot.updated_at = started  # replace() re-runs __post_init__
     snapshot.queued_since = job.queued_since

@@ -22,6 +22,7 @@ Wire facts (contracts/apikley/provider.yaml, with provenance there):
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
@@ -44,6 +45,13 @@ from mockserver.providers.common import (
 )
 
 _POLL = "/endpoints/poll/responses/200/by_status/{word}/schema"
+
+
+@dataclass(frozen=True, slots=True)
+class ApikleyJobFields:
+    """What only Apikley renders of a task: the create request, as recordInfo's ``param``."""
+
+    param: str
 
 
 class ApikleyAdapter(AdapterBase):
@@ -82,7 +90,7 @@ class ApikleyAdapter(AdapterBase):
             webhook=webhook,
             validation_status=status,
             # [DOC] recordInfo's `param` is the create request as a JSON string.
-            extra={"param": self.json_text(body)},
+            provider_fields=ApikleyJobFields(param=self.json_text(body)),
         )
         response = self.endpoint("create")["responses"]["200"]
         return WireResponse(
@@ -209,7 +217,8 @@ class ApikleyAdapter(AdapterBase):
             "taskId": job.id,
             "model": job.model_id,
             "state": word,
-            "param": str(job.extra.get("param", "{}")),
+            "param": fields.param if isinstance(fields := job.provider_fields,
+                                                ApikleyJobFields) else "{}",
             "resultJson": result,
             "failCode": fail_code,
             "failMsg": fail_msg,
@@ -231,7 +240,7 @@ class ApikleyAdapter(AdapterBase):
     # --- webhook -------------------------------------------------------------
     def webhook(self, job: Job) -> WebhookMessage | None:
         """The recordInfo envelope: code 200 on success, 501 on failure."""
-        target = job.extra.get("webhook")
+        target = job.webhook
         if target is None or job.state not in (State.SUCCEEDED, State.FAILED):
             return None
         if job.state is State.SUCCEEDED:
@@ -243,7 +252,7 @@ class ApikleyAdapter(AdapterBase):
 
     def stale_webhook(self, job: Job) -> WebhookMessage | None:
         """The recordInfo envelope as it was while the task was ``generating``."""
-        target = job.extra.get("webhook")
+        target = job.webhook
         if target is None or job.state not in (State.SUCCEEDED, State.FAILED):
             return None
         snapshot = earlier_snapshot(job)

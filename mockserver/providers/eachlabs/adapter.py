@@ -17,6 +17,7 @@ Wire facts (contracts/eachlabs/provider.yaml, with provenance there):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from mockserver.domain.errors import MockError
@@ -34,6 +35,13 @@ from mockserver.providers.common import (
 from mockserver.providers.eachlabs.signing import secret_header
 
 _POLL = "/endpoints/poll/responses/200/by_status/{word}/schema"
+
+
+@dataclass(frozen=True, slots=True)
+class EachlabsJobFields:
+    """What only Eachlabs keeps of a prediction: the ``version`` the create asked for."""
+
+    version: Any = None
 
 
 class EachlabsAdapter(AdapterBase):
@@ -71,7 +79,7 @@ class EachlabsAdapter(AdapterBase):
             job_id=self.service.world.new_uuid(),
             webhook=webhook,
             validation_status=status,
-            extra={"version": body.get("version")},
+            provider_fields=EachlabsJobFields(version=body.get("version")),
         )
         response = self.endpoint("create")["responses"]["200"]
         return WireResponse(
@@ -146,7 +154,7 @@ class EachlabsAdapter(AdapterBase):
     # --- webhook -------------------------------------------------------------
     def webhook(self, job: Job) -> WebhookMessage | None:
         """``{exec_id, status, output, error, flow_id}`` for a finished job; none on cancel."""
-        target = job.extra.get("webhook")
+        target = job.webhook
         if target is None or job.state not in (State.SUCCEEDED, State.FAILED):
             return None
         payloads = self.data["webhook"]["payload"]
@@ -170,7 +178,7 @@ class EachlabsAdapter(AdapterBase):
 
     def stale_webhook(self, job: Job) -> WebhookMessage | None:
         """The job as it was while running: ``{exec_id, status: processing, output: null}``."""
-        target = job.extra.get("webhook")
+        target = job.webhook
         if target is None or job.state not in (State.SUCCEEDED, State.FAILED):
             return None
         snapshot = earlier_snapshot(job)

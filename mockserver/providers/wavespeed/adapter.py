@@ -139,7 +139,7 @@ class WaveSpeedAdapter(AdapterBase):
         if not sync:
             return WireResponse(200, self.envelope(self.prediction(job, self.word(job))),
                                 schema=_CREATE)
-        if job.extra["scenario"].get("sync_timeout"):
+        if job.effects.get("sync_timeout"):
             return self.sync_answer(job)
         limit = float(spec.get("sync_mode", {}).get("wait_seconds", 60))
         job = self.finish_within(job, limit)  # manual clock: time passes here
@@ -304,7 +304,7 @@ class WaveSpeedAdapter(AdapterBase):
     # --- webhook -------------------------------------------------------------
     def webhook(self, job: Job) -> WebhookMessage | None:
         """The flat prediction, signed with the account's webhook secret."""
-        target = job.extra.get("webhook")
+        target = job.webhook
         if target is None or job.state not in (State.SUCCEEDED, State.FAILED):
             return None
         # One message per job: the job id is a stable webhook-id across
@@ -313,7 +313,7 @@ class WaveSpeedAdapter(AdapterBase):
 
     def stale_webhook(self, job: Job) -> WebhookMessage | None:
         """The flat prediction as it was while running (``processing``), its own webhook-id."""
-        target = job.extra.get("webhook")
+        target = job.webhook
         if target is None or job.state not in (State.SUCCEEDED, State.FAILED):
             return None
         snapshot = earlier_snapshot(job)

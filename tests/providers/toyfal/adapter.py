@@ -81,7 +81,7 @@ class ToyfalAdapter(AdapterBase):
         return ahead
 
     def webhook(self, job: Job) -> WebhookMessage | None:
-        target = job.extra.get("webhook")
+        target = job.webhook
         if target is None or job.state not in (State.SUCCEEDED, State.FAILED):
             return None
         if job.state is State.SUCCEEDED:
