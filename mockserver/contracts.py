@@ -35,6 +35,8 @@ import yaml
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.protocols import Validator
 
+from mockserver.provider_spec import ProviderSpec
+
 __all__ = [
     "PROVIDER_REQUIRED_KEYS",
     "ContractError",
@@ -556,6 +558,7 @@ class ProviderContract:
 
     name: str
     data: dict[str, Any]
+    spec: ProviderSpec
     models: Mapping[str, ModelContract]
 
     def __init__(
@@ -577,6 +580,8 @@ class ProviderContract:
                     raise ContractError(f"{origin}: endpoint {name!r} lacks {key!r}")
         self.name = str(data["provider"])
         self.data = data
+        #: The contract as typed objects, built once (what code reads).
+        self.spec = ProviderSpec.of(data)
         self.models = MappingProxyType(dict(models or {}))
         self._lock = threading.Lock()
         self._validators: dict[str, Validator] = {}
@@ -636,19 +641,13 @@ class ProviderContract:
             messages.append(f"{where or '(root)'}: {error.message}")
         return sorted(messages)
 
-    # Small conveniences for adapters; all read straight from ``data``.
-
     def neutral_of(self, word: str) -> str | None:
         """Neutral state of a wire status word, or None for an unknown word."""
-        fact = self.data["statuses"]["words"].get(word)
-        return None if fact is None else str(fact["neutral"])
+        return self.spec.statuses.neutral_of(word)
 
     def status_words(self, neutral: str) -> tuple[str, ...]:
         """Wire words emitted for ``neutral``, in phase order (empty if none)."""
-        emit = self.data["statuses"]["emit"].get(neutral)
-        if emit is None:
-            return ()
-        return tuple(emit) if isinstance(emit, list) else (str(emit),)
+        return self.spec.statuses.words_for(neutral)
 
 
 @dataclass(frozen=True)

@@ -74,7 +74,7 @@ class RetryPolicy:
         return max(delay, self.min_delay_seconds)
 
     @classmethod
-    def from_contract(cls, retry: dict[str, Any]) -> RetryPolicy:
+    def from_contract(cls, retry: Mapping[str, Any]) -> RetryPolicy:
         """Build from a provider contract's ``webhook.retry`` section."""
         default = cls()
         delays = retry.get("delays_seconds", default.delays_seconds)

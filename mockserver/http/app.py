@@ -69,14 +69,14 @@ def _configured(contract: ProviderContract, settings: ProviderConfig | None) -> 
     """The contract with the config's overrides (error transport) applied."""
     if settings is None or settings.error_transport is None:
         return contract
-    transport = contract.data["errors"]["transport"]
-    allowed = {transport.get("mode"), transport.get("alternative_mode")} - {None}
+    transport = contract.spec.errors.transport
+    allowed = transport.modes
     if settings.error_transport not in allowed:
         raise ConfigError(
             f"providers.{contract.name}.error_transport: {settings.error_transport!r} is not "
             f"one of this provider's transports ({', '.join(sorted(allowed))})"
         )
-    if settings.error_transport == transport.get("mode"):
+    if settings.error_transport == transport.mode:
         return contract
     data: dict[str, Any] = copy.deepcopy(contract.data)
     data["errors"]["transport"]["mode"] = settings.error_transport
@@ -84,8 +84,7 @@ def _configured(contract: ProviderContract, settings: ProviderConfig | None) -> 
 
 
 def _retry_policy(contract: ProviderContract, config: MockConfig, clock: Clock) -> RetryPolicy:
-    retry = (contract.data.get("webhook") or {}).get("retry") or {}
-    policy = config.webhooks.apply(RetryPolicy.from_contract(retry))
+    policy = config.webhooks.apply(RetryPolicy.from_contract(contract.spec.webhook.retry))
     # A sped-up real clock shrinks retry delays in wall time (10 mock s = 0.6 s at
     # 17.5x): the floor keeps a receiver that is down for a few seconds from losing
     # every webhook. A manual clock moves only when told to: no floor.
@@ -291,7 +290,7 @@ def create_app(
             webhook_policy=webhook_policy,
             shared_jobs=frozenset(
                 n for n, c in configured.items()
-                if (c.data.get("isolation") or {}).get("jobs") == "any_key"
+                if c.spec.job_isolation == "any_key"
             ),
         ),
     )
@@ -303,15 +302,15 @@ def create_app(
             raise ConfigError(f"adapter registered as {name!r} calls itself {adapter.name!r}")
         service.register_webhook_renderer(name, adapter.webhook)
         built[name] = adapter
-        for host in configured[name].data.get("hosts") or []:
-            hosts[str(host).lower()] = name
+        for host in configured[name].spec.hosts:
+            hosts[host] = name
 
     # Every known provider's currency (accounts list them all, as before a
     # mock served only some), then what the served contracts say.
     currencies = registry.currencies() | {
-        name: str(contract.data.get("billing", {}).get("currency"))
+        name: contract.spec.billing.currency
         for name, contract in configured.items()
-        if contract.data.get("billing", {}).get("currency")
+        if contract.spec.billing.currency
     }
     accounts = Accounts.from_config(
         {"accounts": dict(config.accounts)}, currencies=currencies,
@@ -324,7 +323,7 @@ def create_app(
     scenarios = ScenarioQueue(
         vocabulary={
             name: MatchVocabulary(
-                frozenset(configured[name].data.get("endpoints", {})),
+                frozenset(configured[name].spec.endpoints),
                 frozenset(configured[name].models),
             )
             for name in built

@@ -92,7 +92,7 @@ class ApikleyAdapter(AdapterBase):
             # [DOC] recordInfo's `param` is the create request as a JSON string.
             provider_fields=ApikleyJobFields(param=self.json_text(body)),
         )
-        response = self.endpoint("create")["responses"]["200"]
+        response = self.endpoint("create").responses["200"]
         return WireResponse(
             200,
             render_template(response["template"], {"id": job.id}),
@@ -102,7 +102,7 @@ class ApikleyAdapter(AdapterBase):
     def poll(self, request: WireRequest) -> WireResponse:
         """The task record, wrapped in ``{code: 200, msg: "success", data}``."""
         key = self.authenticate(request)
-        spec = self.endpoint("poll")
+        spec = self.endpoint("poll").raw
         name = str(spec.get("job_id", {}).get("name", "taskId"))
         task_id = request.query.get(name, "")
         if not task_id:
@@ -114,10 +114,11 @@ class ApikleyAdapter(AdapterBase):
             if error.status != 404:
                 raise
             # [3P] an unknown taskId is {"code": 422, "msg": "recordInfo is null"}.
-            unknown = spec.get("unknown_job") or self.case("unknown_job")
+            unknown = spec.get("unknown_job") or {}
+            case = self.case("unknown_job")
             raise MockError(
-                int(unknown.get("code", 422)),
-                str(unknown.get("message", "recordInfo is null")),
+                int(unknown.get("code", case.code or 422)),
+                str(unknown.get("message", case.message or "recordInfo is null")),
                 field=name,
                 rule="exists",
             ) from error
@@ -145,7 +146,7 @@ class ApikleyAdapter(AdapterBase):
         expiry, ``link_expires_seconds`` from now on the mock clock.
         """
         self.authenticate(request)
-        spec = self.endpoint("download_url")
+        spec = self.endpoint("download_url").raw
         status = self.case_code("validation", 422)
         body = parse_json_object(request, status)
         problems = self.contract.validate("/endpoints/download_url/request/schema", body)
@@ -247,7 +248,7 @@ class ApikleyAdapter(AdapterBase):
             code, msg = 200, "success"
         else:
             code = 501
-            msg = str(self.catalogue(501).get("message") or "Generation failed")
+            msg = self.catalogue(501).message or "Generation failed"
         return self._message(job, target.url, code, msg, self.record(job, self.word(job)))
 
     def stale_webhook(self, job: Job) -> WebhookMessage | None:
@@ -269,7 +270,7 @@ class ApikleyAdapter(AdapterBase):
         sample verifiers read: a top-level ``taskId``, ``data.task_id`` and
         ``data.callbackType``.
         """
-        callback = self.data["webhook"]["callback"]
+        callback = self.spec.webhook.callback
         data = {**record, "task_id": job.id, "callbackType": str(callback["callback_type"])}
         return {"code": code, "msg": msg, "message": msg, "taskId": job.id, "data": data}
 

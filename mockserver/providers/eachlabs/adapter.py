@@ -81,7 +81,7 @@ class EachlabsAdapter(AdapterBase):
             validation_status=status,
             provider_fields=EachlabsJobFields(version=body.get("version")),
         )
-        response = self.endpoint("create")["responses"]["200"]
+        response = self.endpoint("create").responses["200"]
         return WireResponse(
             200,
             render_template(response["template"], {"id": job.id}),
@@ -101,7 +101,7 @@ class EachlabsAdapter(AdapterBase):
         job_id = request.path_params["id"]
         self.service.get(self.name, job_id, key)  # 404 before the "already finished" check
         job = self.service.cancel(self.name, job_id, key)
-        response = self.endpoint("cancel")["responses"]["200"]
+        response = self.endpoint("cancel").responses["200"]
         return WireResponse(
             200,
             render_template(response["template"], {"id": job.id}),
@@ -157,7 +157,7 @@ class EachlabsAdapter(AdapterBase):
         target = job.webhook
         if target is None or job.state not in (State.SUCCEEDED, State.FAILED):
             return None
-        payloads = self.data["webhook"]["payload"]
+        payloads = self.spec.webhook.payload
         if job.state is State.SUCCEEDED:
             body = render_template(
                 payloads["succeeded"]["template"], {"id": job.id, "output": self.outputs(job)[0]}
