@@ -497,6 +497,12 @@ class ModelContract:
     model_id: str
     data: dict[str, Any]
     file_url_fields: tuple[str, ...]
+    #: The pricing object (``kind: rules`` or ``table``), or None when unpriced.
+    pricing: Mapping[str, Any] | None
+    #: The document's processing time estimate (seconds), or None.
+    estimated_processing_seconds: float | None
+    #: The document's example request body (None when it has none).
+    example_request: Any
 
     def __init__(self, data: dict[str, Any], *, origin: str = "<memory>") -> None:
         missing = [k for k in MODEL_REQUIRED_KEYS if k not in data]
@@ -515,6 +521,11 @@ class ModelContract:
         self.slug = str(data["slug"])
         self.model_id = str(data["model_id"])
         self.data = data
+        pricing = data.get("pricing")
+        self.pricing = pricing if isinstance(pricing, Mapping) else None
+        estimate = data.get("estimated_processing_seconds")
+        self.estimated_processing_seconds = None if estimate is None else float(estimate)
+        self.example_request = data.get("example_request")
         self._schema: dict[str, Any] = schema
         self._validator = _compile(schema)
         #: Plain-Python "certainly valid" check, or None (see _fast_check).

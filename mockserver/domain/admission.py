@@ -122,7 +122,7 @@ class Admission:
             currency=self.accounts.currency(provider)
         )
         return policy.price(
-            model.data.get("pricing"), inputs, model=(model.slug, model.model_id)
+            model.pricing, inputs, model=(model.slug, model.model_id)
         )
 
     def admit(

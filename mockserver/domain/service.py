@@ -167,7 +167,7 @@ class MockService:
         """The plan of a new job of ``model``."""
         estimate = self.settings.job_seconds
         if estimate is None:
-            estimate = model.data.get("estimated_processing_seconds") or DEFAULT_ESTIMATE_SECONDS
+            estimate = model.estimated_processing_seconds or DEFAULT_ESTIMATE_SECONDS
         polls = self.settings.polls_per_phase
         try:
             # Most creates have no overrides: () keeps their key cheap to build.
