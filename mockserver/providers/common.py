@@ -1,8 +1,8 @@
-"""What the three provider adapters share: reading their contract, not their shapes.
+"""What every provider adapter shares: reading its contract, not its shapes.
 
-Each adapter (``eachlabs.py``, ``wavespeed.py``, ``apikley.py``) only knows its
-provider's field names. Everything that is the same rule applied to different
-data lives here, driven by the provider contract (``provider.yaml``):
+Each adapter (``<provider>/adapter.py``) only knows its provider's field
+names. Everything that is the same rule applied to different data lives
+here, driven by the typed provider contract (``contract.spec``):
 
 * :func:`render_template` fills the contract's envelope / response templates;
 * :func:`emit_word` picks the status word the contract emits for a job's
