@@ -174,8 +174,9 @@ def run(argv: Sequence[str], stdout: TextIO, stderr: TextIO) -> int:
 def _dispatch(arguments: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     if arguments.command == "contracts":
         from mockserver.derive.command import run_contracts
+        from mockserver.providers import registry
 
-        return run_contracts(arguments, stdout, stderr)
+        return run_contracts(arguments, stdout, stderr, registry.document_parsers())
     if arguments.command == "openapi":
         from mockserver.openapi import run_openapi
 

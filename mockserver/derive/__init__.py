@@ -2,8 +2,9 @@
 
 What every parser shares (``common``) and the command (``command``). Each
 provider's own parser is ``mockserver/providers/<provider>/documents.py``,
-named by its kit (``ProviderKit.parse_document``); the command finds them
-through the provider registry. Pure: no web framework or HTTP client imports.
+named by its kit (``ProviderKit.parse_document``); the front end running the
+command passes them in (``registry.document_parsers()``): derive imports no
+provider. Pure: no web framework or HTTP client imports.
 """
 
 from __future__ import annotations

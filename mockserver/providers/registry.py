@@ -24,7 +24,7 @@ from importlib.metadata import entry_points
 from types import MappingProxyType
 
 from mockserver.contracts import ContractSet, ProviderContract
-from mockserver.providers.kit import ProviderKit
+from mockserver.providers.kit import DocumentParser, ProviderKit
 
 __all__ = [
     "BUNDLED",
@@ -33,6 +33,7 @@ __all__ = [
     "UnknownProvider",
     "contract_of",
     "currencies",
+    "document_parsers",
     "kit",
     "kits",
     "names",
@@ -143,6 +144,15 @@ def contract_of(name: str, contracts: ContractSet) -> ProviderContract:
     known = kits().get(name)
     own = known.own_contract() if known is not None else None
     return own if own is not None else contracts.provider(name)
+
+
+def document_parsers() -> dict[str, DocumentParser]:
+    """Each known provider's document parser (``contracts build``, ``drift docs``)."""
+    return {
+        name: found.parse_document
+        for name, found in kits().items()
+        if found.parse_document is not None
+    }
 
 
 def currencies() -> dict[str, str]:
