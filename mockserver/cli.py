@@ -19,8 +19,6 @@ from mockserver import __version__
 from mockserver.extras import MissingExtra
 from mockserver.logformat import LOG_FORMATS
 
-PROVIDERS = ("eachlabs", "wavespeed", "apikley")
-
 
 class _CommandParser(argparse.ArgumentParser):
     """A subcommand's parser: an unknown option is reported with *this* command's usage.
@@ -110,6 +108,8 @@ def _parser() -> argparse.ArgumentParser:
         help="do not serve CONNECT to the provider hosts (no CA is made or read)",
     )
 
+    from mockserver.providers import registry
+
     contracts = commands.add_parser("contracts", help="derive, check and update the contracts")
     contract_commands = contracts.add_subparsers(dest="contracts_command", required=True)
     root_help = (
@@ -141,14 +141,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     update.add_argument("files", metavar="FILE", nargs="+", help="a provider document")
     update.add_argument(
-        "--provider", choices=PROVIDERS,
+        "--provider", choices=registry.names(),
         help="the provider of every FILE (default: the FILE's folder name, or the provider "
         "whose sources already hold a document of that name)",
     )
     update.add_argument("--root", metavar="DIR", help=root_help)
 
     openapi = commands.add_parser("openapi", help="print the OpenAPI 3.1 document of a provider")
-    openapi.add_argument("provider", choices=(*PROVIDERS, "admin"))
+    openapi.add_argument("provider", choices=(*registry.names(), "admin"))
     openapi.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
     openapi.add_argument(
         "--server-url", metavar="URL", help="server URL to put in the document"
@@ -174,8 +174,9 @@ def run(argv: Sequence[str], stdout: TextIO, stderr: TextIO) -> int:
 def _dispatch(arguments: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     if arguments.command == "contracts":
         from mockserver.derive.command import run_contracts
+        from mockserver.providers import registry
 
-        return run_contracts(arguments, stdout, stderr)
+        return run_contracts(arguments, stdout, stderr, registry.document_parsers())
     if arguments.command == "openapi":
         from mockserver.openapi import run_openapi
 

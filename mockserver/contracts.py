@@ -35,6 +35,8 @@ import yaml
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.protocols import Validator
 
+from mockserver.provider_spec import ProviderSpec
+
 __all__ = [
     "PROVIDER_REQUIRED_KEYS",
     "ContractError",
@@ -46,6 +48,7 @@ __all__ = [
     "contracts_root",
     "json_type",
     "load_contracts",
+    "load_provider_folder",
     "resolve_pointer",
     "schema_pointers",
 ]
@@ -494,6 +497,12 @@ class ModelContract:
     model_id: str
     data: dict[str, Any]
     file_url_fields: tuple[str, ...]
+    #: The pricing object (``kind: rules`` or ``table``), or None when unpriced.
+    pricing: Mapping[str, Any] | None
+    #: The document's processing time estimate (seconds), or None.
+    estimated_processing_seconds: float | None
+    #: The document's example request body (None when it has none).
+    example_request: Any
 
     def __init__(self, data: dict[str, Any], *, origin: str = "<memory>") -> None:
         missing = [k for k in MODEL_REQUIRED_KEYS if k not in data]
@@ -512,6 +521,11 @@ class ModelContract:
         self.slug = str(data["slug"])
         self.model_id = str(data["model_id"])
         self.data = data
+        pricing = data.get("pricing")
+        self.pricing = pricing if isinstance(pricing, Mapping) else None
+        estimate = data.get("estimated_processing_seconds")
+        self.estimated_processing_seconds = None if estimate is None else float(estimate)
+        self.example_request = data.get("example_request")
         self._schema: dict[str, Any] = schema
         self._validator = _compile(schema)
         #: Plain-Python "certainly valid" check, or None (see _fast_check).
@@ -555,6 +569,7 @@ class ProviderContract:
 
     name: str
     data: dict[str, Any]
+    spec: ProviderSpec
     models: Mapping[str, ModelContract]
 
     def __init__(
@@ -576,6 +591,8 @@ class ProviderContract:
                     raise ContractError(f"{origin}: endpoint {name!r} lacks {key!r}")
         self.name = str(data["provider"])
         self.data = data
+        #: The contract as typed objects, built once (what code reads).
+        self.spec = ProviderSpec.of(data)
         self.models = MappingProxyType(dict(models or {}))
         self._lock = threading.Lock()
         self._validators: dict[str, Validator] = {}
@@ -635,19 +652,13 @@ class ProviderContract:
             messages.append(f"{where or '(root)'}: {error.message}")
         return sorted(messages)
 
-    # Small conveniences for adapters; all read straight from ``data``.
-
     def neutral_of(self, word: str) -> str | None:
         """Neutral state of a wire status word, or None for an unknown word."""
-        fact = self.data["statuses"]["words"].get(word)
-        return None if fact is None else str(fact["neutral"])
+        return self.spec.statuses.neutral_of(word)
 
     def status_words(self, neutral: str) -> tuple[str, ...]:
         """Wire words emitted for ``neutral``, in phase order (empty if none)."""
-        emit = self.data["statuses"]["emit"].get(neutral)
-        if emit is None:
-            return ()
-        return tuple(emit) if isinstance(emit, list) else (str(emit),)
+        return self.spec.statuses.words_for(neutral)
 
 
 @dataclass(frozen=True)
@@ -667,6 +678,10 @@ class ContractSet:
 
 
 # --- loading ------------------------------------------------------------------
+
+_CACHE: dict[Path, ContractSet] = {}
+_FOLDER_CACHE: dict[Path, ProviderContract] = {}
+_CACHE_LOCK = threading.Lock()
 
 
 def _read_provider_file(folder: Path) -> tuple[dict[str, Any], str] | None:
@@ -705,6 +720,27 @@ def _read_models(folder: Path, provider: str) -> dict[str, ModelContract]:
     return models
 
 
+def load_provider_folder(folder: Path) -> ProviderContract:
+    """The provider contract in one folder (``provider.yaml`` plus ``models/``), once per folder.
+
+    For a provider kept outside the contracts root (a provider kit's own
+    ``contracts`` folder); ContractError when the folder has no provider file.
+    """
+    resolved = folder.resolve()
+    with _CACHE_LOCK:
+        cached = _FOLDER_CACHE.get(resolved)
+        if cached is None:
+            found = _read_provider_file(resolved)
+            if found is None:
+                raise ContractError(f"{folder}: no provider.yaml")
+            data, origin = found
+            name = str(data.get("provider"))
+            cached = _FOLDER_CACHE[resolved] = ProviderContract(
+                data, _read_models(resolved, name), origin=origin
+            )
+        return cached
+
+
 def _load(root: Path) -> ContractSet:
     if not root.is_dir():
         raise ContractError(f"contracts root {root} is not a directory")
@@ -726,8 +762,6 @@ def _load(root: Path) -> ContractSet:
     return ContractSet(MappingProxyType(providers), root)
 
 
-_CACHE: dict[Path, ContractSet] = {}
-_CACHE_LOCK = threading.Lock()
 
 
 def load_contracts(root: Path | None = None) -> ContractSet:
@@ -749,6 +783,7 @@ def clear_cache() -> None:
     """Forget loaded contracts (tests that rewrite contract files call this)."""
     with _CACHE_LOCK:
         _CACHE.clear()
+        _FOLDER_CACHE.clear()
 
 
 def json_type(value: Any) -> str:

@@ -38,6 +38,8 @@ import pytest
 import uvicorn
 from starlette.applications import Starlette
 
+from mockserver.providers import registry
+
 with warnings.catch_warnings():
     # Starlette 1.x nudges TestClient users towards httpx2; httpx works the same here.
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
@@ -46,13 +48,14 @@ with warnings.catch_warnings():
 from mockserver.contracts import ModelContract, ProviderContract
 from mockserver.domain.clock import ManualClock
 from mockserver.domain.errors import MockError
-from mockserver.domain.lifecycle import Job, State
-from mockserver.domain.service import CreateRequest, MockService, WebhookTarget, dumps
-from mockserver.domain.webhooks import WebhookMessage, sign_standard_webhooks_v3
+from mockserver.domain.lifecycle import Job, State, WebhookTarget
+from mockserver.domain.service import CreateRequest, MockService, dumps
+from mockserver.domain.webhooks import WebhookMessage
 from mockserver.http.app import create_app
 from mockserver.http.onewrite import OneWriteHttpToolsProtocol
 from mockserver.http.state import MockState
 from mockserver.providers.base import AdapterFactory, Route, WireRequest, WireResponse
+from mockserver.providers.wavespeed.signing import sign_standard_webhooks_v3
 
 
 def missing_tool(message: str) -> NoReturn:
@@ -544,7 +547,7 @@ class FakeAdapter:
         return WireResponse(status, body, headers=headers, schema=pointer + "/schema")
 
     def webhook(self, job: Job) -> WebhookMessage | None:
-        target = job.extra.get("webhook")
+        target = job.webhook
         if not isinstance(target, WebhookTarget):
             return None
         body = dumps({"id": job.id, "status": str(job.state)})
@@ -559,7 +562,7 @@ class FakeAdapter:
 @pytest.fixture
 def fake_adapters() -> dict[str, AdapterFactory]:
     """FakeAdapter factories for all three provider contracts."""
-    return {name: FakeAdapter for name in ("eachlabs", "wavespeed", "apikley")}
+    return {name: FakeAdapter for name in registry.names()}
 
 
 @pytest.fixture

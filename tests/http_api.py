@@ -1,8 +1,8 @@
-"""A small client of the three provider APIs for the acceptance tests.
+"""A small client of every provider API for the acceptance tests.
 
 Each call goes over HTTP (a ``served`` app with httpx, or the in-process
-``client``) exactly as a user's client would send it; the helpers only
-spare every test the three wire shapes.
+``client``) exactly as a user's client would send it; the wire shapes come
+from each provider kit's ``client`` (``mockserver/providers/<name>/client.py``).
 """
 
 from __future__ import annotations
@@ -12,25 +12,23 @@ from typing import Any
 
 import httpx
 
+from mockserver.providers import registry
+from mockserver.providers.kit import WireCall
+
 IMAGE = "https://example.com/frame.png"
 
-#: The default model of each provider and a valid minimal input for it.
-MODELS = {
-    "eachlabs": "wan-v2-2-a14b-image-to-video-turbo",
-    "wavespeed": "wavespeed-ai/wan-2.2/image-to-video",
-    "apikley": "wan/2-2-a14b-image-to-video-turbo",
-}
+#: Every provider, from the one registry; each kit's ``client`` knows its wire shapes.
+PROVIDERS = registry.names()
+#: The default model of each provider and a valid minimal input for each model.
+MODELS = {name: kit.client.default_model for name, kit in registry.kits().items()}
 INPUTS: dict[str, dict[str, Any]] = {
-    "wan-v2-2-a14b-image-to-video-turbo": {"image_url": IMAGE, "prompt": "a dancer"},
-    "wan-2-5-preview-image-to-video": {"image_url": IMAGE, "prompt": "a forest"},
-    "alibaba-wan-2-7-image-to-video": {"first_frame": IMAGE},
-    "wavespeed-ai/wan-2.2/image-to-video": {"image": IMAGE, "prompt": "a dancer"},
-    "wan/2-2-a14b-image-to-video-turbo": {"image_url": IMAGE, "prompt": "a dancer"},
+    model: dict(values)
+    for kit in registry.kits().values()
+    for model, values in kit.client.inputs.items()
 }
-PROVIDERS = tuple(MODELS)
 #: Status word of a finished job, per provider.
-DONE = {"eachlabs": "success", "wavespeed": "completed", "apikley": "success"}
-FAILED = {"eachlabs": "error", "wavespeed": "failed", "apikley": "fail"}
+DONE = {name: kit.client.done_word for name, kit in registry.kits().items()}
+FAILED = {name: kit.client.failed_word for name, kit in registry.kits().items()}
 
 
 class Api:
@@ -40,14 +38,17 @@ class Api:
         self.http = http
         self.provider = provider
         self.key = key
+        self.client = registry.kit(provider).client
 
     def headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
-        auth = (
-            {"X-API-Key": self.key}
-            if self.provider == "eachlabs"
-            else {"Authorization": f"Bearer {self.key}"}
-        )
-        return {**auth, **(extra or {})}
+        return {**self.client.auth_headers(self.key), **(extra or {})}
+
+    def send(self, call: WireCall, headers: dict[str, str],
+             query: dict[str, str] | None = None) -> httpx.Response:
+        """One of the kit's requests, under ``/<provider>`` on the mock."""
+        params = {**(call.params or {}), **(query or {})} or None
+        return self.http.request(call.method, f"/{self.provider}{call.path}", json=call.json,
+                                 headers=headers, params=params)
 
     def create(
         self,
@@ -62,31 +63,10 @@ class Api:
         model = model or MODELS[self.provider]
         values = {**INPUTS[model], **(inputs or {})}
         headers = self.headers({"Prefer": prefer} if prefer else None)
-        if self.provider == "eachlabs":
-            body: dict[str, Any] = {"model": model, "input": values}
-            if webhook:
-                body["webhook_url"] = webhook
-            return self.http.post("/eachlabs/v1/prediction/", json=body, headers=headers,
-                                  params=query)
-        if self.provider == "wavespeed":
-            body = dict(values)
-            if webhook:
-                body["webhook_url"] = webhook
-            return self.http.post(f"/wavespeed/api/v3/{model}", json=body, headers=headers,
-                                  params=query)
-        body = {"model": model, "input": values}
-        if webhook:
-            body["callBackUrl"] = webhook
-        return self.http.post("/apikley/api/v1/jobs/createTask", json=body, headers=headers,
-                              params=query)
+        return self.send(self.client.create(model, values, webhook), headers, query)
 
     def job_id(self, response: httpx.Response) -> str:
-        body = response.json()
-        if self.provider == "eachlabs":
-            return str(body["predictionID"])
-        if self.provider == "wavespeed":
-            return str(body["data"]["id"])
-        return str(body["data"]["taskId"])
+        return self.client.job_id(response.json())
 
     def create_ok(self, model: str | None = None, inputs: dict[str, Any] | None = None,
                   **kwargs: Any) -> str:
@@ -98,29 +78,18 @@ class Api:
 
     def poll(self, job_id: str, *, prefer: str | None = None) -> httpx.Response:
         headers = self.headers({"Prefer": prefer} if prefer else None)
-        if self.provider == "eachlabs":
-            return self.http.get(f"/eachlabs/v1/prediction/{job_id}", headers=headers)
-        if self.provider == "wavespeed":
-            return self.http.get(f"/wavespeed/api/v3/predictions/{job_id}/result",
-                                 headers=headers)
-        return self.http.get("/apikley/api/v1/jobs/recordInfo", params={"taskId": job_id},
-                             headers=headers)
+        return self.send(self.client.poll(job_id), headers)
 
     def status(self, job_id: str) -> str:
         """The job's wire status word, from a poll."""
         response = self.poll(job_id)
         assert response.status_code == 200, response.text
-        body = response.json()
-        if self.provider == "eachlabs":
-            return str(body["status"])
-        if self.provider == "wavespeed":
-            return str(body["data"]["status"])
-        return str(body["data"]["state"])
+        return self.client.status_word(response.json())
 
     def balance_endpoint(self) -> httpx.Response:
-        path = {"wavespeed": "/wavespeed/api/v3/balance",
-                "apikley": "/apikley/api/v1/chat/credit"}[self.provider]
-        return self.http.get(path, headers=self.headers())
+        path = self.client.balance_path
+        assert path is not None, f"{self.provider} has no balance endpoint"
+        return self.http.get(f"/{self.provider}{path}", headers=self.headers())
 
     # --- admin ---------------------------------------------------------------------
     def account(self) -> dict[str, Any]:
@@ -140,15 +109,12 @@ class Api:
 
 
 def error_code(provider: str, response: httpx.Response) -> int | None:
-    """The provider error code a response carries, or None for a success.
-
-    Eachlabs and WaveSpeed: the HTTP status when it is not 2xx; Apikley: the
-    body's ``code`` unless it is 200 (its errors usually travel as HTTP 200).
-    """
-    if provider == "apikley":
-        code = int(response.json()["code"])
-        return None if code == 200 else code
-    return None if response.status_code < 300 else response.status_code
+    """The provider error code a response carries, or None for a success (the kit knows where)."""
+    try:
+        body = response.json()
+    except ValueError:  # a fault scenario's deliberately broken body
+        body = None
+    return registry.kit(provider).client.error_code(response.status_code, body)
 
 
 def advance(http: httpx.Client, seconds: float) -> None:

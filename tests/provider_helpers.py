@@ -20,9 +20,9 @@ from mockserver.domain.errors import MockError
 from mockserver.domain.service import MockService
 from mockserver.domain.webhooks import Delivery, Outbox
 from mockserver.domain.world import World
+from mockserver.providers import registry
 from mockserver.providers.base import Handler, WireRequest, WireResponse
 from mockserver.providers.common import AdapterBase
-from mockserver.providers.registry import ADAPTERS
 
 KEY = "test-key"
 SERVER = "http://mock.test"
@@ -92,20 +92,19 @@ class Harness:
 
 
 def auth_headers(provider: str, key: str = KEY) -> dict[str, str]:
-    """The documented auth header of each provider."""
-    if provider == "eachlabs":
-        return {"x-api-key": key}
-    return {"authorization": f"Bearer {key}"}
+    """The documented auth header of each provider (its kit's), lower-cased as the wire has it."""
+    headers = registry.kit(provider).client.auth_headers(key)
+    return {name.lower(): value for name, value in headers.items()}
 
 
 def build(provider: str, *, seed: int = 7) -> Harness:
     """A fresh world on a manual clock with ``provider``'s adapter."""
-    contract = load_contracts().provider(provider)
+    contract = registry.contract_of(provider, load_contracts())
     clock = ManualClock()
     world = World(clock, seed=seed)
     outbox = Outbox()
     service = MockService(world, outbox)
-    adapter = ADAPTERS[provider](contract, service)
+    adapter = registry.kit(provider).adapter(contract, service)
     assert isinstance(adapter, AdapterBase)
     return Harness(adapter, contract, service, world, outbox, clock)
 

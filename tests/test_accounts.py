@@ -14,10 +14,14 @@ from mockserver.domain.accounts import (
 from mockserver.domain.billing import Ledger
 from mockserver.domain.errors import MockError
 from mockserver.domain.ratelimit import LimitOverrides
+from mockserver.providers import registry
+
+#: Every provider's currency, as the app passes them (the kits say).
+CURRENCIES = registry.currencies()
 
 
 def test_fresh_key_defaults() -> None:
-    accounts = Accounts()
+    accounts = Accounts(currencies=CURRENCIES)
     eachlabs = accounts.authenticate("eachlabs", "sk_anything")
     assert eachlabs.valid
     assert eachlabs.balance == Decimal("100.00") == DEFAULT_BALANCES["USD"]
@@ -33,7 +37,7 @@ def test_fresh_key_defaults() -> None:
     "key", ["sk_invalid", "invalid", "INVALID", "invalid-key-123", "Invalid_x"]
 )
 def test_magic_invalid_keys(key: str) -> None:
-    accounts = Accounts()
+    accounts = Accounts(currencies=CURRENCIES)
     assert not accounts.is_valid(key)
     with pytest.raises(MockError) as caught:
         accounts.authenticate("eachlabs", key)
@@ -44,13 +48,13 @@ def test_magic_invalid_keys(key: str) -> None:
 @pytest.mark.parametrize("key", [None, ""])
 def test_missing_key_is_401(key: str | None) -> None:
     with pytest.raises(MockError) as caught:
-        Accounts().authenticate("wavespeed", key)
+        Accounts(currencies=CURRENCIES).authenticate("wavespeed", key)
     assert caught.value.status == 401
     assert caught.value.message == "Missing API key"
 
 
 def test_nofunds_keys_start_empty() -> None:
-    accounts = Accounts()
+    accounts = Accounts(currencies=CURRENCIES)
     account = accounts.authenticate("eachlabs", "nofunds-1")
     assert account.balance == 0
     with pytest.raises(MockError) as caught:
@@ -59,7 +63,7 @@ def test_nofunds_keys_start_empty() -> None:
 
 
 def test_known_keys_make_every_other_key_invalid() -> None:
-    accounts = Accounts(known_keys=["sk_live_a"])
+    accounts = Accounts(known_keys=["sk_live_a"], currencies=CURRENCIES)
     assert accounts.is_valid("sk_live_a")
     assert not accounts.is_valid("sk_live_b")
     accounts.set("sk_live_b", valid=True)
@@ -67,7 +71,7 @@ def test_known_keys_make_every_other_key_invalid() -> None:
 
 
 def test_explicit_validity_beats_magic() -> None:
-    accounts = Accounts()
+    accounts = Accounts(currencies=CURRENCIES)
     accounts.set("invalid-but-allowed", valid=True)
     assert accounts.is_valid("invalid-but-allowed")
     account = accounts.get("eachlabs", "ok")
@@ -77,7 +81,7 @@ def test_explicit_validity_beats_magic() -> None:
 
 
 def test_balance_goes_to_the_one_provider_the_key_was_used_with() -> None:
-    accounts = Accounts()
+    accounts = Accounts(currencies=CURRENCIES)
     accounts.get("apikley", "k")
     touched = accounts.set("k", balance=5)
     assert [a.provider for a in touched] == ["apikley"]
@@ -86,9 +90,9 @@ def test_balance_goes_to_the_one_provider_the_key_was_used_with() -> None:
 
 
 def test_balance_on_an_unused_key_goes_everywhere_in_each_unit() -> None:
-    accounts = Accounts()
+    accounts = Accounts(currencies=CURRENCIES)
     touched = accounts.set("k", balance=5)
-    assert [a.provider for a in touched] == ["apikley", "eachlabs", "wavespeed"]
+    assert [a.provider for a in touched] == sorted(registry.names())
     assert accounts.get("eachlabs", "k").balance == Decimal(5)
     assert accounts.get("apikley", "k").balance == Decimal(5)
     # Providers the key reaches later start there too.
@@ -96,7 +100,7 @@ def test_balance_on_an_unused_key_goes_everywhere_in_each_unit() -> None:
 
 
 def test_balance_on_a_key_used_with_several_providers_goes_everywhere() -> None:
-    accounts = Accounts()
+    accounts = Accounts(currencies=CURRENCIES)
     accounts.get("eachlabs", "k")
     accounts.get("wavespeed", "k")
     accounts.set("k", balance="0.30")
@@ -106,7 +110,7 @@ def test_balance_on_a_key_used_with_several_providers_goes_everywhere() -> None:
 
 
 def test_named_provider_and_balances() -> None:
-    accounts = Accounts()
+    accounts = Accounts(currencies=CURRENCIES)
     accounts.set("k", provider="wavespeed", balance=1.1)
     accounts.set("k", balances={"apikley": 70})
     assert accounts.get("wavespeed", "k").balance == Decimal("1.1")
@@ -115,7 +119,7 @@ def test_named_provider_and_balances() -> None:
 
 
 def test_setting_a_balance_keeps_reservations() -> None:
-    accounts = Accounts()
+    accounts = Accounts(currencies=CURRENCIES)
     account = accounts.get("eachlabs", "k")
     ledger = Ledger()
     ledger.reserve(account, "job", Decimal("0.50"))
@@ -124,7 +128,7 @@ def test_setting_a_balance_keeps_reservations() -> None:
 
 
 def test_bad_balances() -> None:
-    accounts = Accounts()
+    accounts = Accounts(currencies=CURRENCIES)
     with pytest.raises(ValueError):
         accounts.set("k", balance=-1)
     with pytest.raises(ValueError):
@@ -134,7 +138,7 @@ def test_bad_balances() -> None:
 
 
 def test_limits_and_secret_apply_to_the_key() -> None:
-    accounts = Accounts()
+    accounts = Accounts(currencies=CURRENCIES)
     before = accounts.get("eachlabs", "k")
     accounts.set("k", limits={"concurrent": 2}, webhook_secret="whsec_abc")
     later = accounts.get("wavespeed", "k")
@@ -147,7 +151,7 @@ def test_limits_and_secret_apply_to_the_key() -> None:
 
 
 def test_admin_update_and_describe() -> None:
-    accounts = Accounts()
+    accounts = Accounts(currencies=CURRENCIES)
     accounts.get("eachlabs", "k")
     view = accounts.update("k", {"balance": 5, "limits": {"concurrent": 1}})
     assert view["key"] == "k"
@@ -174,12 +178,12 @@ def test_admin_update_and_describe() -> None:
 )
 def test_admin_update_rejects_bad_bodies(body: dict[str, object]) -> None:
     with pytest.raises(MockError) as caught:
-        Accounts().update("k", body)
+        Accounts(currencies=CURRENCIES).update("k", body)
     assert caught.value.status == 400
 
 
 def test_describe_creates_nothing() -> None:
-    accounts = Accounts()
+    accounts = Accounts(currencies=CURRENCIES)
     view = accounts.describe("nofunds-x")
     assert view["accounts"]["eachlabs"]["balance"] == 0
     assert view["used_with"] == []
@@ -196,7 +200,8 @@ def test_from_config_and_reset() -> None:
                     "sk_b": {"balances": {"apikley": 12}},
                 },
             }
-        }
+        },
+        currencies=CURRENCIES,
     )
     assert not accounts.is_valid("sk_other")
     assert accounts.get("eachlabs", "sk_a").balance == Decimal(3)

@@ -21,6 +21,7 @@ from mockserver.config import ConfigError, MockConfig
 from mockserver.contracts import ProviderContract, load_contracts
 from mockserver.domain.errors import MockError
 from mockserver.domain.faults import SCENARIOS, parse_prefer
+from mockserver.providers import registry
 from mockserver.providers.base import WireResponse
 from mockserver.testing import mock_providers
 
@@ -121,7 +122,7 @@ def _at(document: Any, pointer: str) -> Any:
 
 def test_samples_cover_every_provider_and_state(samples: list[Sample]) -> None:
     pointers = {(p, s) for p, s, _ in samples}
-    assert {p for p, _ in pointers} == {"eachlabs", "wavespeed", "apikley"}
+    assert {p for p, _ in pointers} == set(registry.names())
     assert len(pointers) >= 20  # creates, polls per status word, cancel, balances, envelopes
 
 

@@ -19,9 +19,10 @@ from mockserver.contracts import (
     contracts_root,
     load_contracts,
 )
+from mockserver.providers import registry
 
 REPO_CONTRACTS = Path(__file__).resolve().parents[1] / "contracts"
-PROVIDERS = ("eachlabs", "wavespeed", "apikley")
+PROVIDERS = registry.names()
 
 
 def _model(provider: str = "eachlabs", model_id: str = "demo-model") -> dict[str, Any]:
@@ -166,7 +167,7 @@ def test_status_helpers() -> None:
 
 
 def test_unknown_provider_message() -> None:
-    with pytest.raises(ContractError, match="known: apikley, eachlabs, wavespeed"):
+    with pytest.raises(ContractError, match="known: " + ", ".join(sorted(registry.names()))):
         load_contracts(REPO_CONTRACTS).provider("nope")
 
 

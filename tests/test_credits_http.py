@@ -15,6 +15,8 @@ import httpx
 import pytest
 from http_api import Api, advance, error_code
 
+from mockserver.providers import registry
+
 #: Price of each provider's default model with its default inputs.
 DEFAULT_PRICE = {
     "eachlabs": Decimal("0.50"),  # 720p fallback $0.10/s x 5 billed seconds (provider.yaml)
@@ -52,7 +54,7 @@ JOBS: dict[str, list[tuple[str | None, dict[str, Any], Decimal]]] = {
     ],
 }
 
-PROVIDERS = ["eachlabs", "wavespeed", "apikley"]
+PROVIDERS = list(registry.names())
 
 
 def _as_json(amount: Decimal) -> Any:

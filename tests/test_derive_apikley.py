@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from mockserver.derive import apikley
 from mockserver.derive.common import DeriveError, SourceDocument
+from mockserver.providers.apikley import documents as apikley
 
 SOURCE = (
     Path(__file__).resolve().parents[1]

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from mockserver.derive import eachlabs
 from mockserver.derive.common import DeriveError, ParamRow, SourceDocument
+from mockserver.providers.eachlabs import documents as eachlabs
 
 SOURCES = Path(__file__).resolve().parents[1] / "contracts" / "sources" / "eachlabs"
 

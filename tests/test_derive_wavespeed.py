@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from mockserver.derive import wavespeed
 from mockserver.derive.common import DeriveError, Provenance, SourceDocument
+from mockserver.providers.wavespeed import documents as wavespeed
 
 SOURCE = (
     Path(__file__).resolve().parents[1]

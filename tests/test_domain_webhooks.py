@@ -11,10 +11,11 @@ from mockserver.domain.webhooks import (
     Outbox,
     Outcome,
     RetryPolicy,
-    secret_header,
-    sign_kie_hmac,
+)
+from mockserver.providers.apikley.signing import sign_kie_hmac, verify_kie_hmac
+from mockserver.providers.eachlabs.signing import secret_header
+from mockserver.providers.wavespeed.signing import (
     sign_standard_webhooks_v3,
-    verify_kie_hmac,
     verify_standard_webhooks_v3,
 )
 

@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mockserver.cli import run
 from mockserver.config import JobsConfig, MockConfig
 from mockserver.drift.receiver import Receiver
+from mockserver.providers import registry
 
 KEY = "sk-PLANTED-123456"
 KEY_ENV = "GENMOCK_DRIFT_TEST_KEY"
@@ -140,7 +141,7 @@ def serve_rewritten(
 # --- no drift ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("provider", ["eachlabs", "wavespeed", "apikley"])
+@pytest.mark.parametrize("provider", list(registry.names()))
 def test_free_probes_against_the_mock_show_no_drift(served: Any, provider: str) -> None:
     code, report, _ = _live(served.url, provider)
     assert report["findings"] == [] and report["errors"] == [], report
@@ -168,7 +169,7 @@ def test_without_a_key_only_keyless_probes_run(served: Any) -> None:
     assert "probe missing_auth" in report["subjects"]
 
 
-@pytest.mark.parametrize("provider", ["eachlabs", "wavespeed", "apikley"])
+@pytest.mark.parametrize("provider", list(registry.names()))
 def test_paid_job_with_webhook_shows_no_drift(
     polled_app: Starlette, serve_app: Callable[[Any], Any], provider: str
 ) -> None:

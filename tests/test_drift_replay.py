@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from mockserver.cli import run
+from mockserver.providers import registry
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "fixtures"
@@ -37,7 +38,7 @@ def _write(tmp_path: Path, name: str, data: dict[str, Any]) -> Path:
 
 
 def test_golden_fixtures_replay_without_drift() -> None:
-    code, report = _cli(*(str(FIXTURES / p) for p in ("eachlabs", "wavespeed", "apikley")))
+    code, report = _cli(*(str(FIXTURES / p) for p in registry.names()))
     assert code == 0, report["findings"]
     assert report["errors"] == []
     assert report["summary"]["by_severity"]["breaking"] == 0

@@ -19,13 +19,14 @@ import pytest
 
 from mockserver.contracts import ModelContract, load_contracts
 from mockserver.domain.accounts import default_webhook_secret
-from mockserver.domain.webhooks import verify_standard_webhooks_v3
+from mockserver.providers import registry
+from mockserver.providers.wavespeed.signing import verify_standard_webhooks_v3
 
 CONTRACTS = load_contracts()
 KEY = "e2e-key"
 MODELS = [
     (provider, model_id)
-    for provider in ("eachlabs", "wavespeed", "apikley")
+    for provider in registry.names()
     for model_id in sorted(CONTRACTS.provider(provider).models)
 ]
 #: Each provider's status words, in the order a job shows them (success path).
@@ -217,11 +218,11 @@ def _created_at(served: Any, job_id: str) -> float:
 
 
 def test_failed_job_webhooks(served: Any, http: httpx.Client, make_receiver: Any) -> None:
-    for provider in ("eachlabs", "wavespeed", "apikley"):
+    for provider in registry.names():
         served.state.adapters[provider].scenarios = lambda _r: {"outcome": "failed"}
     receivers = {}
     ids = {}
-    for provider in ("eachlabs", "wavespeed", "apikley"):
+    for provider in registry.names():
         model = model_of(provider, sorted(CONTRACTS.provider(provider).models)[0])
         receivers[provider] = make_receiver()
         response = Client(http, provider).create(

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from mockserver.contracts import load_contracts, resolve_pointer
+from mockserver.providers import registry
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 PROVENANCE = re.compile(r"^\[(SEED|DOC|CLIENT|3P|GUESS)\b[^\]]*\] ?\S")
@@ -32,7 +33,7 @@ def _id(path: Path) -> str:
 
 
 def test_every_provider_has_fixtures() -> None:
-    assert {p.parent.name for p in FILES} == {"eachlabs", "wavespeed", "apikley"}
+    assert {p.parent.name for p in FILES} == set(registry.names())
 
 
 @pytest.mark.parametrize("path", FILES, ids=_id)

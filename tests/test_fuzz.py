@@ -21,6 +21,7 @@ from mockserver.fuzz.document import WEBHOOK_SINK, create_operations, fuzz_docum
 from mockserver.fuzz.report import render_summary
 from mockserver.fuzz.runner import FuzzOptions, _prepare, fuzz_app, is_loopback, mask, run_fuzz
 from mockserver.openapi import build_openapi
+from mockserver.providers import registry
 
 EXAMPLES = 25
 SEED = 1
@@ -41,7 +42,7 @@ def _cli(*argv: str) -> tuple[int, str, str]:
 
 @pytest.mark.parametrize(
     "provider",
-    ["eachlabs", "wavespeed", "apikley"],
+    list(registry.names()),
 )
 def test_mock_passes_bounded_fuzzing(provider: str) -> None:
     result = run_fuzz(FuzzOptions(provider, max_examples=EXAMPLES, seed=SEED))

@@ -14,8 +14,9 @@ from openapi_spec_validator import validate
 
 from mockserver.contracts import load_contracts
 from mockserver.openapi import build_openapi, render_openapi, run_openapi
+from mockserver.providers import registry
 
-PROVIDERS = ("eachlabs", "wavespeed", "apikley")
+PROVIDERS = registry.names()
 
 
 @pytest.fixture(params=PROVIDERS)

@@ -22,8 +22,9 @@ from mockserver.config import MockConfig
 from mockserver.contracts import load_contracts
 from mockserver.openapi import LICENSE, build_openapi
 from mockserver.openapi_examples import EXPECTED_ERRORS, example_input_errors
+from mockserver.providers import registry
 
-PROVIDERS = ("eachlabs", "wavespeed", "apikley")
+PROVIDERS = registry.names()
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 KEY = "examples-key"
 

@@ -22,12 +22,13 @@ import yaml
 from conftest import missing_tool
 
 from mockserver.openapi import build_openapi, render_openapi
+from mockserver.providers import registry
 
 ROOT = Path(__file__).resolve().parents[1]
 LINT_DIR = ROOT / "tools" / "openapi-lint"
 REDOCLY = LINT_DIR / "node_modules" / ".bin" / "redocly"
 INSTALL = "npm ci --prefix tools/openapi-lint"
-PROVIDERS = ("eachlabs", "wavespeed", "apikley")
+PROVIDERS = registry.names()
 CONFIG_FILES = ("redocly.yaml", ".redocly.lint-ignore.yaml")
 
 

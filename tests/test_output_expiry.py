@@ -21,6 +21,7 @@ import pytest
 
 from mockserver.contracts import load_contracts
 from mockserver.http.media import sample_video
+from mockserver.providers import registry
 
 CONTRACTS = load_contracts()
 KEY = "cdn-key"
@@ -80,7 +81,7 @@ def _advance(http: httpx.Client, seconds: float) -> None:
     assert http.post("/_mock/clock/advance", json={"seconds": seconds}).status_code == 200
 
 
-@pytest.mark.parametrize("provider", ["eachlabs", "wavespeed", "apikley"])
+@pytest.mark.parametrize("provider", list(registry.names()))
 def test_a_stored_output_url_expires_like_the_providers_cdn(
     http: httpx.Client, provider: str
 ) -> None:

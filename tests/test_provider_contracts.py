@@ -15,8 +15,10 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
+from mockserver.providers import registry
+
 ROOT = Path(__file__).resolve().parents[1] / "contracts"
-PROVIDERS = ("eachlabs", "wavespeed", "apikley")
+PROVIDERS = registry.names()
 PROVENANCE = re.compile(r"^\[(SEED|DOC|CLIENT|3P|GUESS)\b[^\]]*\] ?\S")
 REQUIRED_KEYS = {
     "provider", "base_url", "hosts", "auth", "endpoints", "statuses", "errors",

@@ -13,8 +13,8 @@ from provider_helpers import SERVER, Harness, build, webhook_headers
 from mockserver.domain.accounts import Accounts, default_webhook_secret
 from mockserver.domain.clock import RealClock
 from mockserver.domain.lifecycle import State
-from mockserver.domain.webhooks import verify_standard_webhooks_v3
 from mockserver.providers.common import DEFAULT_WEBHOOK_SECRET
+from mockserver.providers.wavespeed.signing import verify_standard_webhooks_v3
 
 MODEL = "wavespeed-ai/wan-2.2/image-to-video"
 IMAGE = "https://example.com/cat.png"

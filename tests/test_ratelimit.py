@@ -19,6 +19,7 @@ from mockserver.domain.ratelimit import (
     RateLimitPolicy,
     retry_after_seconds,
 )
+from mockserver.providers import registry
 
 CONTRACTS = Path(__file__).resolve().parent.parent / "contracts"
 
@@ -33,7 +34,7 @@ def contract(provider: str) -> dict[str, Any]:
 @pytest.fixture
 def limiter() -> RateLimiter:
     return RateLimiter.from_contracts(
-        {p: contract(p) for p in ("eachlabs", "wavespeed", "apikley")}
+        {p: contract(p) for p in registry.names()}
     )
 
 

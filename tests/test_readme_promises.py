@@ -9,6 +9,7 @@ import pytest
 from conftest import Served
 from http_api import Api, advance
 
+from mockserver.providers import registry
 from mockserver.testing import mock_providers
 
 pytest_plugins = ["pytester"]
@@ -22,7 +23,7 @@ KEY = "sk-readme-0123456789"
 @pytest.mark.parametrize(
     ("match", "named", "known"),
     [
-        ({"provider": "eachlab"}, "'eachlab'", "apikley, eachlabs, wavespeed"),
+        ({"provider": "eachlab"}, "'eachlab'", ", ".join(sorted(registry.names()))),
         ({"provider": "eachlabs", "endpoint": "creat"}, "'creat'", "create"),
         ({"endpoint": "creat"}, "'creat'", "create"),
         ({"provider": "eachlabs", "model": "wan-2-2"}, "'wan-2-2'",

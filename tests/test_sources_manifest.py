@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from mockserver.providers import registry
+
 SOURCES = Path(__file__).resolve().parents[1] / "contracts" / "sources"
 
 
@@ -31,4 +33,4 @@ def test_deriver_sees_no_manifest_problem() -> None:
     from mockserver.derive.command import committed_sources, manifest_problems
 
     root = SOURCES.parent
-    assert manifest_problems(root, committed_sources(root)) == []
+    assert manifest_problems(root, committed_sources(root, registry.document_parsers())) == []

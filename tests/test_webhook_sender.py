@@ -19,10 +19,10 @@ from mockserver.domain.webhooks import (
     Delivery,
     Outbox,
     RetryPolicy,
-    verify_standard_webhooks_v3,
 )
 from mockserver.domain.world import World
 from mockserver.http.sender import WebhookSender
+from mockserver.providers.wavespeed.signing import verify_standard_webhooks_v3
 
 KEY = {"x-api-key": "sk-test-0123456789abcdef"}
 START = 1_767_225_600.0

@@ -67,8 +67,7 @@ def _delay_late(ref: weakref.ReferenceType[MockState], delivery: Delivery) -> No
     if state is None or "late" not in delivery.effects or delivery.kind != "final":
         return
     job = state.world.get(delivery.job_id)
-    scenario = job.extra.get("scenario") if job is not None else None
-    late = scenario.get("webhook_late") if isinstance(scenario, dict) else None
+    late = job.effects.get("webhook_late") if job is not None else None
     if isinstance(late, int | float) and not isinstance(late, bool) and late > 0:
         state.outbox.reschedule(delivery, delivery.due + float(late))
 

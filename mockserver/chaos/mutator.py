@@ -9,10 +9,11 @@ another order. Every single change is checked against the schema at once and
 undone if it breaks validity, so the result always validates.
 
 What a client needs to function is never touched: :data:`SEMANTIC_FIELDS`
-names them per provider (ids, status words, codes, output and other URLs,
-the request echo). A semantic field keeps its value and its place; only a
-semantic field that is null and optional may be left out (an ``output`` that
-is not there yet). Strings that are URLs are never changed either.
+names them for every provider and each provider kit adds its own (ids,
+status words, codes, output and other URLs, the request echo). A semantic
+field keeps its value and its place; only a semantic field that is null and
+optional may be left out (an ``output`` that is not there yet). Strings
+that are URLs are never changed either.
 
 Everything random comes from the ``random.Random`` given, so one seed gives
 one body.
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from mockserver.contracts import json_type
+from mockserver.providers import registry
 
 __all__ = [
     "EXTRA_FIELDS",
@@ -37,23 +39,11 @@ __all__ = [
     "semantic_fields",
 ]
 
-#: Field names (at any depth) whose value and presence chaos never changes.
-#: ``"*"`` applies to every provider.
-SEMANTIC_FIELDS: Mapping[str, frozenset[str]] = {
-    "*": frozenset(
-        {"id", "status", "code", "output", "outputs", "urls", "model", "input", "webhook"}
-    ),
-    # predictionID and id are both ids; `message` of a create is free text.
-    "eachlabs": frozenset({"predictionID"}),
-    # has_nsfw_contents runs parallel to outputs; created_at is a timestamp clients parse.
-    # secret: what webhook signatures are verified with.
-    "wavespeed": frozenset({"has_nsfw_contents", "created_at", "executionTime", "secret"}),
-    # param / resultJson are JSON documents inside strings; failCode a code; times epoch ms.
-    "apikley": frozenset(
-        {"taskId", "task_id", "callbackType", "state", "param", "resultJson", "failCode",
-         "createTime", "completeTime", "updateTime", "recordId"}
-    ),
-}
+#: Field names (at any depth) whose value and presence chaos never changes, for
+#: every provider; each provider kit adds its own (``ProviderKit.semantic_fields``).
+SEMANTIC_FIELDS: frozenset[str] = frozenset(
+    {"id", "status", "code", "output", "outputs", "urls", "model", "input", "webhook"}
+)
 
 #: Unusual but valid strings: empty, long, emoji (ZWJ sequences, flags), RTL with an
 #: override mark, combining marks.
@@ -100,8 +90,9 @@ class Mutation:
 
 
 def semantic_fields(provider: str | None) -> frozenset[str]:
-    """The field names chaos leaves alone for ``provider`` (the common ones and its own)."""
-    return SEMANTIC_FIELDS["*"] | SEMANTIC_FIELDS.get(provider or "", frozenset())
+    """The field names chaos leaves alone for ``provider`` (the common ones and its kit's)."""
+    kit = registry.kits().get(provider or "")
+    return SEMANTIC_FIELDS if kit is None else SEMANTIC_FIELDS | kit.semantic_fields
 
 
 def _copy(value: Any) -> Any:
@@ -263,7 +254,7 @@ def mutate(
     rng: random.Random,
     *,
     schema: Mapping[str, Any] | None = None,
-    semantic: frozenset[str] = SEMANTIC_FIELDS["*"],
+    semantic: frozenset[str] = SEMANTIC_FIELDS,
     intensity: float = 0.5,
     max_mutations: int = 24,
 ) -> tuple[Any, list[Mutation]]:

@@ -1,8 +1,10 @@
 """Provider documents -> model contracts (``mockserver contracts build|check``).
 
-One parser per document format: ``eachlabs`` (markdown pages whose line
-breaks were lost), ``wavespeed`` (a rendered page) and ``apikley`` (a page
-embedding OpenAPI 3.0 YAML). Pure: no web framework or HTTP client imports.
+What every parser shares (``common``) and the command (``command``). Each
+provider's own parser is ``mockserver/providers/<provider>/documents.py``,
+named by its kit (``ProviderKit.parse_document``); the front end running the
+command passes them in (``registry.document_parsers()``): derive imports no
+provider. Pure: no web framework or HTTP client imports.
 """
 
 from __future__ import annotations

@@ -34,12 +34,11 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from mockserver.derive import apikley, eachlabs, wavespeed
 from mockserver.derive.common import (
     Contract,
     DeriveError,
@@ -51,12 +50,12 @@ from mockserver.derive.common import (
 
 Deriver = Callable[[SourceDocument], Contract]
 
-#: One parser per provider document format, keyed by the provider folder name.
-DERIVERS: dict[str, Deriver] = {
-    "eachlabs": eachlabs.derive,
-    "wavespeed": wavespeed.derive,
-    "apikley": apikley.derive,
-}
+
+#: Each provider's document parser, keyed by its provider folder name. The front
+#: end that runs a command passes them (the provider registry's, in the CLI):
+#: derive knows no provider.
+Parsers = Mapping[str, Deriver]
+
 
 MANIFEST = "MANIFEST.sha256"
 
@@ -79,16 +78,16 @@ class Derived:
 # --------------------------------------------------------------------------
 
 
-def committed_sources(root: Path) -> list[SourceDocument]:
+def committed_sources(root: Path, parsers: Parsers) -> list[SourceDocument]:
     """Every ``<root>/sources/<provider>/*.txt``, sorted (provider, file name)."""
     sources = root / "sources"
     if not sources.is_dir():
         raise DeriveError(f"{sources}: no sources directory")
     documents: list[SourceDocument] = []
     for folder in sorted(p for p in sources.iterdir() if p.is_dir()):
-        if folder.name not in DERIVERS:
+        if folder.name not in parsers:
             raise DeriveError(
-                f"{folder}: no parser for provider {folder.name!r} (known: {', '.join(DERIVERS)})"
+                f"{folder}: no parser for provider {folder.name!r} (known: {', '.join(parsers)})"
             )
         for path in sorted(folder.glob("*.txt")):
             documents.append(SourceDocument(folder.name, path.name, path.read_bytes(), path))
@@ -98,7 +97,7 @@ def committed_sources(root: Path) -> list[SourceDocument]:
 
 
 def apply_overrides(
-    documents: list[SourceDocument], overrides: Sequence[str]
+    documents: list[SourceDocument], overrides: Sequence[str], parsers: Parsers
 ) -> list[SourceDocument]:
     """Replace committed documents by ``--source`` copies.
 
@@ -111,7 +110,7 @@ def apply_overrides(
         path = Path(raw)
         if not path.is_file():
             raise DeriveError(f"--source {raw}: no such file")
-        provider = path.parent.name if path.parent.name in DERIVERS else None
+        provider = path.parent.name if path.parent.name in parsers else None
         matches = [
             i
             for i, doc in enumerate(result)
@@ -173,12 +172,12 @@ def manifest_problems(root: Path, documents: list[SourceDocument]) -> list[str]:
 # --------------------------------------------------------------------------
 
 
-def derive_all(documents: list[SourceDocument]) -> list[Derived]:
+def derive_all(documents: list[SourceDocument], parsers: Parsers) -> list[Derived]:
     """Derive every document; a failure names the document it came from."""
     derived: list[Derived] = []
     for doc in documents:
         try:
-            contract = DERIVERS[doc.provider](doc)
+            contract = parsers[doc.provider](doc)
         except DeriveError as error:
             raise DeriveError(f"{doc.origin}: {error}") from error
         derived.append(Derived(doc, contract, dump_contract(contract)))
@@ -213,22 +212,22 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def stale_models(root: Path, derived: list[Derived]) -> list[Path]:
+def stale_models(root: Path, derived: list[Derived], parsers: Parsers) -> list[Path]:
     """Model files with no source document any more."""
     expected = {d.target(root).resolve() for d in derived}
     stale: list[Path] = []
-    for provider in DERIVERS:
+    for provider in parsers:
         folder = root / provider / "models"
         if folder.is_dir():
             stale.extend(p for p in sorted(folder.glob("*.json")) if p.resolve() not in expected)
     return stale
 
 
-def check(root: Path, overrides: Sequence[str], stdout: TextIO) -> int:
+def check(root: Path, overrides: Sequence[str], stdout: TextIO, parsers: Parsers) -> int:
     """Compare derived contracts (and the manifest) with the committed files; 0 or 1."""
-    documents = committed_sources(root)
+    documents = committed_sources(root, parsers)
     problems = manifest_problems(root, documents)
-    derived = derive_all(apply_overrides(documents, overrides))
+    derived = derive_all(apply_overrides(documents, overrides, parsers), parsers)
     for problem in problems:
         stdout.write(f"MANIFEST: {problem}\n")
     differing = 0
@@ -260,7 +259,7 @@ def check(root: Path, overrides: Sequence[str], stdout: TextIO) -> int:
                 tofile=f"{_display(target)} (derived from {_display(item.document.origin)})",
             )
         )
-    for path in stale_models(root, derived):
+    for path in stale_models(root, derived, parsers):
         differing += 1
         stdout.write(f"{_display(path)}: no source document for this model contract\n")
     if problems or differing:
@@ -273,9 +272,9 @@ def check(root: Path, overrides: Sequence[str], stdout: TextIO) -> int:
     return 0
 
 
-def build(root: Path, overrides: Sequence[str], stdout: TextIO) -> int:
+def build(root: Path, overrides: Sequence[str], stdout: TextIO, parsers: Parsers) -> int:
     """Write every model contract; update the manifest for new or deleted documents only."""
-    documents = committed_sources(root)
+    documents = committed_sources(root, parsers)
     manifest_path = root / "sources" / MANIFEST
     entries = read_manifest(manifest_path)
     edited = [
@@ -287,7 +286,7 @@ def build(root: Path, overrides: Sequence[str], stdout: TextIO) -> int:
             f"if the provider's page really changed, update its line in sources/{MANIFEST} "
             "by hand (sha256sum) and build again"
         )
-    derived = derive_all(apply_overrides(documents, overrides))  # all or nothing
+    derived = derive_all(apply_overrides(documents, overrides, parsers), parsers)  # all or nothing
     written = 0
     for item in derived:
         target = item.target(root)
@@ -298,7 +297,7 @@ def build(root: Path, overrides: Sequence[str], stdout: TextIO) -> int:
         target.write_text(item.text, encoding="utf-8", newline="\n")
         written += 1
         stdout.write(f"{'wrote' if old is None else 'updated'} {_display(target)}\n")
-    for path in stale_models(root, derived):
+    for path in stale_models(root, derived, parsers):
         path.unlink()
         stdout.write(f"removed {_display(path)} (no source document)\n")
     wanted = {
@@ -319,10 +318,10 @@ def build(root: Path, overrides: Sequence[str], stdout: TextIO) -> int:
 
 
 def _update_targets(
-    root: Path, files: Sequence[str], provider: str | None
+    root: Path, files: Sequence[str], provider: str | None, parsers: Parsers
 ) -> list[tuple[Path, str]]:
     """(document, provider folder) for each FILE of ``contracts update``."""
-    committed = committed_sources(root)
+    committed = committed_sources(root, parsers)
     targets: list[tuple[Path, str]] = []
     for raw in files:
         path = Path(raw)
@@ -331,14 +330,14 @@ def _update_targets(
         if path.suffix != ".txt":
             raise DeriveError(f"{raw}: provider documents are .txt files")
         folder = provider
-        if folder is None and path.parent.name in DERIVERS:
+        if folder is None and path.parent.name in parsers:
             folder = path.parent.name
         if folder is None:
             owners = sorted({d.provider for d in committed if d.filename == path.name})
             if len(owners) != 1:
                 raise DeriveError(
                     f"{raw}: cannot tell its provider (its folder is not one of "
-                    f"{', '.join(DERIVERS)}"
+                    f"{', '.join(parsers)}"
                     + (f" and {len(owners)} providers have that file name" if owners else "")
                     + "); pass --provider"
                 )
@@ -350,10 +349,12 @@ def _update_targets(
     return targets
 
 
-def update(root: Path, files: Sequence[str], provider: str | None, stdout: TextIO) -> int:
+def update(
+    root: Path, files: Sequence[str], provider: str | None, stdout: TextIO, parsers: Parsers
+) -> int:
     """Accept changed or new documents: copy, set manifest lines, rebuild, print the diff."""
-    targets = _update_targets(root, files, provider)
-    documents = committed_sources(root)
+    targets = _update_targets(root, files, provider, parsers)
+    documents = committed_sources(root, parsers)
     accepted = {f"{folder}/{path.name}" for path, folder in targets}
     others = [
         p for p in manifest_problems(root, documents)
@@ -373,7 +374,7 @@ def update(root: Path, files: Sequence[str], provider: str | None, stdout: TextI
             documents.append(doc)
         else:
             documents[index] = doc
-    derived = derive_all(documents)
+    derived = derive_all(documents, parsers)
     before = {
         item.target(root): item.target(root).read_text(encoding="utf-8")
         for item in derived
@@ -392,7 +393,7 @@ def update(root: Path, files: Sequence[str], provider: str | None, stdout: TextI
         entries[f"{folder}/{path.name}"] = hashlib.sha256(path.read_bytes()).hexdigest()
     manifest_path.write_text(format_manifest(entries), encoding="utf-8", newline="\n")
     stdout.write(f"{MANIFEST}: {len(targets)} line(s) set\n")
-    build(root, (), stdout)
+    build(root, (), stdout, parsers)
     _print_review(root, derived, before, stdout)
     return 0
 
@@ -443,17 +444,19 @@ def resolve_root(given: str | None) -> Path:
     return contracts_root()
 
 
-def run_contracts(arguments: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+def run_contracts(
+    arguments: argparse.Namespace, stdout: TextIO, stderr: TextIO, parsers: Parsers
+) -> int:
     """Entry point of ``mockserver contracts build|check|update`` (called by ``mockserver.cli``)."""
     root = resolve_root(arguments.root)
     command = arguments.contracts_command
     try:
         if command == "build":
-            return build(root, arguments.source or (), stdout)
+            return build(root, arguments.source or (), stdout, parsers)
         if command == "check":
-            return check(root, arguments.source or (), stdout)
+            return check(root, arguments.source or (), stdout, parsers)
         if command == "update":
-            return update(root, arguments.files, arguments.provider, stdout)
+            return update(root, arguments.files, arguments.provider, stdout, parsers)
     except (DeriveError, OSError) as error:
         stderr.write(f"mockserver contracts {command}: error: {error}\n")
         return 2

@@ -62,7 +62,6 @@ from mockserver.domain.ratelimit import LimitOverrides
 
 __all__ = [
     "DEFAULT_BALANCES",
-    "DEFAULT_CURRENCIES",
     "DEFAULT_MAX_KEYS",
     "DEFAULT_MAX_KEY_BYTES",
     "INVALID_KEYS",
@@ -78,13 +77,6 @@ __all__ = [
 DEFAULT_BALANCES: Mapping[str, Decimal] = {
     "USD": Decimal("100.00"),
     "credits": Decimal(10_000),
-}
-#: Currency of each known provider; others default to USD (or say so in their
-#: contract's ``billing.currency``, passed as ``Accounts(currencies=...)``).
-DEFAULT_CURRENCIES: Mapping[str, str] = {
-    "eachlabs": "USD",
-    "wavespeed": "USD",
-    "apikley": "credits",
 }
 #: Keys not in the configuration kept at most (least recently used go first).
 DEFAULT_MAX_KEYS = 10_000
@@ -177,7 +169,9 @@ class Accounts:
         self.known_keys: frozenset[str] | None = (
             None if known_keys is None else frozenset(known_keys)
         )
-        self.currencies: dict[str, str] = {**DEFAULT_CURRENCIES, **(currencies or {})}
+        # The providers this world knows and what each counts in (their kits and
+        # contracts say; the app passes them). Another provider is counted in USD.
+        self.currencies: dict[str, str] = dict(currencies or {})
         self.default_balances: dict[str, Decimal] = dict(DEFAULT_BALANCES)
         for currency, amount in (default_balances or {}).items():
             self.default_balances[currency] = to_decimal(amount, what=f"default {currency}")

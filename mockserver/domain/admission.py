@@ -122,7 +122,7 @@ class Admission:
             currency=self.accounts.currency(provider)
         )
         return policy.price(
-            model.data.get("pricing"), inputs, model=(model.slug, model.model_id)
+            model.pricing, inputs, model=(model.slug, model.model_id)
         )
 
     def admit(
@@ -160,11 +160,11 @@ class Admission:
         self.ledger.reserve(account, job.id, amount)
         self.limiter.record_create(provider, key, now, job.id, decision)
         job.held = decision.queued
-        job.extra["price"] = record  # shared by every job at this price: read only
+        job.price = record  # shared by every job at this price: read only
         return Admitted(quote, decision)
 
     def _shared(self, quote: Quote) -> tuple[Decimal, dict[str, Any]]:
-        """The quote's amount and its ``job.extra["price"]`` record, shared per price (bounded).
+        """The quote's amount and its ``job.price`` record, shared per price (bounded).
 
         Prices repeat (a few per model): one Decimal, one string and one
         record for every job at the same price instead of three objects per
@@ -207,7 +207,7 @@ class Admission:
         else:
             self.ledger.release(job.id)
             charged = _NOTHING
-        if "price" in job.extra:
+        if job.price is not None:
             job.cost = _json_number(charged) if charged else 0
         if not self.limiter.anyone_waiting(job.provider, job.key):
             # Only a waiting job needs the key's limits (is there a slot for it?);

@@ -12,9 +12,10 @@ however late somebody looks, so timing fields agree with the clock.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Any
 
 
@@ -71,13 +72,27 @@ class Plan:
         return cls(**{"queue_seconds": queue, "run_seconds": seconds - queue, **overrides})
 
 
+@dataclass(frozen=True, slots=True)
+class WebhookTarget:
+    """Where (and with which secret) to announce a job's end."""
+
+    url: str
+    secret: str | None = None
+
+
+#: A job's scenario effects when it has none (shared: never mutated).
+NO_EFFECTS: Mapping[str, Any] = MappingProxyType({})
+
+
 @dataclass(slots=True)
 class Job:
     """One generation job, in neutral terms.
 
-    ``extra`` holds what only one provider's adapter needs to render the job
-    (an Apikley callback URL, the raw request parameters), so adding a
-    provider adds no field here.
+    Typed fields carry what every adapter reads (where the creator addressed
+    the mock, the webhook target, the scenario's effects, the price);
+    ``provider_fields`` is the one slot for what only one provider's adapter
+    needs (its own small dataclass: Eachlabs' ``version``, Apikley's raw
+    ``param``), so adding a provider adds no field here.
     """
 
     id: str
@@ -100,7 +115,18 @@ class Job:
     #: A job over a "queue" concurrency limit waits here until a slot frees.
     held: bool = False
     queued_since: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
+    #: The provider root and the media root the creator addressed (later URLs use them).
+    base_url: str = ""
+    media_base_url: str = ""
+    #: Where to announce the end, or None.
+    webhook: WebhookTarget | None = None
+    #: A fault scenario's effects the adapters and the webhook sender honour
+    #: (``sync_timeout``, ``output_expired``, ``webhook_refused`` ...); read only.
+    effects: Mapping[str, Any] = field(default_factory=lambda: NO_EFFECTS)
+    #: The admission's price record ``{amount, currency, label}`` (shared: read only).
+    price: Mapping[str, Any] | None = None
+    #: What only this job's provider adapter reads: its own dataclass, or None.
+    provider_fields: Any = None
     #: Estimated bytes the stored job holds (set by the world, for its byte bound).
     size: int = 0
 

@@ -18,7 +18,15 @@ from mockserver import wirejson
 from mockserver.domain.admission import Admission, planned_end
 from mockserver.domain.clock import Clock
 from mockserver.domain.errors import MockError
-from mockserver.domain.lifecycle import Job, Plan, State, Transition, advance_by_poll
+from mockserver.domain.lifecycle import (
+    NO_EFFECTS,
+    Job,
+    Plan,
+    State,
+    Transition,
+    WebhookTarget,
+    advance_by_poll,
+)
 from mockserver.domain.uploads import UPLOADS_PATH, UploadStore
 from mockserver.domain.urls import public_https_problem
 from mockserver.domain.webhook_targets import WebhookTargetPolicy
@@ -34,14 +42,6 @@ _PLAN_CACHE_SIZE = 256
 DEFAULT_ESTIMATE_SECONDS = 35.0
 
 
-@dataclass(frozen=True, slots=True)
-class WebhookTarget:
-    """Where (and with which secret) to announce a job's end."""
-
-    url: str
-    secret: str | None = None
-
-
 @dataclass(slots=True)
 class CreateRequest:
     """A create, in neutral terms, as an adapter parsed it."""
@@ -54,7 +54,13 @@ class CreateRequest:
     #: HTTP-level status the provider uses for invalid input (400 or 422).
     validation_status: int = 400
     plan_overrides: dict[str, Any] = field(default_factory=dict)
-    extra: dict[str, Any] = field(default_factory=dict)
+    #: Where the creator addressed the mock (see :class:`Job`).
+    base_url: str = ""
+    media_base_url: str = ""
+    #: The scenario's effects beyond the plan (``sync_timeout``, ``webhook_*`` ...).
+    effects: Mapping[str, Any] = field(default_factory=lambda: NO_EFFECTS)
+    #: The adapter's own per-job record (:attr:`Job.provider_fields`).
+    provider_fields: Any = None
 
 
 #: Renders the webhook message for a finished job, or None when it sends none.
@@ -161,7 +167,7 @@ class MockService:
         """The plan of a new job of ``model``."""
         estimate = self.settings.job_seconds
         if estimate is None:
-            estimate = model.data.get("estimated_processing_seconds") or DEFAULT_ESTIMATE_SECONDS
+            estimate = model.estimated_processing_seconds or DEFAULT_ESTIMATE_SECONDS
         polls = self.settings.polls_per_phase
         try:
             # Most creates have no overrides: () keeps their key cheap to build.
@@ -184,9 +190,6 @@ class MockService:
         auth -> forced scenario codes -> validation -> rate limit -> price ->
         create. A refused create changes nothing.
         """
-        extra = dict(request.extra)
-        if request.webhook is not None:
-            extra["webhook"] = request.webhook
         job = Job(
             id=job_id,
             provider=request.provider,
@@ -195,11 +198,15 @@ class MockService:
             input=request.input,
             created_at=self.clock.now(),
             plan=self.plan_for(request.model, request.plan_overrides),
-            extra=extra,
+            base_url=request.base_url,
+            media_base_url=request.media_base_url,
+            webhook=request.webhook,
+            effects=request.effects,
+            provider_fields=request.provider_fields,
         )
-        scenario = extra.get("scenario")
-        if isinstance(scenario, Mapping) and isinstance(scenario.get("name"), str):
-            job.scenario = scenario["name"]
+        name = request.effects.get("name")
+        if isinstance(name, str):
+            job.scenario = name
         if self.admission is not None:
             self.admission.admit(
                 job, request.model, soonest_end=lambda: self._soonest_end(job.provider, job.key)
@@ -276,18 +283,17 @@ class MockService:
         if transition.after is State.CANCELLED:
             return
         renderer = self._webhook_renderers.get(job.provider)
-        if renderer is None or "webhook" not in job.extra:
+        if renderer is None or job.webhook is None:
             return
         message = renderer(job)
         if message is None:
             return
         policy = self.settings.retry_policies.get(job.provider, RetryPolicy())
         # A fault scenario's webhook effects (``webhook_refused`` ...) ride in
-        # job.extra["scenario"]; the sender honours them per delivery.
-        scenario = job.extra.get("scenario")
+        # job.effects; the sender honours them per delivery.
         effects = frozenset(
             str(name).removeprefix("webhook_")
-            for name, on in (scenario.items() if isinstance(scenario, Mapping) else ())
+            for name, on in job.effects.items()
             if str(name).startswith("webhook_") and on
         )
         delivery = Delivery(

@@ -9,10 +9,7 @@ with every attempt, until it succeeds or its attempts are spent.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import heapq
-import hmac
 import logging
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -77,7 +74,7 @@ class RetryPolicy:
         return max(delay, self.min_delay_seconds)
 
     @classmethod
-    def from_contract(cls, retry: dict[str, Any]) -> RetryPolicy:
+    def from_contract(cls, retry: Mapping[str, Any]) -> RetryPolicy:
         """Build from a provider contract's ``webhook.retry`` section."""
         default = cls()
         delays = retry.get("delays_seconds", default.delays_seconds)
@@ -463,73 +460,3 @@ class Outbox:
         self._finished.clear()
         self._in_flight = 0
         self.log.clear()
-
-
-# --- signing -------------------------------------------------------------
-# Each scheme is a function of (delivery, secret, timestamp) -> headers, looked
-# up by the name the provider contract gives in ``webhook.signing.scheme``.
-
-
-def sign_standard_webhooks_v3(
-    message_id: str, timestamp: int, body: bytes, secret: str
-) -> dict[str, str]:
-    """WaveSpeed: hex HMAC-SHA256 of ``"{id}.{timestamp}.{body}"``.
-
-    The key is the account's webhook secret without its ``whsec_`` prefix.
-    """
-    key = secret.removeprefix("whsec_").encode()
-    signed = f"{message_id}.{timestamp}.".encode() + body
-    digest = hmac.new(key, signed, hashlib.sha256).hexdigest()
-    return {
-        "webhook-id": message_id,
-        "webhook-timestamp": str(timestamp),
-        "webhook-signature": f"v3,{digest}",
-    }
-
-
-def sign_kie_hmac(task_id: str, timestamp: int, secret: str) -> dict[str, str]:
-    """Apikley (kie.ai style): base64 HMAC-SHA256 of ``"{taskId}.{timestamp}"``."""
-    digest = hmac.new(secret.encode(), f"{task_id}.{timestamp}".encode(), hashlib.sha256).digest()
-    return {
-        "X-Webhook-Timestamp": str(timestamp),
-        "X-Webhook-Signature": base64.b64encode(digest).decode(),
-    }
-
-
-def secret_header(secret: str) -> dict[str, str]:
-    """Eachlabs: the secret given at create, sent verbatim."""
-    return {"X-Webhook-Secret": secret}
-
-
-def verify_standard_webhooks_v3(
-    headers: dict[str, str], body: bytes, secret: str, *, now: float, max_age: float = 300.0
-) -> bool:
-    """Check a WaveSpeed-style signature as a receiver would (for tests and examples)."""
-    lowered = {k.lower(): v for k, v in headers.items()}
-    try:
-        timestamp = int(lowered["webhook-timestamp"])
-        expected = sign_standard_webhooks_v3(lowered["webhook-id"], timestamp, body, secret)
-    except (KeyError, ValueError):
-        return False
-    if abs(now - timestamp) > max_age:
-        return False
-    return hmac.compare_digest(expected["webhook-signature"], lowered.get("webhook-signature", ""))
-
-
-def verify_kie_hmac(
-    headers: dict[str, str], task_id: str, secret: str, *, now: float, max_age: float = 300.0
-) -> bool:
-    """Check an Apikley (kie.ai) signature as kie's sample verifiers do, plus a replay window.
-
-    kie documents no window; ``max_age`` is the receiver's own choice (the
-    WaveSpeed and Standard Webhooks value by default).
-    """
-    lowered = {k.lower(): v for k, v in headers.items()}
-    try:
-        timestamp = int(lowered["x-webhook-timestamp"])
-    except (KeyError, ValueError):
-        return False
-    if abs(now - timestamp) > max_age:
-        return False
-    expected = sign_kie_hmac(task_id, timestamp, secret)["X-Webhook-Signature"]
-    return hmac.compare_digest(expected, lowered.get("x-webhook-signature", ""))

@@ -31,6 +31,7 @@ from typing import Any, TextIO
 from mockserver.drift.findings import FAIL_ON, Report
 from mockserver.drift.redact import Redactor
 from mockserver.drift.report import FORMATS, render, slack_payload
+from mockserver.providers import registry
 
 __all__ = ["register_drift_commands", "run_drift"]
 
@@ -66,6 +67,12 @@ def _output_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _provider_help() -> str:
+    """``eachlabs, wavespeed or apikley``: the registry's names, as a sentence."""
+    names = registry.names()
+    return ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else "".join(names)
+
+
 def register_drift_commands(commands: Any) -> None:
     """Add the ``drift`` and ``record`` subcommands to the CLI's subparsers."""
     drift = commands.add_parser(
@@ -91,7 +98,7 @@ def register_drift_commands(commands: Any) -> None:
     docs.set_defaults(handler=run_drift)
 
     live = sources.add_parser("live", help="probe a live API (free probes; opt-in spend)")
-    live.add_argument("--provider", required=True, help="eachlabs, wavespeed or apikley")
+    live.add_argument("--provider", required=True, help=_provider_help())
     live.add_argument(
         "--base-url", metavar="URL", help="API base URL (default: the contract's real base_url)"
     )
@@ -157,7 +164,7 @@ def register_drift_commands(commands: Any) -> None:
         "redacted, as fixtures/recordings/<provider>/*.json (replay them with "
         "`mockserver drift replay`).",
     )
-    record.add_argument("--provider", required=True, help="eachlabs, wavespeed or apikley")
+    record.add_argument("--provider", required=True, help=_provider_help())
     record.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
     record.add_argument("--port", type=int, default=8090, help="bind port (default 8090)")
     record.add_argument(

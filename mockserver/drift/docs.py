@@ -31,6 +31,7 @@ from mockserver.derive.common import DeriveError
 from mockserver.drift.context import ModelPair, PropertyPair, Where, escape
 from mockserver.drift.findings import Finding, Report
 from mockserver.drift.rules import RULES
+from mockserver.providers import registry
 
 __all__ = ["auth_markers", "compare_models", "property_pairs", "run_docs"]
 
@@ -131,9 +132,10 @@ def run_docs(files: Sequence[str], root: Path) -> Report:
     """Compare contracts derived from the documents (FILE copies first) with the committed ones."""
     report = Report("docs")
     try:
-        committed = committed_sources(root)
-        documents = apply_overrides(committed, files)
-        derived: list[Derived] = derive_all(documents)
+        parsers = registry.document_parsers()
+        committed = committed_sources(root, parsers)
+        documents = apply_overrides(committed, files, parsers)
+        derived: list[Derived] = derive_all(documents, parsers)
     except (DeriveError, OSError) as error:
         report.errors.append(str(error))
         return report
@@ -170,7 +172,7 @@ def run_docs(files: Sequence[str], root: Path) -> Report:
                 markers=markers,
             )
         )
-    for path in stale_models(root, derived):
+    for path in stale_models(root, derived, parsers):
         provider = path.parent.parent.name
         where = Where("docs", provider, f"{provider}/{path.stem}", path.stem, _display(path))
         report.add_subject(where.subject)

@@ -66,12 +66,12 @@ def match_endpoint(
 ) -> tuple[str, dict[str, str]] | None:
     """(endpoint name, path parameters) for a request, or None."""
     candidates: list[tuple[int, int, str, dict[str, str]]] = []
-    for name, endpoint in contract.data["endpoints"].items():
-        if str(endpoint["method"]).upper() != method.upper():
+    for name, endpoint in contract.spec.endpoints.items():
+        if endpoint.method != method.upper():
             continue
-        selector = endpoint.get("model_id") or {}
+        selector = endpoint.model_id or {}
         greedy = selector.get("param") if selector.get("in") == "path" else None
-        for pattern in endpoint["paths"]:
+        for pattern in endpoint.paths:
             regex, params, literal = _pattern(str(pattern), greedy)
             found = regex.match(path)
             if found:
@@ -87,7 +87,7 @@ def provider_for_url(contracts: ContractSet, url: str) -> tuple[str, str] | None
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
     for name, contract in contracts.providers.items():
-        if host in {str(h).lower() for h in contract.data.get("hosts") or ()}:
+        if host in contract.spec.hosts:
             return name, parts.path
     for name in contracts.providers:
         prefix = f"/{name}"
@@ -225,11 +225,11 @@ def check(
         endpoint = matched[0] if matched else None
     expect_code: int | None = None
     if expect_case is not None:
-        case = contract.data["errors"].get("cases", {}).get(expect_case) or {}
-        expect_code = int(case["code"]) if "code" in case else None
+        case = contract.spec.errors.cases.get(expect_case)
+        expect_code = case.code if case is not None else None
         # An endpoint may override a case (Apikley's poll: unknown id -> 422 in the body).
         if endpoint is not None:
-            override = contract.data["endpoints"][endpoint].get(expect_case)
+            override = contract.spec.endpoints[endpoint].raw.get(expect_case)
             if isinstance(override, Mapping) and "code" in override:
                 expect_code = int(override["code"])
     context = ExchangeContext(

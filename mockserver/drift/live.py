@@ -218,7 +218,7 @@ def _exchange(response: httpx.Response, path: str) -> Exchange:
 
 
 def _example_input(contract: ProviderContract, model: ModelContract) -> dict[str, Any]:
-    example = model.data.get("example_request") or {}
+    example = model.example_request or {}
     pointer = str(contract.data["endpoints"]["create"]["request"]["model_input"].get("pointer", ""))
     if pointer:
         found = example.get(pointer.lstrip("/"), {}) if isinstance(example, Mapping) else {}
@@ -300,7 +300,7 @@ def cheapest_plan(contract: ProviderContract, model_id: str | None = None) -> Pl
     best: Plan | None = None
     for model in models:
         base = valid_input(contract, model)
-        pricing = model.data.get("pricing")
+        pricing = model.pricing
         properties = model.input_schema.get("properties") or {}
         fields = [f for f in _pricing_fields(policy_pricing(policy, model)) if f in properties]
         options = [_candidates(properties[f]) or [base.get(f)] for f in fields]
@@ -324,7 +324,7 @@ def cheapest_plan(contract: ProviderContract, model_id: str | None = None) -> Pl
 
 def policy_pricing(policy: BillingPolicy, model: ModelContract) -> Mapping[str, Any] | None:
     """The pricing object that applies to ``model`` (its own, else the provider's)."""
-    own = model.data.get("pricing")
+    own = model.pricing
     if own:
         return dict(own)
     for name in (model.slug, model.model_id):

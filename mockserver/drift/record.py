@@ -215,7 +215,7 @@ def run_record(arguments: argparse.Namespace, root: Path, stdout: TextIO, stderr
     redactor = Redactor()
     if arguments.api_key_env:
         redactor.add(os.environ.get(arguments.api_key_env))
-    upstream = arguments.upstream or str(contract.data["base_url"])
+    upstream = arguments.upstream or contract.spec.base_url
     output = Path(arguments.output or Path("fixtures") / "recordings" / contract.name)
     server: uvicorn.Server | None = None
     saved = itertools.count(1)

@@ -670,7 +670,7 @@ def _envelope_changed(ctx: ExchangeContext) -> Iterator[Hit]:
 def _status_unexpected(ctx: ExchangeContext) -> Iterator[Hit]:
     if ctx.kind != "response" or ctx.endpoint is None or ctx.is_error:
         return
-    responses = ctx.contract.data["endpoints"][ctx.endpoint]["responses"]
+    responses = ctx.contract.spec.endpoints[ctx.endpoint].responses
     status = str(ctx.exchange.status)
     if status not in responses:
         yield Hit(

@@ -18,10 +18,10 @@ import os
 from typing import Any, TextIO
 
 from mockserver.fuzz.runner import CHECKS, DEFAULT_KEY, FuzzError, FuzzOptions, is_loopback
+from mockserver.providers import registry
 
 __all__ = ["register_fuzz_command", "run_fuzz_command"]
 
-_PROVIDERS = ("eachlabs", "wavespeed", "apikley")
 _PHASES = ("examples", "coverage", "fuzzing", "stateful")
 
 
@@ -36,7 +36,7 @@ def register_fuzz_command(commands: Any) -> None:
             "Checks: " + ", ".join(CHECKS) + "."
         ),
     )
-    parser.add_argument("--provider", required=True, choices=_PROVIDERS)
+    parser.add_argument("--provider", required=True, choices=registry.names())
     parser.add_argument(
         "--base-url",
         metavar="URL",

@@ -129,7 +129,7 @@ def job_id_pointer(contract: ProviderContract) -> str | None:
     otherwise the success schema's id-like property is used (WaveSpeed's
     ``/data/id``).
     """
-    response = contract.data["endpoints"]["create"]["responses"].get("200", {})
+    response = contract.spec.endpoints["create"].responses.get("200", {})
     template = response.get("template")
     if template is not None:
         found = _pointer_to(template, "{id}")
@@ -143,8 +143,8 @@ def job_id_pointer(contract: ProviderContract) -> str | None:
 
 def _id_parameter(contract: ProviderContract, endpoint: str, path: str) -> tuple[str, str] | None:
     """``(location, name)`` of the job-id parameter of a poll/cancel operation."""
-    section = contract.data["endpoints"].get(endpoint, {})
-    job_id = section.get("job_id")
+    section = contract.spec.endpoints.get(endpoint)
+    job_id = section.raw.get("job_id") if section is not None else None
     if isinstance(job_id, Mapping) and job_id.get("in") == "query":
         return "query", str(job_id["name"])
     params = _PATH_PARAM.findall(path)
@@ -203,7 +203,7 @@ def _pin_file_urls(document: dict[str, Any]) -> None:
 def _pin_webhooks(document: dict[str, Any], contract: ProviderContract) -> None:
     body_fields: set[str] = set()
     query_names: set[str] = set()
-    for registration in contract.data.get("webhook", {}).get("registration", []):
+    for registration in contract.spec.webhook.registration:
         if registration.get("role") == "secret":
             continue
         if registration.get("in") == "body":

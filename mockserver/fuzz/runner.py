@@ -201,9 +201,10 @@ def fuzz_app(api_key: str = DEFAULT_KEY, *, contracts: ContractSet | None = None
     from mockserver.domain.accounts import Accounts
     from mockserver.domain.clock import ManualClock
     from mockserver.http.app import create_app
+    from mockserver.providers import registry
 
     app = create_app(contracts=contracts, clock=ManualClock(), validate_responses=True)
-    accounts = Accounts(known_keys=[api_key])
+    accounts = Accounts(known_keys=[api_key], currencies=registry.currencies())
     for adapter in app.state.mock.adapters.values():
         if hasattr(adapter, "accounts"):
             adapter.accounts = accounts
@@ -235,7 +236,9 @@ def _state_conflicts(contract: ProviderContract) -> list[dict[str, Any]]:
     from schemathesis.config._checks import POSITIVE_DATA_ACCEPTANCE_EXPECTED_STATUSES
 
     operations: list[dict[str, Any]] = []
-    for name, endpoint in sorted(contract.data["endpoints"].items()):
+    for name, spec in sorted(contract.spec.endpoints.items()):
+        # Provider-only situations an endpoint answers with a code of its own.
+        endpoint = spec.raw
         codes = sorted(
             {
                 str(endpoint[situation]["code"])
@@ -252,7 +255,7 @@ def _state_conflicts(contract: ProviderContract) -> list[dict[str, Any]]:
                     "checks": {"positive_data_acceptance": {"expected-statuses": statuses}},
                 }
             )
-        if endpoint.get("request", {}).get("content_type") == "multipart/form-data":
+        if spec.request.get("content_type") == "multipart/form-data":
             # A file part is bytes whatever schemathesis generated for it: the
             # integer it calls a schema violation arrives as a valid file
             # "1392", which an upload rightly accepts.
@@ -266,7 +269,7 @@ def _config(options: FuzzOptions, document: Mapping[str, Any], contract: Provide
     from schemathesis.config import SchemathesisConfig
 
     excluded = set(EXCLUDED_CHECKS) | set(options.exclude_checks)
-    if contract.data["errors"]["transport"].get("mode") == "body_code":
+    if contract.spec.errors.transport.mode == "body_code":
         # ignored_auth sends its no-key/bad-key probes straight through the
         # transport, past the after_call hook that reads in-body codes, so it
         # would take Apikley's HTTP 200 {"code": 401} for acceptance.
@@ -521,12 +524,12 @@ def _body_code_translator(contract: ProviderContract) -> Any:
     the provider meant, and the status must still be documented and the body
     must match that code's envelope.
     """
-    transport = contract.data["errors"]["transport"]
-    if transport.get("mode") != "body_code":
+    errors = contract.spec.errors
+    if errors.transport.mode != "body_code":
         return None
-    wrapper = int(transport.get("http_status", 200))
-    codes = {int(c) for c in contract.data["errors"]["catalogue"]}
-    template = contract.data["errors"]["envelopes"]["default"]["template"]
+    wrapper = errors.transport.http_status
+    codes = {int(c) for c in errors.catalogue}
+    template = errors.envelopes["default"].template
     field_name = next((k for k, v in template.items() if v == "{code}"), None)
     if field_name is None:
         return None

@@ -56,7 +56,7 @@ def worst_case_price(
 ) -> tuple[Decimal, str, dict[str, Any]] | None:
     """``(amount, currency, inputs)`` of the dearest request to ``model``; None if unpriced."""
     names = [model.slug, model.model_id]
-    pricing = model.data.get("pricing")
+    pricing = model.pricing
     effective = pricing or next((policy.prices[n] for n in names if n in policy.prices), None)
     effective = effective or policy.fallback
     properties = model.input_schema.get("properties", {})

@@ -12,6 +12,7 @@ that every route here is documented there).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import functools
 import hashlib
@@ -31,8 +32,7 @@ from starlette.types import Receive, Scope, Send
 
 from mockserver import wirejson
 from mockserver.domain.errors import MockError
-from mockserver.domain.lifecycle import Job, State
-from mockserver.domain.service import WebhookTarget
+from mockserver.domain.lifecycle import Job, State, WebhookTarget
 from mockserver.domain.uploads import Upload, UploadError
 from mockserver.domain.webhooks import Delivery, DeliveryState
 from mockserver.http import media
@@ -162,8 +162,7 @@ def _clock(state: MockState) -> dict[str, Any]:
 def job_to_dict(job: Job, status: str | None = None) -> dict[str, Any]:
     """A job for the admin API: neutral state, the provider's status word, times, plan;
     secrets masked."""
-    extra = {k: v for k, v in job.extra.items() if k != "webhook"}
-    webhook = job.extra.get("webhook")
+    webhook = job.webhook
     plan = job.plan
     return {
         "id": job.id,
@@ -200,8 +199,22 @@ def job_to_dict(job: Job, status: str | None = None) -> dict[str, Any]:
             if isinstance(webhook, WebhookTarget)
             else None
         ),
-        "extra": mask_value(extra),
+        "extra": mask_value(_job_extra(job)),
     }
+
+
+def _job_extra(job: Job) -> dict[str, Any]:
+    """The job's typed bookkeeping as the admin API has always shown it under ``extra``."""
+    extra: dict[str, Any] = {
+        "base_url": job.base_url,
+        "media_base_url": job.media_base_url,
+        "scenario": dict(job.effects),
+    }
+    if dataclasses.is_dataclass(job.provider_fields):
+        extra.update(dataclasses.asdict(job.provider_fields))  # type: ignore[arg-type]
+    if job.price is not None:
+        extra["price"] = dict(job.price)
+    return extra
 
 
 def _provider_filter(state: MockState, request: Request) -> str | None:

@@ -17,12 +17,11 @@ Routing, in order:
 from __future__ import annotations
 
 import copy
-import importlib
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from typing import Any, cast
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -48,13 +47,10 @@ from mockserver.http.routing import ProviderRoute, request_host
 from mockserver.http.scenarios import ConnectionDropped
 from mockserver.http.sender import WebhookSender
 from mockserver.http.state import MockState
+from mockserver.providers import registry
 from mockserver.providers.base import AdapterFactory, ProviderAdapter
 
 __all__ = ["MockApp", "build_clock", "create_app", "load_adapter_factories"]
-
-logger = logging.getLogger("mockserver")
-
-_REGISTRY = "mockserver.providers.registry"
 
 
 def build_clock(config: ClockConfig) -> Clock:
@@ -65,29 +61,22 @@ def build_clock(config: ClockConfig) -> Clock:
 
 
 def load_adapter_factories() -> Mapping[str, AdapterFactory]:
-    """``ADAPTERS`` from ``mockserver.providers.registry``; empty while it does not exist."""
-    try:
-        module = importlib.import_module(_REGISTRY)
-    except ModuleNotFoundError as error:
-        if error.name != _REGISTRY:
-            raise
-        logger.warning("no %s module: serving no provider", _REGISTRY)
-        return {}
-    return cast(Mapping[str, AdapterFactory], module.ADAPTERS)
+    """Each known provider's adapter, from the provider registry (its kits)."""
+    return {name: kit.adapter for name, kit in registry.kits().items()}
 
 
 def _configured(contract: ProviderContract, settings: ProviderConfig | None) -> ProviderContract:
     """The contract with the config's overrides (error transport) applied."""
     if settings is None or settings.error_transport is None:
         return contract
-    transport = contract.data["errors"]["transport"]
-    allowed = {transport.get("mode"), transport.get("alternative_mode")} - {None}
+    transport = contract.spec.errors.transport
+    allowed = transport.modes
     if settings.error_transport not in allowed:
         raise ConfigError(
             f"providers.{contract.name}.error_transport: {settings.error_transport!r} is not "
             f"one of this provider's transports ({', '.join(sorted(allowed))})"
         )
-    if settings.error_transport == transport.get("mode"):
+    if settings.error_transport == transport.mode:
         return contract
     data: dict[str, Any] = copy.deepcopy(contract.data)
     data["errors"]["transport"]["mode"] = settings.error_transport
@@ -95,8 +84,7 @@ def _configured(contract: ProviderContract, settings: ProviderConfig | None) -> 
 
 
 def _retry_policy(contract: ProviderContract, config: MockConfig, clock: Clock) -> RetryPolicy:
-    retry = (contract.data.get("webhook") or {}).get("retry") or {}
-    policy = config.webhooks.apply(RetryPolicy.from_contract(retry))
+    policy = config.webhooks.apply(RetryPolicy.from_contract(contract.spec.webhook.retry))
     # A sped-up real clock shrinks retry delays in wall time (10 mock s = 0.6 s at
     # 17.5x): the floor keeps a receiver that is down for a few seconds from losing
     # every webhook. A manual clock moves only when told to: no floor.
@@ -289,7 +277,7 @@ def create_app(
         )
 
     configured = {
-        name: _configured(contracts.provider(name), config.providers.get(name))
+        name: _configured(registry.contract_of(name, contracts), config.providers.get(name))
         for name in factories
     }
     service = MockService(
@@ -302,7 +290,7 @@ def create_app(
             webhook_policy=webhook_policy,
             shared_jobs=frozenset(
                 n for n, c in configured.items()
-                if (c.data.get("isolation") or {}).get("jobs") == "any_key"
+                if c.spec.job_isolation == "any_key"
             ),
         ),
     )
@@ -314,13 +302,15 @@ def create_app(
             raise ConfigError(f"adapter registered as {name!r} calls itself {adapter.name!r}")
         service.register_webhook_renderer(name, adapter.webhook)
         built[name] = adapter
-        for host in configured[name].data.get("hosts") or []:
-            hosts[str(host).lower()] = name
+        for host in configured[name].spec.hosts:
+            hosts[host] = name
 
-    currencies = {
-        name: str(contract.data.get("billing", {}).get("currency"))
+    # Every known provider's currency (accounts list them all, as before a
+    # mock served only some), then what the served contracts say.
+    currencies = registry.currencies() | {
+        name: contract.spec.billing.currency
         for name, contract in configured.items()
-        if contract.data.get("billing", {}).get("currency")
+        if contract.spec.billing.currency
     }
     accounts = Accounts.from_config(
         {"accounts": dict(config.accounts)}, currencies=currencies,
@@ -333,7 +323,7 @@ def create_app(
     scenarios = ScenarioQueue(
         vocabulary={
             name: MatchVocabulary(
-                frozenset(configured[name].data.get("endpoints", {})),
+                frozenset(configured[name].spec.endpoints),
                 frozenset(configured[name].models),
             )
             for name in built

@@ -179,5 +179,5 @@ def _expired(
     jobs = [job for job in map(state.world.get, filter(None, names)) if job is not None]
     owner = jobs[0].provider if jobs else provider
     adapter = state.adapters.get(owner) if owner else None
-    answer = adapter.contract.data.get("media", {}).get("expired") if adapter else None
-    return dict(answer) if isinstance(answer, dict) else dict(_EXPIRED)
+    answer = adapter.contract.spec.media.expired if adapter else None
+    return dict(answer) if answer is not None else dict(_EXPIRED)

@@ -82,13 +82,8 @@ def request_host(scope: Scope) -> str:
 
 def max_body_bytes(adapter: ProviderAdapter, name: str = "max_body_bytes") -> int:
     """The contract's ``limits.max_body_bytes`` (or another limit ``name``), else 1 MiB."""
-    limits = adapter.contract.data.get("limits") or {}
-    value = limits.get(name) if isinstance(limits, Mapping) else None
-    if isinstance(value, Mapping):  # a fact object {value, provenance}
-        value = value.get("value")
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return value
-    return DEFAULT_MAX_BODY_BYTES
+    value = adapter.contract.spec.limits.get(name)
+    return DEFAULT_MAX_BODY_BYTES if value is None else value
 
 
 @dataclass(frozen=True, slots=True)

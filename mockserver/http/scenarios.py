@@ -59,7 +59,7 @@ def request_facts(
     Read leniently: a request that the handler will refuse (no key, bad JSON)
     simply matches fewer scenarios here.
     """
-    key = request.api_key(contract.data.get("auth", {}).get("schemes", ()))
+    key = request.api_key(contract.spec.auth)
     body: Any = None
     if request.body:
         try:
@@ -94,7 +94,7 @@ def select_scenario(
         # model nor the body matters; only a magic key can select a scenario
         # (prompt markers count on creates only), or a Prefer.
         preference = parse_prefer(header, queue.registry) if header is not None else None
-        key = request.api_key(contract.data.get("auth", {}).get("schemes", ()))
+        key = request.api_key(contract.spec.auth)
         magic = None
         if key is not None and key[: len(MAGIC_KEY_PREFIX)].lower() == MAGIC_KEY_PREFIX:
             magic = scenario_from_magic(key, None, queue.registry)

@@ -27,26 +27,32 @@ if TYPE_CHECKING:
     from mockserver.contracts import ProviderContract
     from mockserver.domain.lifecycle import Job
     from mockserver.domain.service import MockService
+    from mockserver.provider_spec import AuthScheme
 
 
 #: WireRequest._parsed before the body is parsed.
 _UNPARSED: Any = object()
 
 
-def extract_key(headers: Mapping[str, str], schemes: Iterable[Mapping[str, Any]]) -> str | None:
+def extract_key(headers: Mapping[str, str], schemes: Iterable[AuthScheme]) -> str | None:
     """The API key carried by ``headers`` under any of the contract's auth schemes.
 
     Supports the two scheme kinds the providers use: ``apiKey`` in a header
     (Eachlabs ``X-API-Key``) and ``http`` ``bearer`` (``Authorization: Bearer``).
+    An ``apiKey`` scheme with a ``prefix`` (fal's ``Authorization: Key <key>``)
+    carries the key only after that prefix (compared ignoring case).
     Header names in ``headers`` are lower-case (see :class:`WireRequest`).
     """
     for scheme in schemes:
-        kind = scheme.get("type")
-        if kind == "apiKey" and scheme.get("in") == "header":
-            value = headers.get(str(scheme["name"]).lower(), "").strip()
+        if scheme.type == "apiKey" and scheme.location == "header" and scheme.name:
+            value = headers.get(scheme.name.lower(), "").strip()
+            if scheme.prefix:
+                if not value.lower().startswith(scheme.prefix.lower()):
+                    continue
+                value = value[len(scheme.prefix):].strip()
             if value:
                 return value
-        elif kind == "http" and str(scheme.get("scheme", "")).lower() == "bearer":
+        elif scheme.type == "http" and (scheme.scheme or "").lower() == "bearer":
             authorization = headers.get("authorization", "")
             prefix, _, token = authorization.partition(" ")
             if prefix.lower() == "bearer" and token.strip():
@@ -82,7 +88,7 @@ class WireRequest:
     #: The API key, read once: scenario matching asks before the adapter does.
     _api_key: Any = field(default=_UNPARSED, init=False, compare=False, repr=False)
 
-    def api_key(self, schemes: Iterable[Mapping[str, Any]]) -> str | None:
+    def api_key(self, schemes: Iterable[AuthScheme]) -> str | None:
         """:func:`extract_key` of this request's headers, read once per request.
 
         ``schemes`` are the provider contract's auth schemes; every caller of

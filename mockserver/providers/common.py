@@ -1,8 +1,8 @@
-"""What the three provider adapters share: reading their contract, not their shapes.
+"""What every provider adapter shares: reading its contract, not its shapes.
 
-Each adapter (``eachlabs.py``, ``wavespeed.py``, ``apikley.py``) only knows its
-provider's field names. Everything that is the same rule applied to different
-data lives here, driven by the provider contract (``provider.yaml``):
+Each adapter (``<provider>/adapter.py``) only knows its provider's field
+names. Everything that is the same rule applied to different data lives
+here, driven by the typed provider contract (``contract.spec``):
 
 * :func:`render_template` fills the contract's envelope / response templates;
 * :func:`emit_word` picks the status word the contract emits for a job's
@@ -34,9 +34,10 @@ from urllib.parse import urlsplit
 from mockserver.domain.accounts import Account, Accounts
 from mockserver.domain.clock import ManualClock
 from mockserver.domain.errors import MockError
-from mockserver.domain.lifecycle import Job, Plan, State
-from mockserver.domain.service import CreateRequest, MockService, WebhookTarget, dumps
+from mockserver.domain.lifecycle import NO_EFFECTS, Job, Plan, State, WebhookTarget
+from mockserver.domain.service import CreateRequest, MockService, dumps
 from mockserver.domain.webhooks import WebhookMessage
+from mockserver.provider_spec import CatalogueEntry, Endpoint, ErrorCase, ProviderSpec, Statuses
 from mockserver.providers.base import Route, WireRequest, WireResponse, extract_key
 
 if TYPE_CHECKING:
@@ -55,6 +56,10 @@ __all__ = [
     "seconds_to_ms",
 ]
 
+#: What a situation or an error code has when the contract says nothing of it.
+_NO_CASE = ErrorCase()
+_NO_TEXTS = CatalogueEntry()
+
 #: WaveSpeed-style account webhook secret used when no account supplies one
 #: (``base64("mock-webhook-secret")`` behind the ``whsec_`` prefix). Receivers
 #: in tests and examples verify signatures with it; documented in the README.
@@ -68,7 +73,7 @@ ScenarioLookup = Callable[[WireRequest], Mapping[str, Any]]
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
-#: Scenario keys that are :class:`Plan` fields (the rest go to ``job.extra``).
+#: Scenario keys that are :class:`Plan` fields (the rest go to ``job.effects``).
 _PLAN_FIELDS = frozenset(field.name for field in dataclasses.fields(Plan))
 
 
@@ -135,7 +140,7 @@ def _compile_text(template: str) -> _Render:
 
 
 # --- status words ----------------------------------------------------------
-def emit_word(statuses: Mapping[str, Any], job: Job, now: float) -> str | None:
+def emit_word(statuses: Statuses, job: Job, now: float) -> str | None:
     """The wire status word for ``job`` now, from the contract's ``statuses.emit``.
 
     ``emit.<neutral state>`` is one word, a list of words shown one after the
@@ -144,10 +149,10 @@ def emit_word(statuses: Mapping[str, Any], job: Job, now: float) -> str | None:
     :meth:`~Job.phase_progress` picks the word: with ``[waiting, queuing]`` a
     job in the first half of its queued time is ``waiting``, then ``queuing``.
     """
-    emit = statuses["emit"].get(job.state.value)
+    emit = statuses.emit.get(job.state.value)
     if emit is None or isinstance(emit, str):
         return emit
-    words = list(emit)
+    words = emit
     if not words:
         return None
     index = int(job.phase_progress(now) * len(words))
@@ -249,24 +254,26 @@ class AdapterBase:
         self.scenarios: ScenarioLookup | None = None
         # Our own accounts until the app shares the world's (``adapter.accounts = ...``):
         # key validity (magic invalid keys), balances, webhook secrets.
-        self.accounts: Accounts = Accounts()
+        currency = contract.spec.billing.currency
+        self.accounts: Accounts = Accounts(
+            currencies={self.name: str(currency)} if currency else None
+        )
         service.register_webhook_renderer(self.name, self.webhook)
         service.register_stale_webhook_renderer(self.name, self.stale_webhook)
 
     # --- contract access ---------------------------------------------------
     @property
-    def data(self) -> dict[str, Any]:
-        """The provider contract as loaded (``provider.yaml``)."""
-        return self.contract.data
+    def spec(self) -> ProviderSpec:
+        """The provider contract, typed (``provider.yaml`` as loaded once)."""
+        return self.contract.spec
 
-    def endpoint(self, name: str) -> dict[str, Any]:
-        """The contract's ``endpoints.<name>`` section."""
-        section: dict[str, Any] = self.data["endpoints"][name]
-        return section
+    def endpoint(self, name: str) -> Endpoint:
+        """The contract's endpoint ``name``."""
+        return self.contract.spec.endpoints[name]
 
     def paths(self, endpoint: str) -> list[str]:
         """Route paths of an endpoint, as the contract lists them."""
-        return [str(path) for path in self.endpoint(endpoint)["paths"]]
+        return list(self.endpoint(endpoint).paths)
 
     def bind(self, *endpoints: str, path_params: Mapping[str, str] | None = None) -> list[Route]:
         """Routes for ``endpoints``, in that order: method and paths from the contract.
@@ -277,7 +284,7 @@ class AdapterBase:
         """
         routes: list[Route] = []
         for name in endpoints:
-            method = str(self.endpoint(name)["method"]).upper()
+            method = self.endpoint(name).method
             handler = getattr(self, name)
             for path in self.paths(name):
                 for param, pattern in (path_params or {}).items():
@@ -292,56 +299,47 @@ class AdapterBase:
         cancellation) is shown with the failed word: a client sees a
         terminal failure, which is what a cancelled job is to it.
         """
-        statuses = self.data["statuses"]
+        statuses = self.contract.spec.statuses
         word = emit_word(statuses, job, self.service.clock.now())
         if word is None:
-            word = str(statuses["emit"]["failed"])
+            word = statuses.words_for("failed")[0]
         return word
 
-    def case(self, name: str) -> dict[str, Any]:
+    def case(self, name: str) -> ErrorCase:
         """``errors.cases.<name>``: which code (and message) a situation gets."""
-        cases: dict[str, Any] = self.data["errors"].get("cases", {})
-        return dict(cases.get(name, {}))
+        return self.contract.spec.errors.cases.get(name) or _NO_CASE
 
     def case_code(self, name: str, default: int) -> int:
-        """``errors.cases.<name>.code`` (what :meth:`case` gives), else ``default``; no copy."""
-        facts = self.data["errors"].get("cases", {}).get(name) or {}
-        return int(facts.get("code", default))
+        """``errors.cases.<name>.code``, else ``default``."""
+        return self.contract.spec.errors.case_code(name, default)
 
     def case_error(self, case: str, message: str, **fields: Any) -> MockError:
         """A MockError for a named situation, coded as the contract says."""
         facts = self.case(case)
         return MockError(
-            int(facts.get("code", 400)), str(facts.get("message") or message), **fields
+            400 if facts.code is None else facts.code, facts.message or message, **fields
         )
 
-    def catalogue(self, code: int) -> dict[str, Any]:
+    def catalogue(self, code: int) -> CatalogueEntry:
         """``errors.catalogue.<code>``: default texts for an error code."""
-        catalogue: dict[str, Any] = self.data["errors"].get("catalogue", {})
-        return dict(catalogue.get(str(code), {}))
+        return self.contract.spec.errors.catalogue.get(str(code)) or _NO_TEXTS
 
-    def failure_kind(self, job: Job) -> tuple[str, dict[str, Any]]:
+    def failure_kind(self, job: Job) -> tuple[str, Mapping[str, Any]]:
         """The ``errors.job_failures`` entry describing why ``job`` failed.
 
         ``job.failure`` names a kind (``content_moderation``) or, for WaveSpeed,
         a failure code (``"1200"``); anything unknown, including the domain's
         generic ``"internal"``, is the contract's ``default``.
         """
-        failures: dict[str, Any] = self.data["errors"].get("job_failures", {})
-        table: dict[str, Any] = failures.get("kinds") or failures.get("codes") or {}
-        failure = job.failure or ""
-        if failure in table:
-            return failure, dict(table[failure])
-        default = str(failures.get("default", ""))
-        return default, dict(table.get(default, {}))
+        return self.contract.spec.errors.job_failures.describe(job.failure)
 
     # --- auth ----------------------------------------------------------------
     def authenticate(self, request: WireRequest) -> str:
         """The API key of the request; MockError(401) in this provider's words if none."""
-        key = request.api_key(self.data["auth"]["schemes"])
+        key = request.api_key(self.contract.spec.auth)
         if key is None:
-            text = self.catalogue(401).get("message") or "Unauthorized"
-            raise self.case_error("missing_auth", str(text), rule="auth")
+            text = self.catalogue(401).message or "Unauthorized"
+            raise self.case_error("missing_auth", text, rule="auth")
         if not self.accounts.is_valid(key):
             raise self.case_error("invalid_auth", "Invalid API key", rule="auth",
                                   details="the API key is not valid")
@@ -354,17 +352,17 @@ class AdapterBase:
     # --- errors --------------------------------------------------------------
     def transport_mode(self) -> str:
         """How errors travel: ``http_status`` or ``body_code`` (config beats contract)."""
-        return self.error_transport or str(self.data["errors"]["transport"]["mode"])
+        return self.error_transport or self.contract.spec.errors.transport.mode
 
     def http_status_for(self, code: int) -> int:
         """The HTTP status an error with provider code ``code`` is sent with."""
-        transport = self.data["errors"]["transport"]
+        transport = self.contract.spec.errors.transport
         if self.transport_mode() == "body_code":
             # Apikley [3P]: errors are HTTP 200 with the code in the body,
             # except the few listed codes (429) that are real HTTP statuses.
-            if code in transport.get("real_http_status_codes", []):
+            if code in transport.real_http_status_codes:
                 return code
-            return int(transport.get("http_status", 200))
+            return transport.http_status
         return code
 
     def wire_code(self, status: int) -> int:
@@ -378,10 +376,10 @@ class AdapterBase:
         "validation error" for another client error, else 500. With real
         HTTP statuses any status travels as it is.
         """
-        catalogue = self.data["errors"].get("catalogue", {})
+        catalogue = self.contract.spec.errors.catalogue
         body_code = self.transport_mode() == "body_code"
-        mapped = self.case("method_not_allowed").get("code") if status == 405 else None
-        if isinstance(mapped, int) and body_code:
+        mapped = self.case("method_not_allowed").code if status == 405 else None
+        if mapped is not None and body_code:
             # errors.cases.method_not_allowed: Apikley's closed vocabulary says 404.
             status = mapped
         if not body_code or str(status) in catalogue:
@@ -400,16 +398,17 @@ class AdapterBase:
         shows exactly what was refused.
         """
         code = self.wire_code(error.status)
-        envelopes: dict[str, Any] = self.data["errors"]["envelopes"]
+        envelopes = self.contract.spec.errors.envelopes
         key = str(code) if str(code) in envelopes else "default"
         catalogue = self.catalogue(code)
-        message = error.message or str(catalogue.get("message", "error"))
-        details = error.details or str(catalogue.get("details") or message)
-        if envelopes[key].get("message_from") == "catalogue" and catalogue.get("message"):
+        message = error.message or (catalogue.message if catalogue.message is not None
+                                    else "error")
+        details = error.details or catalogue.details or message
+        if envelopes[key].message_from_catalogue and catalogue.message:
             # One text per code whatever the cause (a real limit or Prefer:
             # code=): the catalogue's; the cause goes to the details.
             cause = message
-            message = str(catalogue["message"])
+            message = catalogue.message
             if cause != message:
                 details = cause if not error.details else f"{cause}; {error.details}"
         named = [f"{label}: {value}" for label, value in
@@ -417,7 +416,7 @@ class AdapterBase:
         if named:
             details = f"{details} ({', '.join(named)})"
         body = render_template(
-            envelopes[key]["template"],
+            envelopes[key].template,
             {"code": code, "message": message, "details": details},
         )
         headers = dict(error.headers)
@@ -476,26 +475,22 @@ class AdapterBase:
         job_id: str,
         webhook: WebhookTarget | None,
         validation_status: int,
-        extra: Mapping[str, Any] | None = None,
+        provider_fields: Any = None,
     ) -> Job:
         """Store a new job; remember where the client addressed us for later URLs.
 
         Webhooks are rendered without a request (when the clock finishes the
-        job), so the base URLs go into ``job.extra`` now.
+        job), so the base URLs go on the job now. ``provider_fields`` is the
+        adapter's own per-job record (:attr:`Job.provider_fields`).
         """
         # Read only: both dicts below are built from it.
         scenario: Mapping[str, Any] = self.scenarios(request) if self.scenarios else {}
         # Plan fields shape the lifecycle; anything else (a WaveSpeed
-        # ``sync_timeout``) is for the adapter and rides in ``job.extra``.
+        # ``sync_timeout``) is for the adapter and rides in ``job.effects``.
         overrides = {k: v for k, v in scenario.items() if k in _PLAN_FIELDS}
         if overrides.get("outcome") is not None:
             overrides["outcome"] = State(overrides["outcome"])
-        job_extra: dict[str, Any] = {
-            "base_url": request.base_url.rstrip("/"),
-            "media_base_url": request.media_base_url.rstrip("/"),
-            "scenario": {k: v for k, v in scenario.items() if k not in _PLAN_FIELDS},
-        }
-        job_extra.update(extra or {})
+        effects = {k: v for k, v in scenario.items() if k not in _PLAN_FIELDS}
         create = CreateRequest(
             provider=self.name,
             key=key,
@@ -504,14 +499,17 @@ class AdapterBase:
             webhook=webhook,
             validation_status=validation_status,
             plan_overrides=overrides,
-            extra=job_extra,
+            base_url=request.base_url.rstrip("/"),
+            media_base_url=request.media_base_url.rstrip("/"),
+            effects=effects or NO_EFFECTS,
+            provider_fields=provider_fields,
         )
         return self.service.create(create, job_id)
 
     # --- rendering helpers ---------------------------------------------------
     def base_url(self, job: Job) -> str:
         """The provider root the job's creator addressed (for ``urls.get``)."""
-        return str(job.extra.get("base_url", self.data["base_url"])).rstrip("/")
+        return (job.base_url or self.contract.spec.base_url).rstrip("/")
 
     def output_url(self, job: Job) -> str:
         """Where the mock serves the job's generated file (``media.output_url_pattern``).
@@ -521,19 +519,17 @@ class AdapterBase:
         the job finished, or at once under scenario ``output_expired``. The
         media route answers 403 after it (``media.expired``).
         """
-        media = self.data.get("media", {})
-        media_base = str(job.extra.get("media_base_url") or self.base_url(job))
-        lifetime = media.get("output_expires_seconds")
+        media_base = job.media_base_url or self.base_url(job)
+        lifetime = self.contract.spec.media.output_expires_seconds
         if lifetime is None or job.finished_at is None:
             return self.media_url(media_base, job.id, None)
-        if job.extra.get("scenario", {}).get("output_expired"):
+        if job.effects.get("output_expired"):
             lifetime = 0
         return self.media_url(media_base, job.id, job.finished_at + float(lifetime))
 
     def media_url(self, media_base: str, job_id: str, expires: float | None) -> str:
         """The mock's URL of a job's file, in the contract's shape, expiring at ``expires``."""
-        pattern = str(self.data.get("media", {}).get(
-            "output_url_pattern", "{base_url}/_mock/media/{id}.mp4"))
+        pattern = self.contract.spec.media.output_url_pattern
         url = pattern.format(base_url=media_base.rstrip("/"), id=job_id)
         return url if expires is None else f"{url}?expires={math.floor(expires)}"
 
@@ -632,7 +628,6 @@ def earlier_snapshot(job: Job) -> Job:
         finished_at=None,
         outputs=[],
         failure=None,
-        extra=dict(job.extra),
     )
     snapshot.updated_at = started  # replace() re-runs __post_init__
     snapshot.queued_since = job.queued_since

@@ -526,7 +526,7 @@ class InProcessMock(ProviderMock):
         adapter = self.state.adapters.get(provider)
         if adapter is None:
             raise KeyError(f"no provider {provider!r} here (served: {self.providers})")
-        return str(adapter.contract.data["base_url"]).rstrip("/")
+        return adapter.contract.spec.base_url.rstrip("/")
 
     def _forward(self, request: httpx.Request) -> httpx.Response | Awaitable[httpx.Response]:
         """respx side effect: the app's answer (a coroutine for an async client)."""

@@ -42,7 +42,7 @@ from mockserver.domain.errors import MockError
 from mockserver.domain.lifecycle import Job, State
 from mockserver.domain.service import dumps
 from mockserver.domain.uploads import UploadError
-from mockserver.domain.webhooks import WebhookMessage, sign_standard_webhooks_v3
+from mockserver.domain.webhooks import WebhookMessage
 from mockserver.providers.base import Route, WireRequest, WireResponse
 from mockserver.providers.common import (
     DEFAULT_WEBHOOK_SECRET,
@@ -55,6 +55,7 @@ from mockserver.providers.common import (
 )
 from mockserver.providers.forms import parse_form_data
 from mockserver.providers.uploads import download_url, media_type_of, put_url
+from mockserver.providers.wavespeed.signing import sign_standard_webhooks_v3
 
 _POLL = "/endpoints/poll/responses/200/by_status/{word}/schema"
 _CREATE = "/endpoints/create/responses/200/schema"
@@ -114,11 +115,11 @@ class WaveSpeedAdapter(AdapterBase):
         model = self.model_or_error(request.path_params.get("model_id", "").strip("/"))
         body = parse_json_object(request, status)
         spec = self.endpoint("create")
-        transport = spec["request"].get("transport_fields") or ()  # a few names
+        transport = spec.request.get("transport_fields") or ()  # a few names
         inputs = self.service.validate_input(
             model, {k: v for k, v in body.items() if k not in transport}, status=status
         )
-        sync_field = spec.get("sync_mode", {}).get("field", "enable_sync_mode")
+        sync_field = spec.raw.get("sync_mode", {}).get("field", "enable_sync_mode")
         sync = body.get(sync_field, False)
         if not isinstance(sync, bool):
             raise MockError(status, f"{sync_field} must be a boolean", field=sync_field,
@@ -138,9 +139,9 @@ class WaveSpeedAdapter(AdapterBase):
         if not sync:
             return WireResponse(200, self.envelope(self.prediction(job, self.word(job))),
                                 schema=_CREATE)
-        if job.extra["scenario"].get("sync_timeout"):
+        if job.effects.get("sync_timeout"):
             return self.sync_answer(job)
-        limit = float(spec.get("sync_mode", {}).get("wait_seconds", 60))
+        limit = float(spec.raw.get("sync_mode", {}).get("wait_seconds", 60))
         job = self.finish_within(job, limit)  # manual clock: time passes here
         pause = self.wall_wait_seconds(job, limit)
         if pause > 0 and not job.terminal:
@@ -174,7 +175,7 @@ class WaveSpeedAdapter(AdapterBase):
         data = self.prediction(job, self.word(job))
         if not job.terminal:
             # [CLIENT] a sync wait that runs out: still processing, data.code 5004.
-            data["code"] = int(spec["sync_mode"].get("timeout_code", 5004))
+            data["code"] = int(spec.raw["sync_mode"].get("timeout_code", 5004))
             # [CLIENT] the timed-out answer says processing even if the
             # job is still queued: the SDK keys on status + code 5004.
             data["status"] = "processing"
@@ -292,18 +293,18 @@ class WaveSpeedAdapter(AdapterBase):
 
     def failure(self, job: Job) -> tuple[int, str]:
         """Job-level failure code and message ([DOC] ``data.code`` 1200 ... 5004)."""
-        failures: dict[str, Any] = self.data["errors"]["job_failures"]
-        codes: dict[str, Any] = failures["codes"]
+        failures = self.spec.errors.job_failures
+        codes = failures.table
         failure = job.failure or ""
         code = failure if failure in codes else _KIND_CODES.get(failure, "")
         if code not in codes:
-            code = str(failures["default"])
+            code = failures.default
         return int(code), str(codes[code]["message"])
 
     # --- webhook -------------------------------------------------------------
     def webhook(self, job: Job) -> WebhookMessage | None:
         """The flat prediction, signed with the account's webhook secret."""
-        target = job.extra.get("webhook")
+        target = job.webhook
         if target is None or job.state not in (State.SUCCEEDED, State.FAILED):
             return None
         # One message per job: the job id is a stable webhook-id across
@@ -312,7 +313,7 @@ class WaveSpeedAdapter(AdapterBase):
 
     def stale_webhook(self, job: Job) -> WebhookMessage | None:
         """The flat prediction as it was while running (``processing``), its own webhook-id."""
-        target = job.extra.get("webhook")
+        target = job.webhook
         if target is None or job.state not in (State.SUCCEEDED, State.FAILED):
             return None
         snapshot = earlier_snapshot(job)

@@ -17,12 +17,13 @@ Wire facts (contracts/eachlabs/provider.yaml, with provenance there):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from mockserver.domain.errors import MockError
 from mockserver.domain.lifecycle import Job, State
 from mockserver.domain.service import dumps
-from mockserver.domain.webhooks import WebhookMessage, secret_header
+from mockserver.domain.webhooks import WebhookMessage
 from mockserver.providers.base import Route, WireRequest, WireResponse
 from mockserver.providers.common import (
     AdapterBase,
@@ -31,8 +32,16 @@ from mockserver.providers.common import (
     render_template,
     run_seconds,
 )
+from mockserver.providers.eachlabs.signing import secret_header
 
 _POLL = "/endpoints/poll/responses/200/by_status/{word}/schema"
+
+
+@dataclass(frozen=True, slots=True)
+class EachlabsJobFields:
+    """What only Eachlabs keeps of a prediction: the ``version`` the create asked for."""
+
+    version: Any = None
 
 
 class EachlabsAdapter(AdapterBase):
@@ -70,9 +79,9 @@ class EachlabsAdapter(AdapterBase):
             job_id=self.service.world.new_uuid(),
             webhook=webhook,
             validation_status=status,
-            extra={"version": body.get("version")},
+            provider_fields=EachlabsJobFields(version=body.get("version")),
         )
-        response = self.endpoint("create")["responses"]["200"]
+        response = self.endpoint("create").responses["200"]
         return WireResponse(
             200,
             render_template(response["template"], {"id": job.id}),
@@ -92,7 +101,7 @@ class EachlabsAdapter(AdapterBase):
         job_id = request.path_params["id"]
         self.service.get(self.name, job_id, key)  # 404 before the "already finished" check
         job = self.service.cancel(self.name, job_id, key)
-        response = self.endpoint("cancel")["responses"]["200"]
+        response = self.endpoint("cancel").responses["200"]
         return WireResponse(
             200,
             render_template(response["template"], {"id": job.id}),
@@ -145,10 +154,10 @@ class EachlabsAdapter(AdapterBase):
     # --- webhook -------------------------------------------------------------
     def webhook(self, job: Job) -> WebhookMessage | None:
         """``{exec_id, status, output, error, flow_id}`` for a finished job; none on cancel."""
-        target = job.extra.get("webhook")
+        target = job.webhook
         if target is None or job.state not in (State.SUCCEEDED, State.FAILED):
             return None
-        payloads = self.data["webhook"]["payload"]
+        payloads = self.spec.webhook.payload
         if job.state is State.SUCCEEDED:
             body = render_template(
                 payloads["succeeded"]["template"], {"id": job.id, "output": self.outputs(job)[0]}
@@ -169,7 +178,7 @@ class EachlabsAdapter(AdapterBase):
 
     def stale_webhook(self, job: Job) -> WebhookMessage | None:
         """The job as it was while running: ``{exec_id, status: processing, output: null}``."""
-        target = job.extra.get("webhook")
+        target = job.webhook
         if target is None or job.state not in (State.SUCCEEDED, State.FAILED):
             return None
         snapshot = earlier_snapshot(job)

@@ -22,6 +22,7 @@ Wire facts (contracts/apikley/provider.yaml, with provenance there):
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,7 +31,8 @@ from mockserver.domain.accounts import default_webhook_secret
 from mockserver.domain.errors import MockError
 from mockserver.domain.lifecycle import Job, State
 from mockserver.domain.service import dumps
-from mockserver.domain.webhooks import WebhookMessage, sign_kie_hmac
+from mockserver.domain.webhooks import WebhookMessage
+from mockserver.providers.apikley.signing import sign_kie_hmac
 from mockserver.providers.base import Route, WireRequest, WireResponse
 from mockserver.providers.common import (
     AdapterBase,
@@ -43,6 +45,13 @@ from mockserver.providers.common import (
 )
 
 _POLL = "/endpoints/poll/responses/200/by_status/{word}/schema"
+
+
+@dataclass(frozen=True, slots=True)
+class ApikleyJobFields:
+    """What only Apikley renders of a task: the create request, as recordInfo's ``param``."""
+
+    param: str
 
 
 class ApikleyAdapter(AdapterBase):
@@ -81,9 +90,9 @@ class ApikleyAdapter(AdapterBase):
             webhook=webhook,
             validation_status=status,
             # [DOC] recordInfo's `param` is the create request as a JSON string.
-            extra={"param": self.json_text(body)},
+            provider_fields=ApikleyJobFields(param=self.json_text(body)),
         )
-        response = self.endpoint("create")["responses"]["200"]
+        response = self.endpoint("create").responses["200"]
         return WireResponse(
             200,
             render_template(response["template"], {"id": job.id}),
@@ -93,7 +102,7 @@ class ApikleyAdapter(AdapterBase):
     def poll(self, request: WireRequest) -> WireResponse:
         """The task record, wrapped in ``{code: 200, msg: "success", data}``."""
         key = self.authenticate(request)
-        spec = self.endpoint("poll")
+        spec = self.endpoint("poll").raw
         name = str(spec.get("job_id", {}).get("name", "taskId"))
         task_id = request.query.get(name, "")
         if not task_id:
@@ -105,10 +114,11 @@ class ApikleyAdapter(AdapterBase):
             if error.status != 404:
                 raise
             # [3P] an unknown taskId is {"code": 422, "msg": "recordInfo is null"}.
-            unknown = spec.get("unknown_job") or self.case("unknown_job")
+            unknown = spec.get("unknown_job") or {}
+            case = self.case("unknown_job")
             raise MockError(
-                int(unknown.get("code", 422)),
-                str(unknown.get("message", "recordInfo is null")),
+                int(unknown.get("code", case.code or 422)),
+                str(unknown.get("message", case.message or "recordInfo is null")),
                 field=name,
                 rule="exists",
             ) from error
@@ -136,7 +146,7 @@ class ApikleyAdapter(AdapterBase):
         expiry, ``link_expires_seconds`` from now on the mock clock.
         """
         self.authenticate(request)
-        spec = self.endpoint("download_url")
+        spec = self.endpoint("download_url").raw
         status = self.case_code("validation", 422)
         body = parse_json_object(request, status)
         problems = self.contract.validate("/endpoints/download_url/request/schema", body)
@@ -208,7 +218,8 @@ class ApikleyAdapter(AdapterBase):
             "taskId": job.id,
             "model": job.model_id,
             "state": word,
-            "param": str(job.extra.get("param", "{}")),
+            "param": fields.param if isinstance(fields := job.provider_fields,
+                                                ApikleyJobFields) else "{}",
             "resultJson": result,
             "failCode": fail_code,
             "failMsg": fail_msg,
@@ -230,19 +241,19 @@ class ApikleyAdapter(AdapterBase):
     # --- webhook -------------------------------------------------------------
     def webhook(self, job: Job) -> WebhookMessage | None:
         """The recordInfo envelope: code 200 on success, 501 on failure."""
-        target = job.extra.get("webhook")
+        target = job.webhook
         if target is None or job.state not in (State.SUCCEEDED, State.FAILED):
             return None
         if job.state is State.SUCCEEDED:
             code, msg = 200, "success"
         else:
             code = 501
-            msg = str(self.catalogue(501).get("message") or "Generation failed")
+            msg = self.catalogue(501).message or "Generation failed"
         return self._message(job, target.url, code, msg, self.record(job, self.word(job)))
 
     def stale_webhook(self, job: Job) -> WebhookMessage | None:
         """The recordInfo envelope as it was while the task was ``generating``."""
-        target = job.extra.get("webhook")
+        target = job.webhook
         if target is None or job.state not in (State.SUCCEEDED, State.FAILED):
             return None
         snapshot = earlier_snapshot(job)
@@ -259,7 +270,7 @@ class ApikleyAdapter(AdapterBase):
         sample verifiers read: a top-level ``taskId``, ``data.task_id`` and
         ``data.callbackType``.
         """
-        callback = self.data["webhook"]["callback"]
+        callback = self.spec.webhook.callback
         data = {**record, "task_id": job.id, "callbackType": str(callback["callback_type"])}
         return {"code": code, "msg": msg, "message": msg, "taskId": job.id, "data": data}
 
