@@ -161,6 +161,8 @@ class Admission:
         self.limiter.record_create(provider, key, now, job.id, decision)
         job.held = decision.queued
         job.extra["price"] = record  # shared by every job at this price: read only
+        # The decision as it was (window and slot counts), for the job's timeline.
+        job.extra["admission"] = decision
         return Admitted(quote, decision)
 
     def _shared(self, quote: Quote) -> tuple[Decimal, dict[str, Any]]:

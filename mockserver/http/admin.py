@@ -36,6 +36,7 @@ from mockserver.domain.service import WebhookTarget
 from mockserver.domain.uploads import Upload, UploadError
 from mockserver.domain.webhooks import Delivery, DeliveryState
 from mockserver.http import media
+from mockserver.http.admin_insight import insight_routes, journal_view
 from mockserver.http.admin_openapi import build_admin_openapi
 from mockserver.http.asgi import BodyTooLarge, ClientGone, read_body
 from mockserver.http.journal import mask_secret, mask_value
@@ -115,6 +116,10 @@ def _guard(endpoint: Endpoint) -> Endpoint:
             return json_response({"error": f"internal error: {type(error).__name__}"}, 500)
 
     return guarded
+
+
+#: The guard for admin endpoints defined in other modules (admin_insight).
+guarded = _guard
 
 
 async def _body(request: Request) -> bytes:
@@ -284,7 +289,7 @@ async def list_jobs(request: Request) -> Response:
             paging.int_cursor(), newest_first=paging.newest_first)),
         paging.limit, keep,
     )
-    jobs = [job_to_dict(job, _status_word(state, job)) for job in found.items]
+    jobs = [job_to_dict(job, status_word(state, job)) for job in found.items]
     page = Page(jobs, found.next_cursor)
     return json_response(_page_body("jobs", page, paging, stored=len(state.world)))
 
@@ -296,10 +301,10 @@ async def get_job(request: Request) -> Response:
     if job is None:
         raise AdminError(404, f"no job {request.path_params['job_id']!r}")
     state.tick()
-    return json_response(job_to_dict(job, _status_word(state, job)))
+    return json_response(job_to_dict(job, status_word(state, job)))
 
 
-def _status_word(state: MockState, job: Job) -> str | None:
+def status_word(state: MockState, job: Job) -> str | None:
     """The status word a poll of ``job`` would show now (``processing``, ``generating``...)."""
     word = getattr(state.adapters.get(job.provider), "word", None)
     return str(word(job)) if callable(word) else None
@@ -319,7 +324,9 @@ async def list_requests(request: Request) -> Response:
             raise AdminError(
                 400, f"status must be an HTTP status code, got {raw_status[:40]!r}") from None
     page = state.journal.page(paging, provider=provider, status=status,
-                              endpoint=request.query_params.get("endpoint"))
+                              endpoint=request.query_params.get("endpoint"),
+                              job=request.query_params.get("job"),
+                              view=functools.partial(journal_view, state.adapters))
     return json_response(_page_body("requests", page, paging, stored=len(state.world.journal),
                                     stored_bytes=state.journal.bytes))
 
@@ -625,6 +632,7 @@ def admin_routes() -> list[BaseRoute]:
         Route("/reset", reset, methods=["POST"]),
         Route("/jobs", list_jobs, methods=["GET"]),
         Route("/jobs/{job_id:str}", get_job, methods=["GET"]),
+        *insight_routes(),
         Route("/requests", list_requests, methods=["GET"]),
         Route("/webhooks", list_webhooks, methods=["GET"]),
         Route("/webhooks/{delivery_id:str}/resend", resend_webhook, methods=["POST"]),

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from mockserver.http.admin_insight import add_insight_openapi
+
 __all__ = ["build_admin_openapi"]
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
@@ -552,6 +554,7 @@ def build_admin_openapi(server_url: str | None = None) -> dict[str, Any]:
             }
         },
     }
+    add_insight_openapi(paths, schemas)  # the console's data: mockserver.http.admin_insight
     return {
         "openapi": "3.1.0",
         "info": {
