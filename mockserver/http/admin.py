@@ -147,6 +147,10 @@ async def _json_object(request: Request) -> dict[str, Any]:
     return data
 
 
+#: For admin endpoints defined in other modules (the console's).
+json_object = _json_object
+
+
 def _iso(seconds: float) -> str | None:
     try:
         moment = datetime.datetime.fromtimestamp(seconds, tz=datetime.UTC)
@@ -495,6 +499,10 @@ def _check_tier(state: MockState, body: dict[str, Any]) -> None:
         raise AdminError(
             400, f"unknown tier {tier!r} in limits; known tiers: {', '.join(sorted(known))}"
         )
+
+
+#: For admin endpoints defined in other modules (the console's).
+check_tier = _check_tier
 
 
 @_guard

@@ -27,10 +27,11 @@ from typing import Any, cast
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Match, Mount, Router
 from starlette.types import Receive, Scope, Send
 
+from mockserver.console.routes import console_routes
 from mockserver.config import ClockConfig, ConfigError, MockConfig, ProviderConfig
 from mockserver.contracts import ContractSet, ProviderContract, load_contracts
 from mockserver.domain.accounts import Accounts
@@ -130,8 +131,14 @@ _DROP_FILTER = _DroppedConnectionFilter()
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
-    """Framework 404/405 (admin and unknown paths) as ``{"error": ...}``."""
+    """Framework 404/405 (admin and unknown paths) as ``{"error": ...}``.
+
+    ``GET /`` that nothing else answers (a provider served on its own host
+    answers its own ``/``) goes to the console.
+    """
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 404 and request.url.path == "/" and request.method in ("GET", "HEAD"):
+        return RedirectResponse("/_mock/ui", 307)
     if exc.status_code == 404:
         message = (
             f"no route for {request.method} {request.url.path}; providers are served under "
@@ -369,7 +376,7 @@ def create_app(
     for adapter in built.values():
         _connect(adapter, state)
 
-    admin = AdminGuard(Router(admin_routes()), guard)
+    admin = AdminGuard(Router([*admin_routes(), *console_routes()]), guard)
     routes: list[BaseRoute] = [Mount("/_mock", app=admin)]
     for name, adapter in built.items():
         own_hosts = frozenset(h for h, p in hosts.items() if p == name)
