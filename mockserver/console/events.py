@@ -10,21 +10,20 @@ the list it shows. Bounded: at most :data:`MAX_STREAMS` streams at once (a
 503 beyond, so a forgotten tab cannot pile up tasks), a ``: heartbeat``
 comment every :data:`HEARTBEAT_SECONDS` so proxies and the browser keep the
 connection, and every stream ends when its client leaves or the server
-shuts down (:meth:`StreamHub.close`, which ``mockserver serve`` calls before
-uvicorn waits for open responses; uvicorn's own graceful shutdown, which
-marks each open response as the connection's last, ends it too).
+shuts down: :meth:`StreamHub.close`, which ``mockserver serve`` and the
+served test mocks call before uvicorn waits (without a limit) for open
+responses.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from typing import Any
 
 from starlette.types import Receive, Scope, Send
-
-from mockserver.http.asgi import send_response
 
 __all__ = ["HEARTBEAT_SECONDS", "MAX_STREAMS", "POLL_SECONDS", "EventStream", "StreamHub",
            "hub_of", "snapshot"]
@@ -79,17 +78,6 @@ def _event(name: str, data: Any) -> bytes:
     return f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
 
 
-def _response_ending(send: Send) -> bool:
-    """Whether uvicorn's graceful shutdown has marked this response its connection's last.
-
-    uvicorn's ``shutdown`` sets ``keep_alive = False`` on the cycle of every
-    connection with a response in progress, then waits for them: a stream
-    served by a uvicorn not started by ``mockserver serve`` ends on it too.
-    """
-    cycle = getattr(send, "__self__", None)
-    return cycle is not None and getattr(cycle, "keep_alive", True) is False
-
-
 class EventStream:
     """The ASGI endpoint of ``GET /_mock/events`` (behind the admin guard)."""
 
@@ -128,11 +116,9 @@ class EventStream:
                      "clock_kind": state.clock_kind}
             await _chunk(send, b"retry: 2000\n\n" + _event("hello", hello))
             quiet_since = time.monotonic()
-            while not hub.closing and not _response_ending(send):
-                try:
+            while not hub.closing:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(gone.wait(), POLL_SECONDS)
-                except TimeoutError:
-                    pass
                 if gone.is_set():
                     return
                 state.tick()  # what the page shows is the store as a request would see it
@@ -162,4 +148,7 @@ async def _chunk(send: Send, body: bytes) -> None:
 
 async def _refuse(send: Send, message: str) -> None:
     body = json.dumps({"error": message}).encode()
-    await send_response(send, 503, body, [("retry-after", "5")], media_type="application/json")
+    await send({"type": "http.response.start", "status": 503, "headers": [
+        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+        (b"retry-after", b"5")]})
+    await send({"type": "http.response.body", "body": body})

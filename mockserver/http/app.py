@@ -31,8 +31,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Match, Mount, Router
 from starlette.types import Receive, Scope, Send
 
-from mockserver.console.routes import console_routes
 from mockserver.config import ClockConfig, ConfigError, MockConfig, ProviderConfig
+from mockserver.console.routes import console_routes
 from mockserver.contracts import ContractSet, ProviderContract, load_contracts
 from mockserver.domain.accounts import Accounts
 from mockserver.domain.admission import Admission

@@ -26,8 +26,8 @@ from typing import Any, TextIO
 
 import uvicorn
 
-from mockserver.console.events import hub_of
 from mockserver.config import MAX_SPEED, ConfigError, MockConfig
+from mockserver.console.events import hub_of
 from mockserver.contracts import ContractError
 from mockserver.http.app import create_app
 from mockserver.http.connect import ConnectProxy, connect_protocol
