@@ -30,6 +30,14 @@ const offset = (at, start) => {
   const d = at - start;
   return (d >= 0 ? "+" : "") + (Math.abs(d) < 100 ? d.toFixed(2) : d.toFixed(0)) + " s";
 };
+// Notices survive the re-renders live updates cause.
+const notices = {};
+const noticeHtml = (id) => `<p id="${id}" class="${notices[id] ? `notice ${notices[id][0]}` : ""}">${esc(notices[id]?.[1] ?? "")}</p>`;
+function notify(id, ok, text) {
+  notices[id] = [ok ? "ok" : "bad", text];
+  const el = document.getElementById(id);
+  if (el) { el.className = `notice ${notices[id][0]}`; el.textContent = text; }
+}
 const badge = (text, cls) => `<span class="badge ${esc(cls ?? text)}">${esc(text)}</span>`;
 const statusBadge = (code) => badge(code, `s${String(code)[0]}`);
 const qs = (params) => Object.entries(params).filter(([, v]) => v !== "" && v != null)
@@ -295,7 +303,7 @@ async function requestsPage() {
 }
 function requestHtml(r) {
   if (r.error) return `<p class="error">${esc(r.error)}</p>`;
-  const near = r.near_miss ? `<div class="nearmiss" id="near-miss"><strong>Did you mean <code>${esc(r.near_miss.suggestion)}</code>?</strong>
+  const near = r.near_miss ? `<div class="nearmiss" id="near-miss"><strong>${esc(r.near_miss.suggestion)}</strong>
       <div class="muted">unknown ${esc(r.near_miss.kind)}; the mock knows: ${(r.near_miss.known || []).slice(0, 8).map((k) => `<code>${esc(k)}</code>`).join(", ")}</div></div>` : "";
   const headers = Object.entries(r.headers || {}).map(([k, v]) => `<tr><td>${esc(k)}</td><td class="mono">${esc(v)}</td></tr>`).join("");
   return `<h2>${esc(r.method)} <span class="mono">${esc(r.path)}</span> ${statusBadge(r.status)}</h2>
@@ -330,18 +338,17 @@ async function webhooksPage() {
   keepFocus(() => {
     main.innerHTML = `<h2>Webhook deliveries</h2>
       ${filterBar([["provider", "provider", options.providers]])}
-      <p id="webhook-notice"></p>
+      ${noticeHtml("webhook-notice")}
       <div class="groups">${group("Delivered", "delivered", groups.delivered)}${group("Pending / in flight", "pending", groups.pending)}${group("Failed (gave up)", "failed", groups.failed)}</div>
       ${pager(data)}`;
   });
   wireFilters(); wirePager(data);
   for (const button of main.querySelectorAll("button.resend")) {
     button.addEventListener("click", async () => {
-      const notice = document.getElementById("webhook-notice");
       try {
         const again = await send(`/webhooks/${encodeURIComponent(button.dataset.id)}/resend`, "POST");
-        notice.className = "notice ok"; notice.textContent = `Resent as ${again.id}: a new attempt series, due now.`;
-      } catch (error) { notice.className = "notice bad"; notice.textContent = error.message; }
+        notify("webhook-notice", true, `Resent as ${again.id}: a new attempt series, due now.`);
+      } catch (error) { notify("webhook-notice", false, error.message); }
       refresh();
     });
   }
@@ -384,7 +391,7 @@ function accountHtml(a) {
     <table class="kv"><tr><td>fingerprint</td><td class="mono">${esc(a.fingerprint)}</td></tr>
     <tr><td>valid</td><td>${a.valid ? "yes" : "no"}</td></tr>
     <tr><td>webhook secret</td><td class="mono"><span id="secret">${esc(a.webhook_secret)}</span> <button class="small" id="reveal">reveal</button></td></tr></table>
-    <p id="account-notice"></p>
+    ${noticeHtml("account-notice")}
     <table id="balances"><thead><tr><th>provider</th><th>balance</th><th>reserved</th><th>available</th><th>creates / window</th><th>at once</th><th></th></tr></thead><tbody>${rows}</tbody></table>
     <p class="muted">Balances are in the provider's unit; a create that costs more than the available balance is answered 402.</p>`;
 }
@@ -400,13 +407,12 @@ function wireAccount(a) {
       const p = button.dataset.provider;
       const num = (id) => { const v = document.getElementById(id).value; return v === "" ? undefined : Number(v); };
       const limits = { creates_per_window: num(`cpw-${p}`), window_seconds: num(`win-${p}`), concurrent: num(`conc-${p}`) };
-      const notice = document.getElementById("account-notice");
       try {
         await send(`/accounts/by-fingerprint/${encodeURIComponent(a.fingerprint)}`, "PUT",
           { provider: p, balance: num(`balance-${p}`), limits });
-        notice.className = "notice ok"; notice.textContent = `Saved ${p}.`;
-        setTimeout(refresh, 600);
-      } catch (error) { notice.className = "notice bad"; notice.textContent = error.message; }
+        notify("account-notice", true, `Saved ${p}: balance ${num(`balance-${p}`)}.`);
+        setTimeout(refresh, 300);
+      } catch (error) { notify("account-notice", false, error.message); }
     });
   }
 }
@@ -423,7 +429,7 @@ async function clockPage() {
       <div class="card"><h2>Clock</h2><div class="stat" id="clock-now">${esc(isoOf(clock.now))}</div>
         <p class="muted">${esc(clock.kind)} clock${clock.speed ? `, ${esc(clock.speed)}× the wall clock` : " (moves only when advanced)"} · ${esc(clock.now)} s</p>
         <form class="filters" id="advance-form"><label>advance by (seconds)<input id="advance-seconds" type="number" min="0" step="any" value="60"></label>
-          <button class="primary" id="advance-btn" type="submit">Advance</button></form><p id="clock-notice"></p></div>
+          <button class="primary" id="advance-btn" type="submit">Advance</button></form>${noticeHtml("clock-notice")}</div>
       <div class="card"><h2>Queue a scenario</h2>
         <form class="form" id="queue-form">
           <label>scenario<select id="q-scenario"><option value="">(an error code instead)</option>${opt(scenarios.available.map((s) => s.name))}</select></label>
@@ -434,19 +440,18 @@ async function clockPage() {
           <label>nth matching call<input id="q-nth" type="number" min="1" placeholder="next"></label>
           <label>times<input id="q-times" type="number" min="1" value="1"></label>
           <div class="actions wide"><button type="button" id="clear-queue">Clear queue</button><button class="primary" type="submit">Queue</button></div>
-        </form><p id="queue-notice"></p>
+        </form>${noticeHtml("queue-notice")}
         <table id="queued"><thead><tr><th>scenario / code</th><th>match</th><th>times left</th></tr></thead><tbody>${queued || `<tr><td colspan="3" class="muted">Queue empty.</td></tr>`}</tbody></table></div></div>
       <div class="card"><h2>Scenario registry</h2><table id="registry"><thead><tr><th>name</th><th>effect</th></tr></thead><tbody>${registry}</tbody></table></div></div>`;
   });
   document.getElementById("advance-form").addEventListener("submit", async (event) => {
     event.preventDefault();
-    const notice = document.getElementById("clock-notice");
     try {
       const moved = await send("/clock/advance", "POST", { seconds: Number(document.getElementById("advance-seconds").value) });
-      notice.className = "notice ok"; notice.textContent = `Advanced ${moved.advanced} s: now ${isoOf(moved.now)}.`;
+      notify("clock-notice", true, `Advanced ${moved.advanced} s: now ${isoOf(moved.now)}.`);
       clockInfo = { ...clockInfo, ...moved }; showClock();
       document.getElementById("clock-now").textContent = isoOf(moved.now);
-    } catch (error) { notice.className = "notice bad"; notice.textContent = error.message; }
+    } catch (error) { notify("clock-notice", false, error.message); }
   });
   document.getElementById("queue-form").addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -456,14 +461,12 @@ async function clockPage() {
     if (val("q-nth")) match.nth = Number(val("q-nth"));
     const body = { match, times: Number(val("q-times") || 1) };
     if (val("q-scenario")) body.scenario = val("q-scenario"); else body.code = Number(val("q-code"));
-    const notice = document.getElementById("queue-notice");
-    try { await send("/scenarios", "POST", body); notice.className = "notice ok"; notice.textContent = "Queued."; refresh(); }
-    catch (error) { notice.className = "notice bad"; notice.textContent = error.message; }
+    try { await send("/scenarios", "POST", body); notify("queue-notice", true, "Queued."); refresh(); }
+    catch (error) { notify("queue-notice", false, error.message); }
   });
   document.getElementById("clear-queue").addEventListener("click", async () => {
     const cleared = await api("/scenarios", { method: "DELETE" });
-    const notice = document.getElementById("queue-notice");
-    notice.className = "notice ok"; notice.textContent = `Cleared ${cleared.cleared}.`; refresh();
+    notify("queue-notice", true, `Cleared ${cleared.cleared}.`); refresh();
   });
 }
 
