@@ -139,8 +139,7 @@ def test_console_follows_clients_live_and_drives_the_mock(
     screenshot("accounts")
 
     # Requests: a create with a misspelt model, and the console's "did you mean".
-    misspelt = http.post("/eachlabs/v1/prediction/", headers=apis["wavespeed"].headers(
-        {"X-API-Key": "console-eachlabs-2"}), json={
+    misspelt = http.post("/eachlabs/v1/prediction/", headers={"X-API-Key": "console-eachlabs-2"}, json={
             "model": "wan-2-5-preview-image-to-vide",
             "input": {"image_url": "https://example.com/a.png", "prompt": "a cat"}})
     assert misspelt.status_code == 404

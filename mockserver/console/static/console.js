@@ -220,7 +220,7 @@ async function jobsPage() {
     tr.addEventListener("click", () => { location.hash = `jobs/${encodeURIComponent(tr.dataset.id)}`; });
   }
 }
-const ICONS = { create: "+", poll: "?", transition: "→", credit: "$", rate_limit: "⏱", scenario: "!",
+const ICONS = { create: "+", poll: "?", transition: "→", credit: "$", rate_limit: "R", scenario: "!",
   webhook_attempt: "↗", cancel: "×", output: "▶" };
 function eventSub(ev) {
   const d = ev.detail || {};
@@ -250,7 +250,7 @@ function timelineHtml(data) {
   const job = data.job, start = job.created_at;
   const legend = Object.entries({ create: "create", poll: "poll", transition: "state", credit: "credits",
     rate_limit: "rate limit", scenario: "scenario", webhook_attempt: "webhook" })
-    .map(([k, label]) => `<span class="k-${k}"><i style="background:var(--${{ create: "accent", poll: "grey", transition: "violet", credit: "warn", rate_limit: "teal", scenario: "violet", webhook_attempt: "info" }[k]})"></i>${label}</span>`).join("");
+    .map(([k, label]) => `<span><i class="lg-${k}"></i>${label}</span>`).join("");
   const events = data.events.map((ev) => {
     const d = ev.detail || {};
     const planned = d.planned ? " planned" : "";
@@ -261,7 +261,7 @@ function timelineHtml(data) {
       <div class="t"><b>${esc(offset(ev.at, start))}</b>${esc(timeOf(ev.at))}</div>
       <div class="body"><div class="title">${esc(ev.title)}</div><div class="sub">${eventSub(ev)}</div>${eventDetails(ev)}</div></li>`;
   }).join("");
-  return `<div class="job-head"><h2 style="margin:0">Job</h2><span class="id">${esc(job.id)}</span>${badge(job.provider)}
+  return `<div class="job-head"><h2 class="flush">Job</h2><span class="id">${esc(job.id)}</span>${badge(job.provider)}
       <span class="badge ${esc(job.state)}" id="timeline-state">${esc(job.state)}</span><span class="word">${esc(job.status ?? "")}</span></div>
     <dl class="facts"><dt>model</dt><dd class="mono">${esc(job.model_id)}</dd><dt>key</dt><dd class="mono">${esc(job.key)}</dd>
       <dt>created</dt><dd>${esc(isoOf(job.created_at))} (mock clock)</dd>
@@ -285,7 +285,7 @@ async function requestsPage() {
     return h["x-api-key"] || h.authorization || "";
   };
   const rows = data.requests.map((r) => `<tr class="row ${String(r.seq) === view.arg ? "selected" : ""}" data-seq="${r.seq}">
-    <td>${esc(timeOf(r.at))}</td><td>${esc(r.method)}</td><td class="mono">${esc(r.path)}</td>
+    <td>${esc(timeOf(r.at))}</td><td>${esc(r.method)}</td><td class="mono clip" title="${esc(r.path)}">${esc(r.path)}</td>
     <td>${r.provider ? badge(r.provider) : ""}</td><td class="mono">${esc(key(r))}</td>
     <td>${statusBadge(r.status)}${r.near_miss ? ' <span class="badge pending" title="the mock knows something close">did you mean…</span>' : ""}</td>
     <td>${esc(r.duration_ms)} ms</td></tr>`).join("");
@@ -327,7 +327,7 @@ async function webhooksPage() {
   const card = (d) => `<div class="delivery" data-id="${esc(d.id)}">
       <div class="top"><span>${badge(d.provider)} ${badge(d.state)} <span class="word">${esc(d.kind)}</span></span>
       ${d.state === "delivered" || d.state === "gave_up" ? `<button class="small resend" data-id="${esc(d.id)}">Resend</button>` : ""}</div>
-      <div class="sub mono" style="margin-top:4px">${esc(d.url)}</div>
+      <div class="sub mono spaced">${esc(d.url)}</div>
       <div class="word">job <a href="#jobs/${esc(encodeURIComponent(d.job_id))}">${esc(d.job_id.slice(0, 13))}…</a>
         ${d.resend_of ? ` · resend of ${esc(d.resend_of.slice(0, 8))}` : ""}${d.resent_as ? ` · resent as ${esc(d.resent_as.slice(0, 8))}` : ""}${d.dropped ? " · dropped at the bound" : ""}</div>
       <ul class="attempts">${d.attempts.map((a) => `<li class="attempt">#${a.attempt} ${esc(timeOf(a.at))} · ${badge(a.outcome, a.outcome === "delivered" ? "delivered" : "failed")}
@@ -383,8 +383,8 @@ function accountHtml(a) {
       <td><input class="balance-input" id="balance-${esc(acc.provider)}" type="number" min="0" step="any" value="${esc(acc.balance)}"> ${esc(acc.currency)}</td>
       <td>${esc(acc.reserved)}</td><td>${esc(acc.available)}</td>
       <td><input class="balance-input" id="cpw-${esc(acc.provider)}" type="number" min="0" value="${esc(lim.creates_per_window ?? "")}"> / 
-        <input class="balance-input" style="width:70px" id="win-${esc(acc.provider)}" type="number" min="1" value="${esc(lim.window_seconds ?? "")}"> s</td>
-      <td><input class="balance-input" style="width:70px" id="conc-${esc(acc.provider)}" type="number" min="0" value="${esc(lim.concurrent ?? "")}"></td>
+        <input class="balance-input narrow" id="win-${esc(acc.provider)}" type="number" min="1" value="${esc(lim.window_seconds ?? "")}"> s</td>
+      <td><input class="balance-input narrow" id="conc-${esc(acc.provider)}" type="number" min="0" value="${esc(lim.concurrent ?? "")}"></td>
       <td><button class="small save-account" data-provider="${esc(acc.provider)}">Save</button></td></tr>`;
   }).join("");
   return `<h2>Key <span class="mono">${esc(a.key)}</span></h2>
@@ -475,7 +475,7 @@ let triggerResult = null;
 async function triggerPage() {
   if (document.getElementById("trigger-form")) return; // keep what the user typed
   const opt = (list, selected) => list.map((v) => `<option ${v === selected ? "selected" : ""}>${esc(v)}</option>`).join("");
-  main.innerHTML = `<div class="card" style="max-width:900px"><h2>Trigger a job</h2>
+  main.innerHTML = `<div class="card narrow-card"><h2>Trigger a job</h2>
     <p class="muted">Starts a job the way a client does: a real create request of the provider (its auth header, path and body),
       sent through the mock's own route, so validation, rate limits, price, scenario and journal apply. Like <code>stripe trigger</code>.</p>
     <form class="form" id="trigger-form">
