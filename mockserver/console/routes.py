@@ -25,8 +25,10 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from mockserver import wirejson
+from mockserver.domain.errors import MockError
 from mockserver.console.events import EventStream
 from mockserver.console.trigger import TriggerError, build_create, call_app
+from mockserver.redact import mask_value
 
 __all__ = ["ASSETS", "CONSOLE_HEADERS", "console_routes"]
 
@@ -97,10 +99,10 @@ def console_routes() -> list[BaseRoute]:
             parsed = answer.decode("utf-8", "replace")
         created = next(state.world.jobs_from(), (0, None))
         job = created[1] if created[0] > newest else None
-        result = {
+        result: dict[str, Any] = {
             "job": admin.job_to_dict(job, admin.status_word(state, job)) if job else None,
             "request": {"method": call.method, "path": call.path + (
-                f"?{call.query}" if call.query else ""), "body": admin.mask_value(call.body),
+                f"?{call.query}" if call.query else ""), "body": mask_value(call.body),
                 "scenario": body.get("scenario") or None},
             "response": {"status": status, "body": parsed,
                          "retry_after": headers.get("retry-after")},
@@ -114,9 +116,8 @@ def console_routes() -> list[BaseRoute]:
     @admin.guarded
     async def trigger_options(request: Request) -> Response:
         state = request.app.state.mock
-        models = {name: sorted(getattr(adapter, "contract", None).models
-                               if getattr(adapter, "contract", None) is not None
-                               else state.contracts.provider(name).models)
+        models = {name: sorted((getattr(adapter, "contract", None)
+                                or state.contracts.provider(name)).models)
                   for name, adapter in state.adapters.items()}
         return admin.json_response({
             "providers": list(state.adapters), "models": models,
@@ -164,7 +165,7 @@ def console_routes() -> list[BaseRoute]:
         admin.check_tier(state, body)
         try:
             state.accounts.update(key, body)
-        except admin.MockError as error:
+        except MockError as error:
             raise admin.AdminError(error.status, error.message) from None
         return admin.json_response(_account_view(state, key))
 

@@ -1,22 +1,70 @@
 """The console in a real headless Chromium while clients run jobs over HTTP.
 
+Debian's ``chromium`` + ``chromedriver``, driven by Selenium with
+``Service(executable_path=<chromedriver on PATH>)``: selenium-manager never
+runs, so nothing is downloaded. A missing browser or driver is the suite's
+one rule (``need_tool``: a skip with the install line here, a failure in CI).
 Every figure is printed, none asserted (the 100,000-job load time is reported).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import shutil
+import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import httpx
-from console_browser import browser, screenshot  # noqa: F401  (fixtures)
+import pytest
+from conftest import need_tool
 from http_api import DONE, PROVIDERS, Api, error_code
 
 from mockserver.config import LimitsConfig, MockConfig, SecurityConfig
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """A fresh headless Chromium (1440x1000), quit at teardown."""
+    need_tool("chromium")
+    driver_path = need_tool("chromedriver")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="genmock-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium") or "chromium"
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--disable-dev-shm-usage", "--window-size=1440,1000",
+                 f"--user-data-dir={profile}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture
+def screenshot(browser: Any) -> Callable[[str], Path]:
+    """``screenshot("jobs")`` writes docs/screenshots/jobs.png (the README shows them)."""
+
+    def take(name: str) -> Path:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / f"{name}.png"
+        browser.save_screenshot(str(path))
+        return path
+
+    return take
 
 
 def wait_for(check: Callable[[], Any], timeout: float = 15.0, what: str = "") -> Any:
@@ -48,7 +96,7 @@ def states_on_page(browser: Any) -> dict[str, str]:
 
 def test_console_follows_clients_live_and_drives_the_mock(
     make_app: Any, serve_app: Any, webhook_receiver: Any, browser: Any,
-    screenshot: Any,  # noqa: F811
+    screenshot: Any,
 ) -> None:
     served = serve_app(make_app())
     http = httpx.Client(base_url=served.url, timeout=10)
@@ -139,7 +187,8 @@ def test_console_follows_clients_live_and_drives_the_mock(
     screenshot("accounts")
 
     # Requests: a create with a misspelt model, and the console's "did you mean".
-    misspelt = http.post("/eachlabs/v1/prediction/", headers={"X-API-Key": "console-eachlabs-2"}, json={
+    misspelt = http.post("/eachlabs/v1/prediction/", headers={
+        "X-API-Key": "console-eachlabs-2"}, json={
             "model": "wan-2-5-preview-image-to-vide",
             "input": {"image_url": "https://example.com/a.png", "prompt": "a cat"}})
     assert misspelt.status_code == 404
