@@ -25,9 +25,9 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from mockserver import wirejson
-from mockserver.domain.errors import MockError
 from mockserver.console.events import EventStream
 from mockserver.console.trigger import TriggerError, build_create, call_app
+from mockserver.domain.errors import MockError
 from mockserver.redact import mask_value
 
 __all__ = ["ASSETS", "CONSOLE_HEADERS", "console_routes"]
