@@ -28,6 +28,7 @@ from mockserver import wirejson
 from mockserver.console.events import EventStream
 from mockserver.console.trigger import TriggerError, build_create, call_app
 from mockserver.domain.errors import MockError
+from mockserver.domain.ratelimit import LimitOverrides
 from mockserver.redact import mask_value
 
 __all__ = ["ASSETS", "CONSOLE_HEADERS", "console_routes"]
@@ -137,10 +138,10 @@ def console_routes() -> list[BaseRoute]:
         effective: dict[str, Any] = {}
         admission = state.service.admission
         if admission is not None:
-            for provider in described["accounts"]:
-                try:
-                    account = admission.accounts.get(provider, key)
-                    policy = admission.limiter.policy(provider, account.limits)
+            for provider, account in described["accounts"].items():
+                try:  # read only: asking the accounts for the key would create it there
+                    overrides = LimitOverrides.from_dict(account.get("limits") or {})
+                    policy = admission.limiter.policy(provider, overrides)
                 except (ValueError, KeyError, AttributeError):
                     continue
                 effective[provider] = {"creates_per_window": policy.creates_per_window,

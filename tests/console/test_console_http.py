@@ -87,6 +87,9 @@ def test_accounts_by_fingerprint_show_and_edit_a_key(served: Any) -> None:
         view = http.get(f"/_mock/accounts/by-fingerprint/{fingerprint}").json()
         assert view["key"] != "fp-key-1234" and view["webhook_secret_full"]
         assert view["effective_limits"]["apikley"]["creates_per_window"] == 20
+        assert view["effective_limits"]["wavespeed"]["creates_per_window"] == 2
+        # Reading a key creates nothing: it is still used with Apikley only.
+        assert http.get(f"/_mock/accounts/{'fp-key-1234'}").json()["used_with"] == ["apikley"]
         changed = http.put(f"/_mock/accounts/by-fingerprint/{fingerprint}", json={
             "provider": "apikley", "balance": 0, "limits": {"creates_per_window": 3}})
         assert changed.status_code == 200, changed.text

@@ -406,7 +406,13 @@ function wireAccount(a) {
     button.addEventListener("click", async () => {
       const p = button.dataset.provider;
       const num = (id) => { const v = document.getElementById(id).value; return v === "" ? undefined : Number(v); };
-      const limits = { creates_per_window: num(`cpw-${p}`), window_seconds: num(`win-${p}`), concurrent: num(`conc-${p}`) };
+      // Only the limits changed here become the key's overrides; the others keep following
+      // the provider's (or the tier's) values.
+      const shown = a.effective_limits[p] || {};
+      const limits = {};
+      for (const [name, id] of [["creates_per_window", `cpw-${p}`], ["window_seconds", `win-${p}`], ["concurrent", `conc-${p}`]]) {
+        if (num(id) !== undefined && num(id) !== shown[name]) limits[name] = num(id);
+      }
       try {
         await send(`/accounts/by-fingerprint/${encodeURIComponent(a.fingerprint)}`, "PUT",
           { provider: p, balance: num(`balance-${p}`), limits });
