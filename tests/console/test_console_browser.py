@@ -113,7 +113,9 @@ def test_console_follows_clients_live_and_drives_the_mock(
     assert {seen[j] for j in jobs.values()} == {"queued"}
     for provider, api in apis.items():  # polls the timeline will show
         api.poll(jobs[provider])
-    http.post("/_mock/clock/advance", json={"seconds": 3})
+    http.post("/_mock/clock/advance", json={"seconds": 10})
+    wait_for(lambda: all(states_on_page(browser).get(j) == "running" for j in jobs.values()),
+             what="every job running on the page")
     for provider, api in apis.items():
         api.poll(jobs[provider])
     http.post("/_mock/clock/advance", json={"seconds": 3600, "wait": True})
@@ -165,7 +167,20 @@ def test_console_follows_clients_live_and_drives_the_mock(
     wait_for(lambda: "Advanced 120" in js(
         browser, "return document.getElementById('clock-notice').innerText"), what="advanced")
     assert http.get("/_mock/clock").json()["now"] == before + 120
+    # Queue a scenario from the form, then clear the queue.
+    js(browser, """document.getElementById('q-scenario').value = 'webhook_refused';
+        document.getElementById('q-provider').value = 'wavespeed';
+        document.getElementById('q-endpoint').value = 'create';
+        document.getElementById('q-times').value = '2';""")
+    click(browser, "#queue-form button[type=submit]")
+    wait_for(lambda: "webhook_refused" in js(
+        browser, "return document.getElementById('queued').innerText"), what="the queued row")
+    queued = http.get("/_mock/scenarios").json()["queued"]
+    assert [q["scenario"] for q in queued] == ["webhook_refused"]
+    assert queued[0]["match"]["provider"] == "wavespeed"
     screenshot("clock")
+    click(browser, "#clear-queue")
+    wait_for(lambda: http.get("/_mock/scenarios").json()["stored"] == 0, what="cleared")
 
     # Accounts: edit a balance in place; the next create is answered 402.
     click(browser, "a[data-page=accounts]")
