@@ -42,7 +42,7 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     from starlette.testclient import TestClient
 
-from mockserver.console.events import hub_of
+from mockserver.console.events import close_streams
 from mockserver.contracts import ModelContract, ProviderContract
 from mockserver.domain.clock import ManualClock
 from mockserver.domain.errors import MockError
@@ -194,7 +194,7 @@ class Served:
         return self.state.sender.wait_idle(timeout)
 
     def stop(self) -> None:
-        hub_of(self.app).close()  # console event streams would hold uvicorn's shutdown
+        close_streams(self.app)  # console event streams would hold uvicorn's shutdown
         self.server.should_exit = True
         self.thread.join(10)
         if self.thread.is_alive():

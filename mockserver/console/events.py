@@ -26,7 +26,7 @@ from typing import Any
 from starlette.types import Receive, Scope, Send
 
 __all__ = ["HEARTBEAT_SECONDS", "MAX_STREAMS", "POLL_SECONDS", "EventStream", "StreamHub",
-           "hub_of", "snapshot"]
+           "close_streams", "hub_of", "snapshot"]
 
 #: Streams open at once at most; the next one is answered 503.
 MAX_STREAMS = 8
@@ -57,6 +57,13 @@ def hub_of(app: Any) -> StreamHub:
         hub = StreamHub()
         app.state.console_streams = hub
     return hub
+
+
+def close_streams(app: Any) -> None:
+    """End the console streams of ``app``, if it is a mock app with any open."""
+    hub = getattr(getattr(app, "state", None), "console_streams", None)
+    if isinstance(hub, StreamHub):
+        hub.close()
 
 
 def snapshot(state: Any) -> dict[str, Any]:

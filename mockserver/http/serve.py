@@ -27,7 +27,7 @@ from typing import Any, TextIO
 import uvicorn
 
 from mockserver.config import MAX_SPEED, ConfigError, MockConfig
-from mockserver.console.events import hub_of
+from mockserver.console.events import close_streams
 from mockserver.contracts import ContractError
 from mockserver.http.app import create_app
 from mockserver.http.connect import ConnectProxy, connect_protocol
@@ -204,7 +204,7 @@ class _Server(uvicorn.Server):
         self.mock_app = app
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        hub_of(self.mock_app).close()
+        close_streams(self.mock_app)
         await super().shutdown(sockets)
 
 
