@@ -38,6 +38,14 @@ def test_get_root_redirects_to_the_console_unless_a_provider_answers_it(served: 
             "text/javascript")
         assert http.get("/_mock/ui/../admin.py").status_code == 404
         assert http.get("/_mock/ui/secrets.txt").status_code == 404
+        # A link from another site opens the page; a frame on another site does not.
+        link = {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate"}
+        assert http.get("/_mock/ui", headers={**link, "Sec-Fetch-Dest": "document"}
+                        ).status_code == 200
+        assert http.get("/_mock/ui", headers={**link, "Sec-Fetch-Dest": "iframe"}
+                        ).status_code == 403
+        assert http.get("/_mock/jobs", headers={**link, "Sec-Fetch-Dest": "document"}
+                        ).status_code == 403
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
