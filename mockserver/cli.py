@@ -155,7 +155,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     from mockserver.drift.command import register_drift_commands
     from mockserver.fuzz.command import register_fuzz_command
-
     from mockserver.webhook_send import register_webhook_command
 
     register_fuzz_command(commands)
