@@ -184,3 +184,21 @@ def test_timeline_is_in_the_admin_openapi(app: Starlette) -> None:
     assert "/_mock/requests/{seq}" in document["paths"]
     names = [p["name"] for p in document["paths"]["/_mock/requests"]["get"]["parameters"]]
     assert "job" in names
+
+
+def test_rate_limit_counts_and_a_held_job_waiting_for_its_slot(client: TestClient) -> None:
+    api = Api(client, "wavespeed", "sk-held-1234")  # WaveSpeed holds a job over its limit
+    api.set(limits={"creates_per_window": 100, "window_seconds": 60, "concurrent": 1})
+    first = api.create_ok()
+    second = api.create_ok()
+    advance(client, 3600)
+    (admitted,) = [e for e in kinds(timeline(client, first), "rate_limit")]
+    assert admitted["detail"]["window_count"] == 1 and admitted["detail"]["in_flight"] == 0
+    events = kinds(timeline(client, second), "rate_limit")
+    assert [e["detail"]["decision"] for e in events] == ["admitted", "slot_freed"]
+    assert events[0]["detail"]["window_count"] == 2 and events[0]["detail"]["in_flight"] == 1
+    assert events[0]["detail"]["action"] == "queue"
+    assert "waits for a free slot" in events[0]["title"]
+    assert events[0]["detail"]["limits_now"]["concurrent"] == 1
+    first_end = kinds(timeline(client, first), "transition")[-1]["at"]
+    assert events[1]["at"] == first_end  # queued from the moment the first one's slot freed
