@@ -202,3 +202,21 @@ def test_rate_limit_counts_and_a_held_job_waiting_for_its_slot(client: TestClien
     assert events[0]["detail"]["limits_now"]["concurrent"] == 1
     first_end = kinds(timeline(client, first), "transition")[-1]["at"]
     assert events[1]["at"] == first_end  # queued from the moment the first one's slot freed
+
+
+def test_a_duplicated_webhook_shows_both_attempts_signed_alike(
+    served: Any, make_receiver: Any
+) -> None:
+    receiver = make_receiver()
+    with httpx.Client(base_url=served.url) as http:
+        api = Api(http, "wavespeed", "sk-duplicate-1234")
+        job_id = api.create_ok(webhook=receiver.url, prefer="scenario=webhook_duplicate")
+        advance(http, 3600)
+        received = receiver.wait_for(2)
+        served.drain()
+        attempts = kinds(timeline(http, job_id), "webhook_attempt")
+    assert len(attempts) == 2
+    signatures = [a["detail"]["headers"]["webhook-signature"] for a in attempts]
+    sent = received[0].headers["webhook-signature"]
+    assert signatures[0] == signatures[1] == "***" + sent[-4:]  # the very headers sent
+    assert "duplicate" in (attempts[1]["detail"]["error"] or "")
