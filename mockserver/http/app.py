@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import importlib
 import logging
+import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -148,7 +149,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         request.app.state.mock.journal.record(
             request.app.state.mock.clock.now(), request.method, request.url.path, None, None,
             dict(request.query_params), dict(request.headers), b"", 404, bytes(response.body),
-            0.0)
+            0.0, started=time.perf_counter())
     return response
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
@@ -10,6 +11,7 @@ from http_api import DONE, FAILED, PROVIDERS, Api, advance
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from mockserver.domain.clock import RealClock
 from mockserver.http.admin_openapi import build_admin_openapi
 from mockserver.http.timeline import MAX_EVENTS
 
@@ -220,3 +222,18 @@ def test_a_duplicated_webhook_shows_both_attempts_signed_alike(
     sent = received[0].headers["webhook-signature"]
     assert signatures[0] == signatures[1] == "***" + sent[-4:]  # the very headers sent
     assert "duplicate" in (attempts[1]["detail"]["error"] or "")
+
+
+def test_a_real_clock_maps_mock_times_to_wall_times_until_advanced(
+    make_app: Any, make_client: Any
+) -> None:
+    clock = RealClock(speed=10.0)
+    client = make_client(make_app(clock=clock))
+    api = Api(client, "eachlabs", "sk-real-1234")
+    job_id = api.create_ok()
+    queued = kinds(timeline(client, job_id), "transition")[0]
+    create = kinds(timeline(client, job_id), "create")[0]
+    assert queued["wall"] is not None and abs(queued["wall"] - create["wall"]) < 0.5
+    assert clock.wall_time(clock.now() + 10.0) == pytest.approx(time.time() + 1.0, abs=0.5)
+    clock.advance(60)
+    assert kinds(timeline(client, job_id), "transition")[0]["wall"] is None
