@@ -100,6 +100,9 @@ class Job:
     #: A job over a "queue" concurrency limit waits here until a slot frees.
     held: bool = False
     queued_since: float = 0.0
+    #: The rate limiter's counts when the create was admitted (admission.unpack_counts;
+    #: 0: not admitted through the limiter), for the job's timeline.
+    admitted: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
     #: Estimated bytes the stored job holds (set by the world, for its byte bound).
     size: int = 0

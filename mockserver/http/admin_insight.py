@@ -146,8 +146,8 @@ INSIGHT_PATHS: dict[str, Any] = {
 
 
 def add_insight_openapi(paths: dict[str, Any], schemas: dict[str, Any]) -> None:
-    """Add these endpoints, the journal's ``?job=`` filter and its entries' new fields
-    to the admin document's ``paths`` and ``components.schemas``."""
+    """Add these endpoints, the journal's ``?job=`` filter, its entries' new fields and
+    an attempt's ``wall`` to the admin document's ``paths`` and ``components.schemas``."""
     paths.update(INSIGHT_PATHS)
     listing = paths.get("/_mock/requests", {}).get("get")
     if listing is not None:
@@ -155,6 +155,10 @@ def add_insight_openapi(paths: dict[str, Any], schemas: dict[str, Any]) -> None:
             {"name": "job", "in": "query", "required": False,
              "description": "only entries of this job id (its create, polls, cancel)",
              "schema": {"type": "string"}})
+    attempt = schemas.get("Attempt")
+    if attempt is not None:
+        attempt["properties"]["wall"] = {"type": ["number", "null"],
+                                         "description": "unix time the attempt was sent"}
     entry = schemas.get("JournalEntry")
     if entry is not None:
         entry["properties"].update({

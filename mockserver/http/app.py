@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import importlib
 import logging
+import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -149,7 +150,14 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         message = f"method {request.method} is not allowed on {request.url.path}"
     else:
         message = str(exc.detail)
-    return json_response({"error": message}, exc.status_code, headers=exc.headers)
+    response = json_response({"error": message}, exc.status_code, headers=exc.headers)
+    if exc.status_code == 404 and not request.url.path.startswith("/_mock"):
+        # Journaled (no provider) so the admin view can say which provider was meant.
+        request.app.state.mock.journal.record(
+            request.app.state.mock.clock.now(), request.method, request.url.path, None, None,
+            dict(request.query_params), dict(request.headers), b"", 404, bytes(response.body),
+            0.0, started=time.perf_counter())
+    return response
 
 
 class MockApp(Starlette):

@@ -82,6 +82,11 @@ _Exchange = tuple[
 PROVIDER, ENDPOINT, STATUS, JOB_ID = 4, 5, 9, 16
 
 
+#: Unix time minus ``time.perf_counter()``, taken once: the same entry always
+#: reads the same wall time (to the precision of this one reading).
+_WALL_OFFSET = time.time() - time.perf_counter()
+
+
 def wall_time(started: float | None) -> float | None:
     """Unix time of a ``time.perf_counter()`` reading taken earlier in this process.
 
@@ -90,7 +95,7 @@ def wall_time(started: float | None) -> float | None:
     """
     if started is None:
         return None
-    return round(time.time() - (time.perf_counter() - started), 6)
+    return round(started + _WALL_OFFSET, 6)
 
 
 def exchange_entry(kept: _Exchange) -> dict[str, Any]:

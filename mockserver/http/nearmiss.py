@@ -37,20 +37,25 @@ def near_miss(
     adapters: Mapping[str, Any], provider: str | None, method: str, path: str,
     endpoint: str | None, status: int, body: bytes,
 ) -> dict[str, Any] | None:
-    """``{"kind", "suggestion", "known"}`` for an unmatched request; None for a matched one."""
-    if status < 400:
-        return None
+    """``{"kind", "suggestion", "known"}`` for an unmatched request; None for a matched one.
+
+    Decided from the request, not the status (Apikley answers a miss with HTTP 200
+    and the code in its body): no route for the path is a ``path`` miss, a route
+    for another method a ``method`` miss, an unknown model id a ``model`` miss.
+    """
     if provider is None or provider not in adapters:
-        return _unknown_provider(adapters, path)
+        return _unknown_provider(adapters, path) if status == 404 else None
     adapter = adapters[provider]
     root = f"/{provider}" if path == f"/{provider}" or path.startswith(f"/{provider}/") else ""
     local = path[len(root):] or "/"
     if endpoint is None:
-        if status == 405:
-            return _method(adapter, method, local, root)
-        if status == 404:
-            return _path(adapter, method, local, root)
-        return None
+        allowed = _allowed(adapter, local)
+        wanted = "GET" if method == "HEAD" else method
+        if wanted in allowed:
+            return None  # the route exists: refused for another reason (a body too large)
+        if allowed:
+            return _method(method, allowed, local, root)
+        return _path(adapter, method, local, root)
     return _model(adapter, endpoint, local, body)
 
 
@@ -60,13 +65,23 @@ def _routes(adapter: Any) -> list[tuple[str, str, str]]:
             for route in adapter.routes()]
 
 
-def _method(adapter: Any, method: str, local: str, root: str) -> dict[str, Any] | None:
+def _allowed(adapter: Any, local: str) -> list[str]:
+    """Methods of the routes whose path matches ``local`` (as the router decides: a
+    catch-all such as WaveSpeed's ``/api/v3/{model_id:path}`` only for a real model)."""
     allowed: list[str] = []
-    for route_method, template, _ in _routes(adapter):
-        if _regex(template).fullmatch(local) and route_method not in allowed:
-            allowed.append(route_method)
-    if not allowed:
-        return None
+    for route in adapter.routes():
+        found = re.fullmatch(_named_regex(str(route.path)), local)
+        if found is None:
+            continue
+        exists = getattr(route, "exists", None)
+        if exists is not None and not exists(found.groupdict()):
+            continue
+        if str(route.method).upper() not in allowed:
+            allowed.append(str(route.method).upper())
+    return allowed
+
+
+def _method(method: str, allowed: list[str], local: str, root: str) -> dict[str, Any]:
     return {"kind": "method", "known": allowed[:MAX_KNOWN],
             "suggestion": f"{method} is not served here; did you mean "
                           f"{allowed[0]} {root}{local}?"}
@@ -99,16 +114,6 @@ def _fill(template: str, local: str, models: list[str]) -> list[str]:
               for i, part in enumerate(wanted)]
     text = "/" + "/".join(filled)
     return [text + ("/" if template.endswith("/") and text != "/" else "")]
-
-
-def _regex(template: str) -> re.Pattern[str]:
-    pattern = ""
-    last = 0
-    for found in _PARAM.finditer(template):
-        pattern += re.escape(template[last:found.start()])
-        pattern += ".+" if ":path" in found.group(0) else "[^/]+"
-        last = found.end()
-    return re.compile(pattern + re.escape(template[last:]))
 
 
 def _model(adapter: Any, endpoint: str, local: str, body: bytes) -> dict[str, Any] | None:

@@ -414,7 +414,7 @@ class WebhookSender:
                 and len(delivery.attempts) == number  # once: not after the duplicate itself
             ):
                 # Scenario webhook_duplicate: the receiver gets the final payload twice.
-                await self._duplicate(delivery, headers)
+                await self._duplicate(delivery, headers, signed_at)
             logger.info(
                 "webhook %s %s attempt %d/%d -> %s%s (%.0f ms)%s",
                 delivery.provider,
@@ -427,7 +427,9 @@ class WebhookSender:
                 f" [{error}]" if error else "",
             )
 
-    async def _duplicate(self, delivery: Delivery, headers: dict[str, str]) -> None:
+    async def _duplicate(
+        self, delivery: Delivery, headers: dict[str, str], signed_at: int | None = None
+    ) -> None:
         assert self._client is not None
         at, wall = self.clock.now(), time.time()
         started = time.perf_counter()
@@ -446,6 +448,7 @@ class WebhookSender:
         attempt = Attempt(
             delivery.id, len(delivery.attempts) + 1, at, outcome, status,
             error or "duplicate sent by scenario webhook_duplicate", duration_ms, wall=wall,
+            signed_at=signed_at,  # the same headers, signature included
         )
         # Recorded in the log and on the delivery, which stays delivered.
         delivery.attempts.append(attempt)

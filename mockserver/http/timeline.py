@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from mockserver import wirejson
+from mockserver.domain.admission import unpack_counts
 from mockserver.domain.lifecycle import Job, State
 from mockserver.domain.webhooks import Attempt, Delivery, DeliveryState
 from mockserver.http.journal import exchange_entry, journal_body
@@ -198,9 +199,10 @@ class _Timeline:
 
     def _admission(self) -> None:
         job = self.job
-        decision = job.extra.get("admission")
-        if decision is None:
+        counts = unpack_counts(job.admitted)
+        if counts is None:
             return
+        place, in_flight = counts
         limits: dict[str, Any] = {}
         admission = getattr(self.state.service, "admission", None)
         if admission is not None:
@@ -212,15 +214,14 @@ class _Timeline:
                           "concurrent": policy.concurrent}
             except (ValueError, AttributeError):
                 limits = {}
-        queued = decision.action == "queue"
-        title = (f"rate limit: admitted, create {decision.window_count + 1} in its window, "
-                 f"{decision.in_flight} other job(s) in flight")
+        queued = job.queued_since > job.created_at or job.held
+        title = (f"rate limit: admitted, create {place} in its window, "
+                 f"{in_flight} other job(s) in flight")
         if queued:
             title += "; waits for a free slot"
         self.add("rate_limit", job.created_at, title,
-                 {"decision": "admitted", "action": decision.action,
-                  "window_count": decision.window_count + 1, "in_flight": decision.in_flight,
-                  "limits_now": limits})
+                 {"decision": "admitted", "action": "queue" if queued else "start",
+                  "window_count": place, "in_flight": in_flight, "limits_now": limits})
         if job.queued_since > job.created_at:
             self.add("rate_limit", job.queued_since, "a slot freed: the job starts queueing",
                      {"decision": "slot_freed", "waited_seconds":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
@@ -10,6 +11,7 @@ from http_api import DONE, FAILED, PROVIDERS, Api, advance
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from mockserver.domain.clock import RealClock
 from mockserver.http.admin_openapi import build_admin_openapi
 from mockserver.http.timeline import MAX_EVENTS
 
@@ -184,3 +186,54 @@ def test_timeline_is_in_the_admin_openapi(app: Starlette) -> None:
     assert "/_mock/requests/{seq}" in document["paths"]
     names = [p["name"] for p in document["paths"]["/_mock/requests"]["get"]["parameters"]]
     assert "job" in names
+
+
+def test_rate_limit_counts_and_a_held_job_waiting_for_its_slot(client: TestClient) -> None:
+    api = Api(client, "wavespeed", "sk-held-1234")  # WaveSpeed holds a job over its limit
+    api.set(limits={"creates_per_window": 100, "window_seconds": 60, "concurrent": 1})
+    first = api.create_ok()
+    second = api.create_ok()
+    advance(client, 3600)
+    (admitted,) = [e for e in kinds(timeline(client, first), "rate_limit")]
+    assert admitted["detail"]["window_count"] == 1 and admitted["detail"]["in_flight"] == 0
+    events = kinds(timeline(client, second), "rate_limit")
+    assert [e["detail"]["decision"] for e in events] == ["admitted", "slot_freed"]
+    assert events[0]["detail"]["window_count"] == 2 and events[0]["detail"]["in_flight"] == 1
+    assert events[0]["detail"]["action"] == "queue"
+    assert "waits for a free slot" in events[0]["title"]
+    assert events[0]["detail"]["limits_now"]["concurrent"] == 1
+    first_end = kinds(timeline(client, first), "transition")[-1]["at"]
+    assert events[1]["at"] == first_end  # queued from the moment the first one's slot freed
+
+
+def test_a_duplicated_webhook_shows_both_attempts_signed_alike(
+    served: Any, make_receiver: Any
+) -> None:
+    receiver = make_receiver()
+    with httpx.Client(base_url=served.url) as http:
+        api = Api(http, "wavespeed", "sk-duplicate-1234")
+        job_id = api.create_ok(webhook=receiver.url, prefer="scenario=webhook_duplicate")
+        advance(http, 3600)
+        received = receiver.wait_for(2)
+        served.drain()
+        attempts = kinds(timeline(http, job_id), "webhook_attempt")
+    assert len(attempts) == 2
+    signatures = [a["detail"]["headers"]["webhook-signature"] for a in attempts]
+    sent = received[0].headers["webhook-signature"]
+    assert signatures[0] == signatures[1] == "***" + sent[-4:]  # the very headers sent
+    assert "duplicate" in (attempts[1]["detail"]["error"] or "")
+
+
+def test_a_real_clock_maps_mock_times_to_wall_times_until_advanced(
+    make_app: Any, make_client: Any
+) -> None:
+    clock = RealClock(speed=10.0)
+    client = make_client(make_app(clock=clock))
+    api = Api(client, "eachlabs", "sk-real-1234")
+    job_id = api.create_ok()
+    queued = kinds(timeline(client, job_id), "transition")[0]
+    create = kinds(timeline(client, job_id), "create")[0]
+    assert queued["wall"] is not None and abs(queued["wall"] - create["wall"]) < 0.5
+    assert clock.wall_time(clock.now() + 10.0) == pytest.approx(time.time() + 1.0, abs=0.5)
+    clock.advance(60)
+    assert kinds(timeline(client, job_id), "transition")[0]["wall"] is None
