@@ -218,6 +218,9 @@ def test_console_follows_clients_live_and_drives_the_mock(
     headers = js(browser, "return document.getElementById('request-detail').innerText")
     assert "console-eachlabs-2" not in headers and "***" in headers  # keys masked
     screenshot("requests")
+    # The page itself adds nothing to the journal (no favicon request, admin calls unjournaled).
+    paths = {r["path"] for r in http.get("/_mock/requests?limit=500").json()["requests"]}
+    assert not any(p.startswith("/_mock") or p == "/favicon.ico" for p in paths), paths
 
     # Trigger: a job of a chosen provider, model and scenario, with a webhook.
     click(browser, "a[data-page=trigger]")

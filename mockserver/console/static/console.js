@@ -282,12 +282,12 @@ async function requestsPage() {
   if (view.arg) detail = await api(`/requests/${encodeURIComponent(view.arg)}`).catch((e) => ({ error: e.message }));
   const key = (entry) => {
     const h = entry.headers || {};
-    return h["x-api-key"] || h.authorization || "";
+    return (h["x-api-key"] || h.authorization || "").replace(/^Bearer /i, "");
   };
   const rows = data.requests.map((r) => `<tr class="row ${String(r.seq) === view.arg ? "selected" : ""}" data-seq="${r.seq}">
     <td>${esc(timeOf(r.at))}</td><td>${esc(r.method)}</td><td class="mono clip" title="${esc(r.path)}">${esc(r.path)}</td>
     <td>${r.provider ? badge(r.provider) : ""}</td><td class="mono">${esc(key(r))}</td>
-    <td>${statusBadge(r.status)}${r.near_miss ? ' <span class="badge pending" title="the mock knows something close">did you mean…</span>' : ""}</td>
+    <td>${statusBadge(r.status)}${r.near_miss ? ' <span class="badge pending" title="the mock knows something close: open it">?</span>' : ""}</td>
     <td>${esc(r.duration_ms)} ms</td></tr>`).join("");
   keepFocus(() => {
     main.innerHTML = `<div class="split"><div class="card"><h2>Requests</h2>
