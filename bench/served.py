@@ -255,7 +255,7 @@ def poll_target(mock: Server, name: str) -> tuple[str, str, None, dict[str, str]
 
 def run(server: str = "uvicorn", duration: float = 2.0, rounds: int = 5,
         providers: tuple[str, ...] = tuple(SHAPES), connections: tuple[int, ...] = CONNECTIONS,
-        log: Any = print) -> dict[str, Any]:
+        log: Any = print, console_page: bool = False) -> dict[str, Any]:
     """Medians over ``rounds`` of each (target, operation, connections); baseline interleaved."""
     generator = "wrk" if have_wrk() else "python-loadgen"
     if generator != "wrk":
@@ -269,6 +269,8 @@ def run(server: str = "uvicorn", duration: float = 2.0, rounds: int = 5,
     # The same static app on mockserver's own protocol (uvicorn only).
     same = Server("baseline-onewrite", server) if server == "uvicorn" else None
     mock = Server("mock", server)
+    page = ConsolePage(mock.base) if console_page else None
+    results["console_page"] = console_page
     try:
         rss_start = mock.rss_kib()
         # Poll targets: one job per provider, created before the load.
@@ -334,7 +336,11 @@ def run(server: str = "uvicorn", duration: float = 2.0, rounds: int = 5,
                     figures["ratio_same_server"] = paired_ratio(runs[cell], same_runs)
         results["mock_jobs"] = http("GET", f"{mock.base}/_mock/health").get("jobs")
         results["mock_rss_kib"] = {"start": rss_start, "end": mock.rss_kib()}
+        if page is not None:
+            results["console_page_events"] = page.events
     finally:
+        if page is not None:
+            page.stop.set()
         mock.close()
         if same is not None:
             same.close()
@@ -363,6 +369,34 @@ def table(results: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
+class ConsolePage:
+    """What an open console tab costs the mock: its event stream, followed for the whole run.
+
+    The page also re-reads one page of jobs on each change event, as the console does.
+    """
+
+    def __init__(self, base: str) -> None:
+        import threading
+
+        self.base = base
+        self.events = 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._follow, daemon=True)
+        self.thread.start()
+
+    def _follow(self) -> None:
+        import httpx
+
+        with httpx.Client(base_url=self.base, timeout=None) as http, \
+                http.stream("GET", "/_mock/events") as stream:
+            for line in stream.iter_lines():
+                if self.stop.is_set():
+                    return
+                if line.startswith("event: change"):
+                    self.events += 1
+                    http.get("/_mock/jobs?limit=50")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--server", choices=SERVERS, default="uvicorn")
@@ -373,12 +407,16 @@ def main() -> None:
     parser.add_argument("--json", help="also write the figures here")
     parser.add_argument("--pin", action="store_true",
                         help="server on CPU 0, wrk on CPU 1 (taskset)")
+    parser.add_argument("--console-page", action="store_true",
+                        help="keep a console page open on the mock: follow /_mock/events and "
+                             "re-read a page of jobs on each change, as the browser does")
     args = parser.parse_args()
     global PIN
     PIN = args.pin
     results = run(args.server, args.duration, args.rounds,
                   tuple(p for p in args.providers.split(",") if p),
-                  tuple(int(c) for c in args.connections.split(",")))
+                  tuple(int(c) for c in args.connections.split(",")),
+                  console_page=args.console_page)
     print(table(results))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2) + "\n")

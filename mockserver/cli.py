@@ -155,9 +155,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     from mockserver.drift.command import register_drift_commands
     from mockserver.fuzz.command import register_fuzz_command
+    from mockserver.webhook_send import register_webhook_command
 
     register_fuzz_command(commands)
     register_drift_commands(commands)
+    register_webhook_command(commands)
     return parser
 
 
@@ -185,7 +187,7 @@ def _dispatch(arguments: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> 
         from mockserver.http.serve import run_serve
 
         return run_serve(arguments, stdout, stderr)
-    if arguments.command in ("fuzz", "drift", "record"):
+    if arguments.command in ("fuzz", "drift", "record", "webhook"):
         # Those modules attach their handler to the parsed arguments.
         handler = arguments.handler
         return int(handler(arguments, stdout, stderr))

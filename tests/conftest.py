@@ -45,6 +45,7 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     from starlette.testclient import TestClient
 
+from mockserver.console.events import close_streams
 from mockserver.contracts import ModelContract, ProviderContract
 from mockserver.domain.clock import ManualClock
 from mockserver.domain.errors import MockError
@@ -221,6 +222,7 @@ class Served:
         return self.state.sender.wait_idle(timeout)
 
     def stop(self) -> None:
+        close_streams(self.app)  # console event streams would hold uvicorn's shutdown
         self.server.should_exit = True
         self.thread.join(10)
         if self.thread.is_alive():

@@ -149,6 +149,12 @@ def _serve_create_poll(bin_dir: Path, project: Path) -> None:
             assert http.post("/_mock/clock/advance", json={"seconds": 600}).status_code == 200
             polled = http.get(f"/eachlabs/v1/prediction/{job_id}", headers=headers)
             assert polled.status_code == 200 and polled.json()["status"] == "success"
+            # The console's files are in the wheel: the page, its script and style.
+            page = http.get("/", follow_redirects=True)
+            assert page.status_code == 200 and "genmock console" in page.text, page.text[:200]
+            for name, marker in (("console.js", "/_mock/events"), ("console.css", ".timeline")):
+                asset = http.get(f"/_mock/ui/{name}")
+                assert asset.status_code == 200 and marker in asset.text, name
     finally:
         server.terminate()
         server.wait(timeout=15)

@@ -49,7 +49,7 @@ from mockserver.domain.ratelimit import Decision, LimitOverrides, RateLimiter, R
 if TYPE_CHECKING:
     from mockserver.contracts import ModelContract
 
-__all__ = ["Admission", "Admitted", "planned_end"]
+__all__ = ["Admission", "Admitted", "planned_end", "unpack_counts"]
 
 #: Distinct price texts shared at most (see Admission._shared).
 _SHARED_AMOUNTS = 4_096
@@ -61,6 +61,19 @@ class Admitted:
 
     quote: Quote
     decision: Decision
+
+
+_COUNT_BITS = 32
+_COUNT_MASK = (1 << _COUNT_BITS) - 1
+
+
+def unpack_counts(packed: int) -> tuple[int, int] | None:
+    """``(place in the window, jobs in flight before it)`` of an admitted create, from
+    :attr:`Job.admitted`: ``in_flight << 32 | place`` (set by :meth:`Admission.admit`;
+    0: not admitted through the limiter)."""
+    if packed <= 0:
+        return None
+    return packed & _COUNT_MASK, packed >> _COUNT_BITS
 
 
 def planned_end(job: Job) -> float | None:
@@ -161,6 +174,10 @@ class Admission:
         self.limiter.record_create(provider, key, now, job.id, decision)
         job.held = decision.queued
         job.price = record  # shared by every job at this price: read only
+        # The counts the decision saw, for the job's timeline: one int, not an
+        # object or a mapping.
+        # Inline (no call on the create path); counts stay far below 2**32 (limits <= 1e9).
+        job.admitted = (decision.in_flight << _COUNT_BITS) | (decision.window_count + 1)
         return Admitted(quote, decision)
 
     def _shared(self, quote: Quote) -> tuple[Decimal, dict[str, Any]]:

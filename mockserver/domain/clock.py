@@ -72,6 +72,13 @@ class RealClock:
         self._offset += seconds
         return self.now()
 
+    def wall_time(self, mock_time: float) -> float | None:
+        """Unix time at which the clock read ``mock_time``; None once it was advanced
+        (a jump makes earlier mock times ambiguous)."""
+        if self._offset:
+            return None
+        return self._origin + (mock_time - self._origin) / self.speed
+
     def wall_seconds(self, mock_seconds: float) -> float:
         """How many real seconds until ``mock_seconds`` of mock time have passed."""
         return mock_seconds / self.speed

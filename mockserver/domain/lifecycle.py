@@ -127,6 +127,9 @@ class Job:
     price: Mapping[str, Any] | None = None
     #: What only this job's provider adapter reads: its own dataclass, or None.
     provider_fields: Any = None
+    #: The rate limiter's counts when the create was admitted (admission.unpack_counts;
+    #: 0: not admitted through the limiter), for the job's timeline.
+    admitted: int = 0
     #: Estimated bytes the stored job holds (set by the world, for its byte bound).
     size: int = 0
 

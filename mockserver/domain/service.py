@@ -106,6 +106,10 @@ class MockService:
         #: all of them (memory per stored job, and fewer objects for the GC).
         self._plans: dict[tuple[Any, int | None, tuple[tuple[str, Any], ...]], Plan] = {}
         self._stale_renderers: dict[str, WebhookRenderer] = {}
+        #: Id of the job the latest create, read, poll or cancel found (None:
+        #: none). The HTTP layer clears it before a handler and reads it after,
+        #: to link the request's journal entry to its job (handlers are synchronous).
+        self.touched: str | None = None
         world.subscribe(self._on_transition)
         world.subscribe_evictions(self._on_eviction)
 
@@ -211,6 +215,7 @@ class MockService:
             self.admission.admit(
                 job, request.model, soonest_end=lambda: self._soonest_end(job.provider, job.key)
             )
+        self.touched = job_id
         return self.world.add(job)
 
     def _soonest_end(self, provider: str, key: str) -> float | None:
@@ -237,6 +242,7 @@ class MockService:
             key is not None and job.key != key and provider not in self.settings.shared_jobs
         ):
             raise MockError(404, f"prediction {job_id!r} not found", field="id", rule="exists")
+        self.touched = job_id
         return job
 
     def poll(self, provider: str, job_id: str, key: str | None = None) -> Job:

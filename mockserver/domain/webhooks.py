@@ -106,6 +106,10 @@ class Attempt:
     status_code: int | None = None
     error: str | None = None
     duration_ms: float = 0.0
+    #: Unix time the attempt was sent, and the timestamp its signature headers
+    #: carry (None: unsigned); the headers are recomputed from it when shown.
+    wall: float | None = None
+    signed_at: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able form for the admin API."""
@@ -117,6 +121,7 @@ class Attempt:
             "status_code": self.status_code,
             "error": self.error,
             "duration_ms": round(self.duration_ms, 3),
+            "wall": self.wall,
         }
 
 

@@ -104,6 +104,9 @@ class World:
         #: first still stored, in O(1) amortised instead of scanning the store.
         self._finished: OrderedDict[str, None] = OrderedDict()
         self._sequence = 0
+        #: Bumped by every create, transition batch and reset: what the console's
+        #: event stream compares (one integer increment; nothing else runs per change).
+        self.changes = 0
         self._listeners: list[Listener] = []
         self._eviction_listeners: list[Callable[[Job], None]] = []
         #: The HTTP layer's request journal (its entries are that layer's business).
@@ -135,6 +138,7 @@ class World:
         self._eviction_listeners.append(listener)
 
     def _emit(self, transitions: list[Transition]) -> None:
+        self.changes += 1
         for transition in transitions:
             if transition.after.terminal:
                 self._finished[transition.job.id] = None
@@ -154,6 +158,7 @@ class World:
         self._created += 1
         self._number[job.id] = self._created
         self._by_number[self._created] = job.id
+        self.changes += 1
         self._evict()
         self._schedule_next(job)
         return job
@@ -291,3 +296,4 @@ class World:
         self._finished.clear()
         self.journal.clear()
         self._random = random.Random(self.seed)
+        self.changes += 1

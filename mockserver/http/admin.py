@@ -36,6 +36,7 @@ from mockserver.domain.lifecycle import Job, State, WebhookTarget
 from mockserver.domain.uploads import Upload, UploadError
 from mockserver.domain.webhooks import Delivery, DeliveryState
 from mockserver.http import media
+from mockserver.http.admin_insight import insight_routes, journal_view
 from mockserver.http.admin_openapi import build_admin_openapi
 from mockserver.http.asgi import BodyTooLarge, ClientGone, read_body
 from mockserver.http.journal import mask_secret, mask_value
@@ -117,6 +118,10 @@ def _guard(endpoint: Endpoint) -> Endpoint:
     return guarded
 
 
+#: The guard for admin endpoints defined in other modules (admin_insight).
+guarded = _guard
+
+
 async def _body(request: Request) -> bytes:
     """The request body, refused with a 413 beyond ``limits.admin_body_bytes``."""
     limit = _state(request).config.limits.admin_body_bytes
@@ -140,6 +145,10 @@ async def _json_object(request: Request) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise AdminError(400, "body must be a JSON object")
     return data
+
+
+#: For admin endpoints defined in other modules (the console's).
+json_object = _json_object
 
 
 def _iso(seconds: float) -> str | None:
@@ -297,7 +306,7 @@ async def list_jobs(request: Request) -> Response:
             paging.int_cursor(), newest_first=paging.newest_first)),
         paging.limit, keep,
     )
-    jobs = [job_to_dict(job, _status_word(state, job)) for job in found.items]
+    jobs = [job_to_dict(job, status_word(state, job)) for job in found.items]
     page = Page(jobs, found.next_cursor)
     return json_response(_page_body("jobs", page, paging, stored=len(state.world)))
 
@@ -309,10 +318,10 @@ async def get_job(request: Request) -> Response:
     if job is None:
         raise AdminError(404, f"no job {request.path_params['job_id']!r}")
     state.tick()
-    return json_response(job_to_dict(job, _status_word(state, job)))
+    return json_response(job_to_dict(job, status_word(state, job)))
 
 
-def _status_word(state: MockState, job: Job) -> str | None:
+def status_word(state: MockState, job: Job) -> str | None:
     """The status word a poll of ``job`` would show now (``processing``, ``generating``...)."""
     word = getattr(state.adapters.get(job.provider), "word", None)
     return str(word(job)) if callable(word) else None
@@ -332,7 +341,9 @@ async def list_requests(request: Request) -> Response:
             raise AdminError(
                 400, f"status must be an HTTP status code, got {raw_status[:40]!r}") from None
     page = state.journal.page(paging, provider=provider, status=status,
-                              endpoint=request.query_params.get("endpoint"))
+                              endpoint=request.query_params.get("endpoint"),
+                              job=request.query_params.get("job"),
+                              view=functools.partial(journal_view, state.adapters))
     return json_response(_page_body("requests", page, paging, stored=len(state.world.journal),
                                     stored_bytes=state.journal.bytes))
 
@@ -503,6 +514,10 @@ def _check_tier(state: MockState, body: dict[str, Any]) -> None:
         )
 
 
+#: For admin endpoints defined in other modules (the console's).
+check_tier = _check_tier
+
+
 @_guard
 async def list_scenarios(request: Request) -> Response:
     state = _state(request)
@@ -638,6 +653,7 @@ def admin_routes() -> list[BaseRoute]:
         Route("/reset", reset, methods=["POST"]),
         Route("/jobs", list_jobs, methods=["GET"]),
         Route("/jobs/{job_id:str}", get_job, methods=["GET"]),
+        *insight_routes(),
         Route("/requests", list_requests, methods=["GET"]),
         Route("/webhooks", list_webhooks, methods=["GET"]),
         Route("/webhooks/{delivery_id:str}/resend", resend_webhook, methods=["POST"]),

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from mockserver.console.openapi import CONSOLE_OPENAPI_PATHS
+from mockserver.http.admin_insight import add_insight_openapi
+
 __all__ = ["build_admin_openapi"]
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
@@ -552,6 +555,8 @@ def build_admin_openapi(server_url: str | None = None) -> dict[str, Any]:
             }
         },
     }
+    add_insight_openapi(paths, schemas)  # the console's data: mockserver.http.admin_insight
+    paths.update(CONSOLE_OPENAPI_PATHS)  # the console itself: mockserver.console.openapi
     return {
         "openapi": "3.1.0",
         "info": {

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -26,11 +27,12 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Match, Mount, Router
 from starlette.types import Receive, Scope, Send
 
 from mockserver.config import ClockConfig, ConfigError, MockConfig, ProviderConfig
+from mockserver.console.routes import console_routes
 from mockserver.contracts import ContractSet, ProviderContract, load_contracts
 from mockserver.domain.accounts import Accounts
 from mockserver.domain.admission import Admission
@@ -118,8 +120,14 @@ _DROP_FILTER = _DroppedConnectionFilter()
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
-    """Framework 404/405 (admin and unknown paths) as ``{"error": ...}``."""
+    """Framework 404/405 (admin and unknown paths) as ``{"error": ...}``.
+
+    ``GET /`` that nothing else answers (a provider served on its own host
+    answers its own ``/``) goes to the console.
+    """
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 404 and request.url.path == "/" and request.method in ("GET", "HEAD"):
+        return RedirectResponse("/_mock/ui", 307)
     if exc.status_code == 404:
         message = (
             f"no route for {request.method} {request.url.path}; providers are served under "
@@ -130,7 +138,14 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         message = f"method {request.method} is not allowed on {request.url.path}"
     else:
         message = str(exc.detail)
-    return json_response({"error": message}, exc.status_code, headers=exc.headers)
+    response = json_response({"error": message}, exc.status_code, headers=exc.headers)
+    if exc.status_code == 404 and not request.url.path.startswith("/_mock"):
+        # Journaled (no provider) so the admin view can say which provider was meant.
+        request.app.state.mock.journal.record(
+            request.app.state.mock.clock.now(), request.method, request.url.path, None, None,
+            dict(request.query_params), dict(request.headers), b"", 404, bytes(response.body),
+            0.0, started=time.perf_counter())
+    return response
 
 
 class MockApp(Starlette):
@@ -359,7 +374,7 @@ def create_app(
     for adapter in built.values():
         _connect(adapter, state)
 
-    admin = AdminGuard(Router(admin_routes()), guard)
+    admin = AdminGuard(Router([*admin_routes(), *console_routes()]), guard)
     routes: list[BaseRoute] = [Mount("/_mock", app=admin)]
     for name, adapter in built.items():
         own_hosts = frozenset(h for h, p in hosts.items() if p == name)

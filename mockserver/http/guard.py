@@ -23,6 +23,13 @@ every ``/_mock/`` request passes, in order:
    requires one off loopback), ``Authorization: Bearer <token>`` or
    ``X-Mock-Admin-Token: <token>``; else 401.
 
+The console's static files (``GET /_mock/ui...``) need no token (they hold
+no data, and a browser cannot send a header when it opens a page; the page
+asks for the token and sends it with its own requests), and a link from
+another site may open them as a top-level page (``Sec-Fetch-Dest:
+document``); in a frame they are refused here and by their own
+``frame-ancestors 'none'``, and every request the page makes passes every check.
+
 Capability URLs are not admin and pass untouched: the media files and the
 uploaded files (``GET/HEAD /_mock/media/...``, ``/_mock/uploads/{token}...``)
 are what clients download from anywhere, and the upload token is the secret.
@@ -110,6 +117,12 @@ def _capability(method: str, path: str) -> bool:
     return False
 
 
+def _console_file(method: str, path: str) -> bool:
+    """The console's page, script and style: no data in them, so no token is asked for
+    (the page asks for it and sends it with its own requests); every other check applies."""
+    return method in ("GET", "HEAD") and (path == "/_mock/ui" or path.startswith("/_mock/ui/"))
+
+
 class AdminGuard:
     """Wraps the ``/_mock`` app; answers refused requests with ``{"error": ...}``."""
 
@@ -145,7 +158,9 @@ class AdminGuard:
             return (403, f"Host {host!r} is not allowed on the admin API (DNS rebinding "
                          "protection); use localhost or an IP address, or list the name in "
                          "[security] allowed_hosts", [])
-        if headers.get("sec-fetch-site", "").lower() == "cross-site":
+        console_file = _console_file(method, path) or _console_file(method, scope["path"])
+        if headers.get("sec-fetch-site", "").lower() == "cross-site" and not (
+                console_file and headers.get("sec-fetch-dest", "document") == "document"):
             return 403, "cross-site browser requests to the admin API are refused", []
         origin = headers.get("origin")
         if origin is not None and not self._same_origin(origin, raw_host):
@@ -158,7 +173,7 @@ class AdminGuard:
                 return (415, f"the admin API takes application/json, not {media_type} "
                              "(a type any web page can send cross-site)", [])
         token = self.settings.token
-        if token is not None and not self._token_matches(headers, token):
+        if token is not None and not self._token_matches(headers, token) and not console_file:
             return (401, "the admin API needs the admin token: 'Authorization: Bearer "
                          "<token>' or 'X-Mock-Admin-Token: <token>'",
                     [("www-authenticate", 'Bearer realm="genmock-admin"')])

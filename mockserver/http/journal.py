@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from mockserver import wirejson
@@ -31,11 +32,14 @@ from mockserver.redact import mask_form, mask_headers, mask_query, mask_secret, 
 __all__ = [
     "BODY_CAP",
     "DEFAULT_JOURNAL_BYTES",
+    "JOB_ID",
     "Journal",
+    "exchange_entry",
     "journal_body",
     "mask_headers",
     "mask_secret",
     "mask_value",
+    "wall_time",
 ]
 
 #: Bodies are kept up to this many bytes; longer ones are cut and flagged.
@@ -71,14 +75,33 @@ def journal_body(body: bytes, *, cap: int = BODY_CAP, size: int | None = None) -
 #: One exchange as :meth:`Journal.record` keeps it (see there).
 _Exchange = tuple[
     int, float, str, str, "str | None", "str | None", Mapping[str, str], Mapping[str, str],
-    bytes, int, "bytes | None", float, "str | None", bool, int, int, int,
+    bytes, int, "bytes | None", float, "str | None", bool, int, int, "str | None",
+    "float | None", int,
 ]
+#: Positions in an :data:`_Exchange` that readers filter on.
+PROVIDER, ENDPOINT, STATUS, JOB_ID = 4, 5, 9, 16
 
 
-def _exchange_entry(kept: _Exchange) -> dict[str, Any]:
+#: Unix time minus ``time.perf_counter()``, taken once: the same entry always
+#: reads the same wall time (to the precision of this one reading).
+_WALL_OFFSET = time.time() - time.perf_counter()
+
+
+def wall_time(started: float | None) -> float | None:
+    """Unix time of a ``time.perf_counter()`` reading taken earlier in this process.
+
+    The journal keeps the counter reading the request already took (no extra
+    clock call per request) and converts it only when an entry is read.
+    """
+    if started is None:
+        return None
+    return round(started + _WALL_OFFSET, 6)
+
+
+def exchange_entry(kept: _Exchange) -> dict[str, Any]:
     """The journal entry (masked, bodies parsed) of an exchange kept raw."""
     (seq, at, method, path, provider, endpoint, query, headers, body, status, response,
-     duration_ms, scenario, dropped, body_size, response_size, _) = kept
+     duration_ms, scenario, dropped, body_size, response_size, job_id, started, _) = kept
     cap = max(len(body), len(response or b""), BODY_CAP)
     return {
         "at": at,
@@ -100,6 +123,8 @@ def _exchange_entry(kept: _Exchange) -> dict[str, Any]:
         "scenario": scenario,
         "dropped": dropped,
         "seq": seq,
+        "job_id": job_id,
+        "wall": wall_time(started),
     }
 
 
@@ -136,6 +161,8 @@ class Journal:
         scenario: str | None = None,
         dropped: bool = False,
         keep_body: bool = True,
+        job_id: str | None = None,
+        started: float | None = None,
     ) -> None:
         """Append one request and its answer, kept raw until somebody reads the journal.
 
@@ -147,7 +174,9 @@ class Journal:
         ``headers`` are the request's own mappings, which nothing mutates.
         Bodies over ``body_bytes`` are cut now (``keep_body=False``, for an
         upload, keeps none of the request body), and the oldest entries go
-        while the ring holds more than ``max_bytes``.
+        while the ring holds more than ``max_bytes``. ``job_id`` links the
+        entry to the job the request created or read (``?job=`` and the job
+        timeline); ``started`` is the request's ``time.perf_counter()`` start.
         """
         cap = self.body_bytes
         body_size = len(body)
@@ -172,7 +201,8 @@ class Journal:
             self.bytes -= ring[0][-1]  # appending drops the oldest
         ring.append(
             (next(self._ids), at, method, path, provider, endpoint, query, headers, body,
-             status, response, duration_ms, scenario, dropped, body_size, response_size, size)
+             status, response, duration_ms, scenario, dropped, body_size, response_size, job_id,
+             started, size)
         )
         self.bytes += size
         while self.bytes > self.max_bytes and len(ring) > 1:
@@ -188,11 +218,35 @@ class Journal:
         items = list(selected)
         if limit is not None:
             items = items[-limit:] if limit > 0 else []
-        return [_exchange_entry(kept) for kept in items]
+        return [exchange_entry(kept) for kept in items]
+
+    def of_job(self, job_id: str, *, budget: int) -> tuple[list[_Exchange], bool]:
+        """The kept exchanges linked to ``job_id``, oldest first, examining at most
+        ``budget`` entries from the newest back; and whether the scan stopped early."""
+        ring = self.world.journal
+        found: list[_Exchange] = []
+        for examined, kept in enumerate(reversed(ring)):
+            if examined >= budget:
+                return found[::-1], True
+            if kept[JOB_ID] == job_id:
+                found.append(kept)
+        return found[::-1], False
+
+    def get(self, seq: int) -> _Exchange | None:
+        """The kept exchange with sequence number ``seq``, if it is still in the ring."""
+        ring = self.world.journal
+        if not ring:
+            return None
+        index = seq - ring[0][0]  # numbers are consecutive in the ring
+        if 0 <= index < len(ring) and ring[index][0] == seq:
+            kept: _Exchange = ring[index]
+            return kept
+        return None
 
     def page(
         self, request: PageRequest, *, provider: str | None = None, status: int | None = None,
-        endpoint: str | None = None,
+        endpoint: str | None = None, job: str | None = None,
+        view: Callable[[_Exchange], dict[str, Any]] | None = None,
     ) -> Page[dict[str, Any]]:
         """One page of entries (newest first unless asked otherwise), filtered as it walks.
 
@@ -217,8 +271,11 @@ class Journal:
                 yield str(kept[0]), kept
 
         def keep(kept: _Exchange) -> bool:
-            return (provider is None or kept[4] == provider) and (
-                status is None or kept[9] == status) and (endpoint is None or kept[5] == endpoint)
+            return (provider is None or kept[PROVIDER] == provider) and (
+                status is None or kept[STATUS] == status) and (
+                endpoint is None or kept[ENDPOINT] == endpoint) and (
+                job is None or kept[JOB_ID] == job)
 
         found = page_of(candidates(), request.limit, keep)
-        return Page([_exchange_entry(kept) for kept in found.items], found.next_cursor)
+        render = view or exchange_entry
+        return Page([render(kept) for kept in found.items], found.next_cursor)

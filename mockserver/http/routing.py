@@ -156,6 +156,8 @@ class ProviderRoute(BaseRoute):
         state.sender.ensure_started()
         endpoint: str | None = None
         scenario: Scenario | None = None
+        job_id: str | None = None
+        service = state.service
         body = b""
         params: dict[str, str] = {}
         request: WireRequest | None = None
@@ -198,10 +200,12 @@ class ProviderRoute(BaseRoute):
             # The adapter's `scenarios` hook reads this while the (sync) handler runs.
             state.current_overrides = plan_overrides(scenario)
             chaos = chaos_turn(state, adapter, request, endpoint, scenario)  # None unless chaos
+            service.touched = None
             try:
                 answer = route.handler(request)
             finally:
                 state.current_overrides = {}
+                job_id = service.touched  # the job this request created or read
             # A handler that must wait (sync mode, real clock) answers later
             # without holding up the event loop.
             response = answer if isinstance(answer, WireResponse) else await answer
@@ -241,7 +245,8 @@ class ProviderRoute(BaseRoute):
             response = render_unexpected(state, adapter, error, request, full_path)
         state.sender.notice_schedule()
         assert request is not None  # every path above that answers has one
-        await self._respond(send, request, response, endpoint, full_path, started, at, scenario)
+        await self._respond(send, request, response, endpoint, full_path, started, at, scenario,
+                            job_id)
 
     def _bases(self, scope: Scope, headers: Mapping[str, str], root: str) -> tuple[str, str]:
         """``(base_url, media_base_url)`` of this request, one shared pair per origin.
@@ -301,6 +306,7 @@ class ProviderRoute(BaseRoute):
         started: float,
         at: float,
         scenario: Scenario | None = None,
+        job_id: str | None = None,
     ) -> None:
         state, adapter = self.state, self.adapter
         if state.validate_responses and response.schema and response.raw is None:
@@ -360,6 +366,8 @@ class ProviderRoute(BaseRoute):
             scenario.name if scenario is not None else None,
             dropped,
             keep_body=endpoint not in _UPLOADS,  # the upload store keeps the file
+            job_id=job_id,
+            started=started,
         )
         if logger.isEnabledFor(logging.INFO):  # the arguments cost a request something
             logger.info(

@@ -357,6 +357,8 @@ class WebhookSender:
         async with self._semaphore:
             number = len(delivery.attempts) + 1
             at = self.clock.now()
+            wall = time.time()
+            signed_at: int | None = None
             headers = {"content-type": "application/json", "user-agent": "genmock-webhooks"}
             status: int | None = None
             error: str | None = None
@@ -403,7 +405,8 @@ class WebhookSender:
             duration_ms = (time.perf_counter() - started) * 1000
             if generation != self._generation:
                 return  # the world was reset meanwhile; this delivery is gone
-            attempt = Attempt(delivery.id, number, at, outcome, status, error, duration_ms)
+            attempt = Attempt(delivery.id, number, at, outcome, status, error, duration_ms,
+                              wall=wall, signed_at=signed_at)
             self.outbox.record(delivery, attempt, self.clock.now())
             if (
                 outcome is Outcome.DELIVERED
@@ -411,7 +414,7 @@ class WebhookSender:
                 and len(delivery.attempts) == number  # once: not after the duplicate itself
             ):
                 # Scenario webhook_duplicate: the receiver gets the final payload twice.
-                await self._duplicate(delivery, headers)
+                await self._duplicate(delivery, headers, signed_at)
             logger.info(
                 "webhook %s %s attempt %d/%d -> %s%s (%.0f ms)%s",
                 delivery.provider,
@@ -424,9 +427,11 @@ class WebhookSender:
                 f" [{error}]" if error else "",
             )
 
-    async def _duplicate(self, delivery: Delivery, headers: dict[str, str]) -> None:
+    async def _duplicate(
+        self, delivery: Delivery, headers: dict[str, str], signed_at: int | None = None
+    ) -> None:
         assert self._client is not None
-        at = self.clock.now()
+        at, wall = self.clock.now(), time.time()
         started = time.perf_counter()
         status: int | None = None
         error: str | None = None
@@ -442,7 +447,8 @@ class WebhookSender:
         duration_ms = (time.perf_counter() - started) * 1000
         attempt = Attempt(
             delivery.id, len(delivery.attempts) + 1, at, outcome, status,
-            error or "duplicate sent by scenario webhook_duplicate", duration_ms,
+            error or "duplicate sent by scenario webhook_duplicate", duration_ms, wall=wall,
+            signed_at=signed_at,  # the same headers, signature included
         )
         # Recorded in the log and on the delivery, which stays delivered.
         delivery.attempts.append(attempt)

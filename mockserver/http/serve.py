@@ -22,11 +22,12 @@ import socket
 from dataclasses import replace
 from pathlib import Path
 from types import FrameType
-from typing import TextIO
+from typing import Any, TextIO
 
 import uvicorn
 
 from mockserver.config import MAX_SPEED, ConfigError, MockConfig
+from mockserver.console.events import close_streams
 from mockserver.contracts import ContractError
 from mockserver.http.app import create_app
 from mockserver.http.connect import ConnectProxy, connect_protocol
@@ -191,6 +192,22 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
+class _Server(uvicorn.Server):
+    """uvicorn, ending the console's event streams before it waits for open responses.
+
+    uvicorn's graceful shutdown waits (without a limit) for every response in
+    progress; an event stream never ends by itself, so it is told first.
+    """
+
+    def __init__(self, config: uvicorn.Config, app: Any) -> None:
+        super().__init__(config)
+        self.mock_app = app
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        close_streams(self.mock_app)
+        await super().shutdown(sockets)
+
+
 def run_serve(arguments: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     """Serve until SIGINT/SIGTERM; 0 on a clean stop, 2 on bad settings, 1 if it cannot bind."""
     level = str(getattr(arguments, "log_level", "info") or "info").upper()
@@ -277,7 +294,7 @@ def run_serve(arguments: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> 
               f"(max_connections {config.server.max_connections})", file=stderr)
     configure(uvicorn_config, header_timeout=config.server.header_timeout_seconds,
               max_connections=cap)
-    server = uvicorn.Server(uvicorn_config)
+    server = _Server(uvicorn_config, app)
 
     # uvicorn re-raises the signal that stopped it once it has shut down,
     # into the handler that was installed before it started. With these

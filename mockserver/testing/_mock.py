@@ -33,6 +33,7 @@ from respx.models import SideEffectError
 from starlette.applications import Starlette
 
 from mockserver.config import ConfigError, MockConfig
+from mockserver.console.events import close_streams
 from mockserver.domain.accounts import default_webhook_secret
 from mockserver.http.app import create_app, load_adapter_factories
 from mockserver.http.onewrite import OneWriteHttpToolsProtocol
@@ -653,6 +654,7 @@ class ServedMock(ProviderMock):
         server, serving = self._server, self._serving
         if server is None or serving is None:
             return
+        close_streams(self.app)  # console event streams would hold uvicorn's shutdown
         server.should_exit = True
         try:
             serving.result(SERVER_SECONDS)
