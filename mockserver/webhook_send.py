@@ -31,11 +31,11 @@ from typing import Any, TextIO
 import httpx
 
 from mockserver import __version__
+from mockserver.providers import registry
 from mockserver.redact import mask_headers
 
 __all__ = ["Rendered", "register_webhook_command", "render_webhook", "send_webhook"]
 
-PROVIDERS = ("eachlabs", "wavespeed", "apikley")
 OUTCOMES = ("succeeded", "failed")
 #: The API key of the throwaway mock's job (it never leaves the process).
 SEND_KEY = "genmock-webhook-send"
@@ -244,7 +244,7 @@ def register_webhook_command(commands: Any) -> None:
             "be reached or the payload could not be made."
         ),
     )
-    send.add_argument("--provider", required=True, choices=PROVIDERS)
+    send.add_argument("--provider", required=True, choices=registry.names())
     send.add_argument("--outcome", required=True, choices=OUTCOMES)
     send.add_argument("--to", required=True, metavar="URL", help="the receiver's URL")
     send.add_argument("--secret", metavar="S", help=(

@@ -254,7 +254,7 @@ def test_the_console_with_100000_jobs_loads_one_page(
     for index in range(100_000 - 1):
         state.world.add(dataclasses.replace(
             template, id=f"{index:08x}-0000-4000-8000-000000000000",
-            input=dict(template.input), extra=dict(template.extra)))
+            input=dict(template.input)))
     assert len(state.world) == 100_000
     browser.get(served.url + "/_mock/ui")
     rows = wait_for(lambda: js(browser, "return document.querySelectorAll("
