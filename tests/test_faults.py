@@ -342,8 +342,11 @@ def test_prompt_markers_select_and_combine() -> None:
 
 
 def test_key_and_prompt_together() -> None:
+    # Markers first, the key over them: a magic key beats a prompt marker.
     scenario = scenario_from_magic("scenario-slow", {"prompt": "[mock:job_stuck]"})
-    assert scenario is not None and scenario.name == "slow+job_stuck"
+    assert scenario is not None and scenario.name == "job_stuck+slow"
+    both = scenario_from_magic("scenario-500", {"prompt": "[mock:429]"})
+    assert both is not None and both.response.status == 500
 
 
 def test_no_magic() -> None:

@@ -872,17 +872,19 @@ def scenario_from_magic(
 ) -> Scenario | None:
     """The scenario a magic API key and prompt markers select, or ``None``.
 
-    The key's scenario comes first, prompt markers are merged after it in
-    the order they appear. Unknown names raise :class:`ScenarioError`.
+    A magic key beats a prompt marker (README, "Faults on demand"): markers
+    are merged first, in the order they appear (a later one wins over an
+    earlier one), then the key's scenario over them. Unknown names raise
+    :class:`ScenarioError`.
     """
     selected: list[Scenario | None] = []
+    for text in _texts(inputs or {}):
+        for marker in PROMPT_MARKER.findall(text):
+            selected.append(registry.resolve_any(marker))
     if key and key[: len(MAGIC_KEY_PREFIX)].lower() == MAGIC_KEY_PREFIX:
         # The name runs to the next "-": scenario names never contain one.
         name = key[len(MAGIC_KEY_PREFIX) :].split("-", 1)[0]
         if not name:
             raise ScenarioError(f"magic key {key!r} names no scenario", field="key")
         selected.append(registry.resolve_any(name))
-    for text in _texts(inputs or {}):
-        for marker in PROMPT_MARKER.findall(text):
-            selected.append(registry.resolve_any(marker))
     return combine(*selected)

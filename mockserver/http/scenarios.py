@@ -4,7 +4,7 @@ The faults module (pure) defines scenarios and parses their sources; this
 module applies the order DESIGN.md fixes, strongest last so it wins in
 :func:`~mockserver.domain.faults.combine`:
 
-1. prompt markers ``[mock:<name>]`` and a magic API key ``scenario-<name>``;
+1. prompt markers ``[mock:<name>]``, then a magic API key ``scenario-<name>`` over them;
 2. an entry queued with ``POST /_mock/scenarios`` that matches the call;
 3. the request's ``Prefer`` header (``code=429``, ``scenario=job_failed``, ``delay=2``).
 
