@@ -13,7 +13,6 @@ from typing import Any
 import httpx
 
 from mockserver.chaos import ChaosReport, run_chaos
-from mockserver.chaos.hook import find_engine
 from mockserver.testing import mock_providers
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -117,7 +116,7 @@ def test_webhooks_are_duplicated_and_late() -> None:
                       "webhook_url": "https://hooks.example.com/el"},
             )
             assert created.status_code == 200
-            engine = find_engine(mock.state)
+            engine = mock.state.chaos.engine
             assert engine is not None
             kinds = {p.kind for p in engine.log}
             if not {"webhook duplicate", "webhook late"} <= kinds:

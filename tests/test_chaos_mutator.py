@@ -15,12 +15,12 @@ import httpx
 import pytest
 
 from mockserver.chaos.engine import ChaosEngine
-from mockserver.chaos.hook import ChaosTurn
 from mockserver.chaos.mutator import mutate, semantic_fields
 from mockserver.config import ConfigError, MockConfig
 from mockserver.contracts import ProviderContract, load_contracts
 from mockserver.domain.errors import MockError
-from mockserver.domain.faults import SCENARIOS, parse_prefer
+from mockserver.faults import SCENARIOS, parse_prefer
+from mockserver.faults.chaos import ChaosTurn
 from mockserver.providers.base import WireResponse
 from mockserver.testing import mock_providers
 

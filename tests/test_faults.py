@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from mockserver.domain.errors import MockError
-from mockserver.domain.faults import (
+from mockserver.faults import (
     ALLOWED_CODES,
     SCENARIOS,
     JobEffect,

@@ -99,7 +99,7 @@ def test_pending_record_has_nulls(h: Harness) -> None:
 
 
 def test_failed_task(h: Harness) -> None:
-    h.adapter.scenarios = lambda _r: {"outcome": "failed", "failure": "timeout"}
+    h.scenario = {"outcome": "failed", "failure": "timeout"}
     task_id = create(h).body["data"]["taskId"]
     h.advance(100)
     data = poll(h, task_id).body["data"]
@@ -175,7 +175,7 @@ def test_success_callback_unsigned_by_default(h: Harness) -> None:
 
 def test_failure_callback_signed_with_account_secret(h: Harness) -> None:
     h.adapter.webhook_secrets = lambda key: "hmac-key"
-    h.adapter.scenarios = lambda _r: {"outcome": State.FAILED}
+    h.scenario = {"outcome": State.FAILED}
     task_id = create(h, {**BODY, "callBackUrl": "http://127.0.0.1:9/cb"}).body["data"]["taskId"]
     h.advance(100)
     [delivery] = h.deliveries()

@@ -85,7 +85,7 @@ def test_status_walk_and_timing(h: Harness) -> None:
 
 
 def test_failed_job_poll_shape(h: Harness) -> None:
-    h.adapter.scenarios = lambda _r: {"outcome": State.FAILED, "failure": "content_moderation"}
+    h.scenario = {"outcome": State.FAILED, "failure": "content_moderation"}
     job_id = create(h).body["predictionID"]
     h.advance(100)
     body = poll(h, job_id).body
@@ -100,7 +100,7 @@ def test_failed_job_poll_shape(h: Harness) -> None:
 
 
 def test_unknown_failure_kind_uses_contract_default(h: Harness) -> None:
-    h.adapter.scenarios = lambda _r: {"outcome": State.FAILED}
+    h.scenario = {"outcome": State.FAILED}
     job_id = create(h).body["predictionID"]
     h.advance(100)
     assert poll(h, job_id).body["output"]["error_code"] == "GENERATION_FAILED"
@@ -203,7 +203,7 @@ def test_success_webhook_with_secret(h: Harness) -> None:
 
 
 def test_failed_webhook_without_secret(h: Harness) -> None:
-    h.adapter.scenarios = lambda _r: {"outcome": State.FAILED}
+    h.scenario = {"outcome": State.FAILED}
     job_id = create(h, {"model": MODEL, "webhook_url": "http://127.0.0.1:9/hook",
                         "input": {"prompt": "p", "image_url": IMAGE}}).body["predictionID"]
     h.advance(100)

@@ -104,7 +104,7 @@ def test_status_walk_and_timings(h: Harness, suffix: str) -> None:
 
 
 def test_failed_job_has_code_and_error(h: Harness) -> None:
-    h.adapter.scenarios = lambda _r: {"outcome": State.FAILED, "failure": "content_moderation"}
+    h.scenario = {"outcome": State.FAILED, "failure": "content_moderation"}
     job_id = create(h).body["data"]["id"]
     h.advance(100)
     data = poll(h, job_id).body["data"]
@@ -115,9 +115,9 @@ def test_failed_job_has_code_and_error(h: Harness) -> None:
 
 
 def test_failure_by_code_and_default(h: Harness) -> None:
-    h.adapter.scenarios = lambda _r: {"outcome": State.FAILED, "failure": "1402"}
+    h.scenario = {"outcome": State.FAILED, "failure": "1402"}
     first = create(h).body["data"]["id"]
-    h.adapter.scenarios = lambda _r: {"outcome": State.FAILED}
+    h.scenario = {"outcome": State.FAILED}
     second = create(h).body["data"]["id"]
     h.advance(100)
     assert poll(h, first).body["data"]["code"] == 1402
@@ -162,7 +162,7 @@ def test_sync_mode_manual_clock_completes(h: Harness) -> None:
 
 
 def test_sync_mode_times_out_with_5004(h: Harness) -> None:
-    h.adapter.scenarios = lambda _r: {"stuck": True}
+    h.scenario = {"stuck": True}
     response = create(h, {**INPUTS, "enable_sync_mode": True})
     data = response.body["data"]
     assert data["status"] == "processing"
@@ -207,7 +207,7 @@ def test_webhook_query_signed_with_account_secret(h: Harness) -> None:
 def test_webhook_body_field_and_account_secret(h: Harness) -> None:
     accounts = Accounts()
     h.adapter.webhook_secrets = lambda key: accounts.get("wavespeed", key).webhook_secret
-    h.adapter.scenarios = lambda _r: {"outcome": State.FAILED}
+    h.scenario = {"outcome": State.FAILED}
     create(h, {**INPUTS, "webhook_url": "http://127.0.0.1:9/body"})
     h.advance(100)
     [delivery] = h.deliveries()
@@ -230,7 +230,7 @@ def test_errors_carry_retry_after(h: Harness) -> None:
 
 
 def test_sync_timeout_scenario_returns_at_once(h: Harness) -> None:
-    h.adapter.scenarios = lambda _r: {"sync_timeout": True}
+    h.scenario = {"sync_timeout": True}
     start = h.clock.now()
     data = create(h, {**INPUTS, "enable_sync_mode": True}).body["data"]
     assert data["status"] == "processing" and data["code"] == 5004

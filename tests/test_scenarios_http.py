@@ -24,8 +24,8 @@ from starlette.applications import Starlette
 from mockserver.config import MockConfig
 from mockserver.contracts import load_contracts
 from mockserver.domain.accounts import default_webhook_secret
-from mockserver.domain.faults import ALLOWED_CODES
 from mockserver.domain.webhooks import verify_standard_webhooks_v3
+from mockserver.faults import ALLOWED_CODES
 
 KEY = "sk-scenario-0123456789"
 RUNNING = {"eachlabs": "processing", "wavespeed": "processing", "apikley": "generating"}

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pytest
 import requests
 
@@ -35,6 +36,13 @@ def client(mock: Any) -> Any:
                             max_connection_retries=0)
 
 
+def _queue(mock: Any, entry: dict[str, Any]) -> None:
+    """Force a scenario on the next creates, as a user would (POST /_mock/scenarios)."""
+    entry["match"] = {"provider": "wavespeed", "endpoint": "create"}
+    reply = httpx.post(f"{mock.url}/_mock/scenarios", json=entry, timeout=10)
+    assert reply.status_code == 201, reply.text
+
+
 def test_run_returns_outputs(client: Any, mock: Any) -> None:
     result = client.run(MODEL, INPUTS, poll_interval=0.02, timeout=30)
     [url] = result["outputs"]
@@ -53,8 +61,7 @@ def test_sync_mode_returns_outputs_in_one_request(client: Any, mock: Any) -> Non
 
 
 def test_forced_failure_surfaces_as_sdk_failure(client: Any, mock: Any) -> None:
-    mock.state.adapters["wavespeed"].scenarios = lambda _request: {
-        "outcome": "failed", "failure": "content_moderation"}
+    _queue(mock, {"scenario": "job_failed:content_moderation", "times": 2})
     with pytest.raises(RuntimeError, match=r"Prediction failed .*Content flagged by moderation"):
         client.run(MODEL, INPUTS, poll_interval=0.02, timeout=30)
     result = client.run_no_throw(MODEL, INPUTS, poll_interval=0.02, timeout=30)
@@ -63,7 +70,7 @@ def test_forced_failure_surfaces_as_sdk_failure(client: Any, mock: Any) -> None:
 
 
 def test_sync_timeout_is_reported_as_processing(client: Any, mock: Any) -> None:
-    mock.state.adapters["wavespeed"].scenarios = lambda _request: {"sync_timeout": True}
+    _queue(mock, {"scenario": "sync_timeout"})
     result = client.run_no_throw(MODEL, INPUTS, enable_sync_mode=True, timeout=30)
     assert result["status"] == "processing"
     assert "Sync mode timed out" in result["error"]
