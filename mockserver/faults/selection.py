@@ -26,7 +26,7 @@ from typing import Any
 from mockserver.contracts import ProviderContract, resolve_pointer
 from mockserver.domain.errors import MockError
 from mockserver.faults.effects import Scenario, combine
-from mockserver.faults.magic import is_magic_key, scenario_from_magic
+from mockserver.faults.magic import MAGIC_KEY_PREFIX, scenario_from_magic
 from mockserver.faults.prefer import parse_prefer
 from mockserver.faults.queue import ScenarioQueue
 from mockserver.providers.base import WireRequest
@@ -89,7 +89,10 @@ def select_scenario(
         # (prompt markers count on creates only), or a Prefer.
         preference = parse_prefer(header, queue.registry) if header is not None else None
         key = request.api_key(contract.data.get("auth", {}).get("schemes", ()))
-        magic = scenario_from_magic(key, None, queue.registry) if is_magic_key(key) else None
+        magic = None
+        # is_magic_key, inlined: this runs on every poll.
+        if key is not None and key[: len(MAGIC_KEY_PREFIX)].lower() == MAGIC_KEY_PREFIX:
+            magic = scenario_from_magic(key, None, queue.registry)
         return magic if preference is None else combine(magic, preference.effective())
     preference = parse_prefer(header, queue.registry)
     key, model, body = request_facts(contract, request, endpoint)
