@@ -9,7 +9,7 @@ import pytest
 from mockserver.derive import eachlabs
 from mockserver.derive.common import DeriveError, ParamRow, SourceDocument
 
-SOURCES = Path(__file__).resolve().parents[1] / "contracts" / "sources" / "eachlabs"
+SOURCES = Path(__file__).resolve().parents[2] / "contracts" / "sources" / "eachlabs"
 
 HEADER = (
     "| Parameter | Type | Required | Default | Constraints | Description | "

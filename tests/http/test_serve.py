@@ -8,35 +8,16 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
-from conftest import free_port
+from conftest import free_port, wait_for_health
 
 from mockserver.config import ConfigError
 from mockserver.http.serve import config_from_arguments, run_serve
 
-ROOT = Path(__file__).parents[1]
-
-
-def _wait_for_health(
-    url: str, process: subprocess.Popen[str], timeout: float = 15.0, *, answered: bool = False
-) -> None:
-    """Until ``url`` answers 200 (``answered``: anything, e.g. a 401 without the token)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"serve exited early with {process.returncode}")
-        try:
-            status = httpx.get(url, timeout=0.5, trust_env=False).status_code
-            if status == 200 or answered:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    raise AssertionError(f"{url} did not answer within {timeout} s")
+ROOT = Path(__file__).parents[2]
 
 
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
@@ -50,7 +31,7 @@ def test_serve_starts_answers_and_stops_cleanly(stop: signal.Signals) -> None:
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        _wait_for_health(f"{base}/_mock/health", process)
+        wait_for_health(f"{base}/_mock/health", process)
         health = httpx.get(f"{base}/_mock/health", trust_env=False).json()
         assert health["clock"]["kind"] == "manual"
         assert set(health["providers"]) == {"eachlabs", "wavespeed", "apikley"}

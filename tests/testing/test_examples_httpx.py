@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 IMAGE = "https://images.example.com/dancer.jpg"
 
 

@@ -20,7 +20,7 @@ from mockserver.domain.ratelimit import (
     retry_after_seconds,
 )
 
-CONTRACTS = Path(__file__).resolve().parent.parent / "contracts"
+CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
 
 
 def contract(provider: str) -> dict[str, Any]:

@@ -54,7 +54,7 @@ def test_sample_is_a_real_mp4_by_its_box_structure() -> None:
 
 def test_sample_plays_according_to_ffprobe() -> None:
     ffprobe = need_tool("ffprobe")
-    path = Path(__file__).parents[1] / "mockserver" / "assets" / "sample.mp4"
+    path = Path(__file__).parents[2] / "mockserver" / "assets" / "sample.mp4"
     result = subprocess.run(
         [ffprobe, "-v", "error", "-show_streams", "-show_format", "-of", "json", str(path)],
         capture_output=True, text=True, timeout=30, check=True,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-SOURCES = Path(__file__).resolve().parents[1] / "contracts" / "sources"
+SOURCES = Path(__file__).resolve().parents[2] / "contracts" / "sources"
 
 
 def manifest() -> dict[str, str]:

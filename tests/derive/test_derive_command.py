@@ -8,7 +8,7 @@ from pathlib import Path
 
 from mockserver.cli import run
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CONTRACTS = REPO / "contracts"
 WAN25 = "eachlabs/wan-2-5-preview-image-to-video"
 WAN25_FILE = "eachlabs/models/wan-2-5-preview-image-to-video.json"

@@ -10,7 +10,7 @@ from mockserver.derive import wavespeed
 from mockserver.derive.common import DeriveError, Provenance, SourceDocument
 
 SOURCE = (
-    Path(__file__).resolve().parents[1]
+    Path(__file__).resolve().parents[2]
     / "contracts"
     / "sources"
     / "wavespeed"

@@ -16,7 +16,7 @@ import pytest
 
 from mockserver.contracts import load_contracts, resolve_pointer
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 PROVENANCE = re.compile(r"^\[(SEED|DOC|CLIENT|3P|GUESS)\b[^\]]*\] ?\S")
 FILES = sorted(FIXTURES.glob("*/*.json"))
 

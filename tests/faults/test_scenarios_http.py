@@ -1,6 +1,6 @@
 """Every fault a client must survive, for every provider, over HTTP.
 
-``tests/test_http_scenarios.py`` covers the scenario sources (Prefer,
+``tests/faults/test_http_scenarios.py`` covers the scenario sources (Prefer,
 queue, magic key, prompt marker) on Eachlabs; this file checks that each
 forced code and each scenario does what its description says for each
 provider where it applies: envelopes and transports, failure details, stuck

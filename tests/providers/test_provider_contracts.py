@@ -15,7 +15,7 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-ROOT = Path(__file__).resolve().parents[1] / "contracts"
+ROOT = Path(__file__).resolve().parents[2] / "contracts"
 PROVIDERS = ("eachlabs", "wavespeed", "apikley")
 PROVENANCE = re.compile(r"^\[(SEED|DOC|CLIENT|3P|GUESS)\b[^\]]*\] ?\S")
 REQUIRED_KEYS = {

@@ -24,15 +24,14 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import Served, WebhookReceiver, free_port
+from conftest import Served, WebhookReceiver, free_port, wait_for_health
 from http_api import Api, advance
 from starlette.applications import Starlette
-from test_serve import _wait_for_health
 
 from mockserver.config import JobsConfig, MockConfig, WebhookConfig
 from mockserver.domain.clock import RealClock
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 
 
 # --- the wall-time floor ---------------------------------------------------------
@@ -161,7 +160,7 @@ def test_sigterm_drains_in_flight_deliveries_and_logs_what_is_left(
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        _wait_for_health(f"{base}/_mock/health", process)
+        wait_for_health(f"{base}/_mock/health", process)
         webhook_receiver.respond_with(200, delay=1.5)  # slow: in flight at SIGTERM
         with httpx.Client(base_url=base, trust_env=False) as http:
             api = Api(http, "eachlabs", "sk-a")

@@ -23,7 +23,7 @@ from conftest import missing_tool
 from mockserver.http.media import sample_video
 from mockserver.testing import serve_providers
 
-NODE_CLIENTS = Path(__file__).resolve().parents[1] / "tools" / "node-clients"
+NODE_CLIENTS = Path(__file__).resolve().parents[2] / "tools" / "node-clients"
 SCRIPT = NODE_CLIENTS / "wavespeed_run.js"
 MODEL = "wavespeed-ai/wan-2.2/image-to-video"
 KEY = "node-sdk-key"

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CONTRACTS = REPO / "contracts"
 MODEL_FILES = sorted(CONTRACTS.glob("*/models/*.json"))
 

@@ -22,7 +22,7 @@ from mockserver.domain.billing import (
 )
 from mockserver.domain.errors import MockError
 
-CONTRACTS = Path(__file__).resolve().parent.parent / "contracts"
+CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
 
 
 def model(provider: str, slug: str) -> dict[str, Any]:

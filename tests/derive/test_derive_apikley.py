@@ -12,7 +12,7 @@ from mockserver.derive import apikley
 from mockserver.derive.common import DeriveError, SourceDocument
 
 SOURCE = (
-    Path(__file__).resolve().parents[1]
+    Path(__file__).resolve().parents[2]
     / "contracts"
     / "sources"
     / "apikley"

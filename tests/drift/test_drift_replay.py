@@ -13,7 +13,7 @@ import pytest
 
 from mockserver.cli import run
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "fixtures"
 
 

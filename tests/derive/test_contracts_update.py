@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.test_derive_command import CONTRACTS, WAN25, WAN25_FILE, copy_contracts
+from test_derive_command import CONTRACTS, WAN25, WAN25_FILE, copy_contracts
 
 MOCKSERVER = str(Path(sys.executable).with_name("mockserver"))
 

@@ -30,7 +30,7 @@ from conftest import missing_tool
 
 from mockserver.http.localca import CA_CERT_FILE, CA_KEY_FILE, CAError, LocalCA
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NODE_DIR = ROOT / "tools" / "node-sdk"
 NODE_INSTALL = "npm ci --prefix tools/node-sdk"
 MODEL = "wavespeed-ai/wan-2.2/image-to-video"

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "wavespeed_sdk.py"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "wavespeed_sdk.py"
 
 
 def _example() -> Any:

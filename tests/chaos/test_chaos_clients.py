@@ -15,7 +15,7 @@ import httpx
 from mockserver.chaos import ChaosReport, run_chaos
 from mockserver.testing import mock_providers
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 MODEL = "wan-v2-2-a14b-image-to-video-turbo"
 INPUTS = {"image_url": "https://images.example.com/dancer.jpg", "prompt": "a dancer turns"}
 SEEDS = range(24)

@@ -14,7 +14,7 @@ from mockserver.cli import run
 from mockserver.drift.findings import FAIL_ON
 from mockserver.drift.receiver import Receiver
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SOURCES = REPO / "contracts" / "sources"
 EACHLABS = "eachlabs/wan-2-5-preview-image-to-video.txt"
 
