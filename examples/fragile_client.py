@@ -10,7 +10,7 @@ real API does not promise:
 * the job is done within 12 polls.
 
 See ``examples/robust_client.py`` for the same calls done tolerantly, and
-``tests/test_chaos_clients.py`` for chaos finding each of these.
+``tests/chaos/test_chaos_clients.py`` for chaos finding each of these.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ Two sources, both written from the provider documents (and tagged sources):
 - **requests**: each model contract's ``example_request`` (the JSON of the
   document's curl), for the create operation at ``example_request_path``;
 - **responses and webhook payloads**: the golden exchanges under
-  ``fixtures/<provider>/*.json`` (the same ones ``tests/test_fixtures.py``
+  ``fixtures/<provider>/*.json`` (the same ones ``tests/providers/test_fixtures.py``
   validates against the contracts), each with its provenance.
 
 A document's example that its own schema rejects (WaveSpeed's curl omits the

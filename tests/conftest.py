@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
 import threading
 import time
 import warnings
@@ -34,6 +35,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, NoReturn
 
+import httpx
 import pytest
 import uvicorn
 from starlette.applications import Starlette
@@ -229,6 +231,24 @@ class Served:
             self.server.force_exit = True
             self.thread.join(5)
         assert not self.thread.is_alive(), "uvicorn did not stop within 15 s"
+
+
+def wait_for_health(
+    url: str, process: subprocess.Popen[str], timeout: float = 15.0, *, answered: bool = False
+) -> None:
+    """Until ``url`` answers 200 (``answered``: anything, e.g. a 401 without the token)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"serve exited early with {process.returncode}")
+        try:
+            status = httpx.get(url, timeout=0.5, trust_env=False).status_code
+            if status == 200 or answered:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"{url} did not answer within {timeout} s")
 
 
 def free_port() -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from mockserver.contracts import ProviderContract, load_contracts
@@ -38,6 +38,9 @@ class Harness:
     world: World
     outbox: Outbox
     clock: ManualClock
+    #: Plan overrides of a fault scenario, put on every request :meth:`call`
+    #: runs, as the HTTP layer puts the chosen scenario's on the request.
+    scenario: Mapping[str, Any] = field(default_factory=dict)
 
     def request(
         self,
@@ -73,6 +76,8 @@ class Harness:
 
         A handler that answers later (an awaitable) is run to completion here.
         """
+        if self.scenario:
+            request.scenario_overrides = self.scenario
         try:
             answer = handler(request)
             response = answer if isinstance(answer, WireResponse) else asyncio.run(_await(answer))

@@ -218,8 +218,11 @@ def _created_at(served: Any, job_id: str) -> float:
 
 
 def test_failed_job_webhooks(served: Any, http: httpx.Client, make_receiver: Any) -> None:
-    for provider in registry.names():
-        served.state.adapters[provider].scenarios = lambda _r: {"outcome": "failed"}
+    # Every create below fails: a queued scenario, as a user would force it.
+    queued = http.post("/_mock/scenarios", json={"scenario": "job_failed",
+                                                 "times": len(registry.names()),
+                                                 "match": {"endpoint": "create"}})
+    assert queued.status_code == 201, queued.text
     receivers = {}
     ids = {}
     for provider in registry.names():

@@ -387,8 +387,7 @@ def test_serve_takes_the_token_from_the_environment_and_prints_the_bound_address
     import sys
     from pathlib import Path
 
-    from conftest import free_port
-    from test_serve import _wait_for_health
+    from conftest import free_port, wait_for_health
 
     port = free_port()
     process = subprocess.Popen(
@@ -399,7 +398,7 @@ def test_serve_takes_the_token_from_the_environment_and_prints_the_bound_address
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_for_health(f"{base}/_mock/health", process, answered=True)
+        wait_for_health(f"{base}/_mock/health", process, answered=True)
         first = httpx.get(f"{base}/_mock/health", trust_env=False)
         assert first.status_code == 401
         authorized = httpx.get(f"{base}/_mock/health", trust_env=False,

@@ -139,6 +139,10 @@ def _serve_create_poll(bin_dir: Path, project: Path) -> None:
             while http.get("/_mock/health").status_code != 200:
                 assert time.monotonic() < deadline
                 time.sleep(0.05)
+            # The admin OpenAPI is a data file in the package: the wheel carries it.
+            from mockserver.http.admin_openapi import build_admin_openapi
+
+            assert http.get("/_mock/openapi.json").json() == build_admin_openapi()
             created = http.post(
                 "/eachlabs/v1/prediction/", headers=headers,
                 json={"model": "wan-v2-2-a14b-image-to-video-turbo",

@@ -3,7 +3,8 @@
 * :mod:`mockserver.chaos.mutator` — :func:`mutate` a body against its schema (pure);
 * :mod:`mockserver.chaos.engine` — lifecycle perturbations: long jobs, poll error
   bursts, duplicate and late webhooks (pure);
-* :mod:`mockserver.chaos.hook` — where the HTTP layer applies both;
+* :mod:`mockserver.faults.chaos` — where the HTTP layer applies both (the
+  faults wing; its engine belongs to the app);
 * :mod:`mockserver.chaos.runner` — :func:`run_chaos`: a client function against
   N seeded worlds, a :class:`ChaosReport` of the seeds that broke it.
 
@@ -36,8 +37,9 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # The runner needs mockserver.testing (httpx, respx), which imports the HTTP
-    # layer, which imports the hook from this package: load it on first use.
+    # The runner is a front end (it drives mockserver.testing, httpx, respx):
+    # this package's engine and mutator sit below the HTTP layer (the faults
+    # wing uses them), so the runner loads on first use (tests/test_layering.py).
     if name in ("ChaosReport", "SeedResult", "run_chaos"):
         from mockserver.chaos import runner
 

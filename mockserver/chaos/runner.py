@@ -29,7 +29,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from mockserver.chaos.hook import find_engine
 from mockserver.config import ChaosConfig, MockConfig
 from mockserver.testing import ProviderMock, mock_providers, serve_providers
 
@@ -202,7 +201,7 @@ def run_seed(
         except Exception as raised:  # the client's failure is the finding
             error = raised
         state = mock.state
-        engine = find_engine(state)
+        engine = state.chaos.engine  # None unless chaos ran
         perturbations = tuple(str(p) for p in engine.log) if engine is not None else ()
         violations = tuple(
             f"{v.method} {v.path} -> {v.status} ({v.schema}): {'; '.join(v.errors[:2])}"

@@ -36,10 +36,10 @@ from mockserver.domain.lifecycle import Job, State, WebhookTarget
 from mockserver.domain.uploads import Upload, UploadError
 from mockserver.domain.webhooks import Delivery, DeliveryState
 from mockserver.http import media
-from mockserver.http.admin_insight import insight_routes, journal_view
 from mockserver.http.admin_openapi import build_admin_openapi
 from mockserver.http.asgi import BodyTooLarge, ClientGone, read_body
-from mockserver.http.journal import mask_secret, mask_value
+from mockserver.http.journal import exchange_entry, mask_secret, mask_value
+from mockserver.http.nearmiss import near_miss
 from mockserver.http.paging import Page, PageRequest, PagingError, page_of
 from mockserver.http.state import MockState, UnhandledError
 from mockserver.redact import redact_url
@@ -325,6 +325,14 @@ def status_word(state: MockState, job: Job) -> str | None:
     """The status word a poll of ``job`` would show now (``processing``, ``generating``...)."""
     word = getattr(state.adapters.get(job.provider), "word", None)
     return str(word(job)) if callable(word) else None
+
+
+def journal_view(adapters: Any, kept: Any) -> dict[str, Any]:
+    """A journal entry as the admin API shows it, with its ``near_miss`` (None if matched)."""
+    entry = exchange_entry(kept)
+    entry["near_miss"] = near_miss(adapters, entry["provider"], entry["method"], entry["path"],
+                                   entry["endpoint"], entry["status"], kept[8])
+    return entry
 
 
 @_guard
@@ -653,7 +661,6 @@ def admin_routes() -> list[BaseRoute]:
         Route("/reset", reset, methods=["POST"]),
         Route("/jobs", list_jobs, methods=["GET"]),
         Route("/jobs/{job_id:str}", get_job, methods=["GET"]),
-        *insight_routes(),
         Route("/requests", list_requests, methods=["GET"]),
         Route("/webhooks", list_webhooks, methods=["GET"]),
         Route("/webhooks/{delivery_id:str}/resend", resend_webhook, methods=["POST"]),

@@ -37,12 +37,13 @@ from mockserver.contracts import ContractSet, ProviderContract, load_contracts
 from mockserver.domain.accounts import Accounts
 from mockserver.domain.admission import Admission
 from mockserver.domain.clock import Clock, ManualClock, RealClock
-from mockserver.domain.faults import MatchVocabulary, ScenarioQueue
 from mockserver.domain.service import MockService, ServiceSettings
 from mockserver.domain.webhook_targets import WebhookTargetPolicy
 from mockserver.domain.webhooks import Outbox, RetryPolicy
 from mockserver.domain.world import World
+from mockserver.faults import MatchVocabulary, ScenarioQueue
 from mockserver.http.admin import admin_routes, json_response
+from mockserver.http.admin_insight import insight_routes
 from mockserver.http.guard import AdminGuard, GuardSettings
 from mockserver.http.journal import Journal
 from mockserver.http.routing import ProviderRoute, request_host
@@ -97,15 +98,15 @@ def _retry_policy(contract: ProviderContract, config: MockConfig, clock: Clock) 
 
 
 def _connect(adapter: ProviderAdapter, state: MockState) -> None:
-    """Give an adapter the world's shared accounts and the scenario of each request.
+    """Give an adapter the world's shared accounts and the app's template cache.
 
     These are the knobs :class:`~mockserver.providers.common.AdapterBase`
     documents; an adapter without them (a test double) is left alone.
     """
     if hasattr(adapter, "accounts"):
         adapter.accounts = state.accounts
-    if hasattr(adapter, "scenarios"):
-        adapter.scenarios = lambda _request: state.current_overrides
+    if hasattr(adapter, "templates"):
+        adapter.templates = state.templates
 
 
 class _DroppedConnectionFilter(logging.Filter):
@@ -374,7 +375,7 @@ def create_app(
     for adapter in built.values():
         _connect(adapter, state)
 
-    admin = AdminGuard(Router([*admin_routes(), *console_routes()]), guard)
+    admin = AdminGuard(Router([*admin_routes(), *insight_routes(), *console_routes()]), guard)
     routes: list[BaseRoute] = [Mount("/_mock", app=admin)]
     for name, adapter in built.items():
         own_hosts = frozenset(h for h, p in hosts.items() if p == name)

@@ -23,9 +23,9 @@ from typing import Any
 from starlette.routing import BaseRoute, Match, compile_path
 from starlette.types import Receive, Scope, Send
 
-from mockserver.chaos.hook import chaos_turn
 from mockserver.domain.errors import MockError
-from mockserver.domain.faults import Scenario
+from mockserver.faults.effects import Scenario
+from mockserver.faults.selection import forced_error, plan_overrides, select_scenario
 from mockserver.http import media
 from mockserver.http.asgi import (
     BodyTooLarge,
@@ -40,13 +40,7 @@ from mockserver.http.asgi import (
 )
 from mockserver.http.errors import render_error, render_unexpected
 from mockserver.http.guard import is_known_host
-from mockserver.http.scenarios import (
-    ConnectionDropped,
-    corrupt,
-    forced_error,
-    plan_overrides,
-    select_scenario,
-)
+from mockserver.http.scenarios import ConnectionDropped, corrupt
 from mockserver.http.state import ContractViolation, MockState, UnhandledError
 from mockserver.providers.base import ProviderAdapter, Route, WireRequest, WireResponse
 
@@ -197,15 +191,14 @@ class ProviderRoute(BaseRoute):
                     # its own exception is a cycle that only a full (slow)
                     # collection frees.
                     del forced
-            # The adapter's `scenarios` hook reads this while the (sync) handler runs.
-            state.current_overrides = plan_overrides(scenario)
-            chaos = chaos_turn(state, adapter, request, endpoint, scenario)  # None unless chaos
+            # The scenario travels to the adapter on the request itself.
+            request.scenario_overrides = plan_overrides(scenario)
+            chaos = state.chaos.turn(adapter, request, endpoint, scenario)  # None unless chaos
             service.touched = None
             try:
                 answer = route.handler(request)
             finally:
-                state.current_overrides = {}
-                job_id = service.touched  # the job this request created or read
+                job_id = service.touched  # the job this request created or read (sync handler)
             # A handler that must wait (sync mode, real clock) answers later
             # without holding up the event loop.
             response = answer if isinstance(answer, WireResponse) else await answer

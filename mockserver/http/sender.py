@@ -30,7 +30,6 @@ import logging
 import socket
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import httpx
 
@@ -38,10 +37,8 @@ from mockserver.domain.clock import Clock, ManualClock
 from mockserver.domain.webhook_targets import WebhookTargetPolicy
 from mockserver.domain.webhooks import Attempt, Delivery, Outbox, Outcome
 from mockserver.domain.world import World
+from mockserver.http.records import UnhandledError
 from mockserver.redact import redact_url
-
-if TYPE_CHECKING:
-    from mockserver.http.state import UnhandledError
 
 __all__ = ["WebhookSender"]
 
@@ -491,8 +488,6 @@ class WebhookSender:
         return None
 
     def _report(self, error: BaseException, where: str) -> None:
-        from mockserver.http.state import UnhandledError
-
         record = UnhandledError.capture(error, where)
         if self.on_error is not None:
             self.on_error(record)

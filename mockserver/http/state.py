@@ -8,21 +8,23 @@ two apps (two tests, two xdist workers) share nothing.
 from __future__ import annotations
 
 import logging
-import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from mockserver.config import MockConfig
 from mockserver.domain.accounts import Accounts
 from mockserver.domain.clock import Clock, RealClock
-from mockserver.domain.faults import ScenarioQueue
 from mockserver.domain.service import MockService
 from mockserver.domain.webhook_targets import WebhookTargetPolicy
 from mockserver.domain.webhooks import Outbox
 from mockserver.domain.world import World
+from mockserver.faults.chaos import ChaosHook
+from mockserver.faults.queue import ScenarioQueue
 from mockserver.http.guard import GuardSettings
 from mockserver.http.journal import Journal
+from mockserver.http.records import ContractViolation, UnhandledError
+from mockserver.providers.common import TemplateCache
 
 if TYPE_CHECKING:
     from mockserver.contracts import ContractSet
@@ -32,78 +34,6 @@ if TYPE_CHECKING:
 __all__ = ["ContractViolation", "MockState", "UnhandledError"]
 
 logger = logging.getLogger("mockserver")
-
-
-@dataclass(frozen=True)
-class UnhandledError:
-    """An exception no handler expected (a bug): logged, answered as a 500, kept."""
-
-    where: str
-    error_type: str
-    message: str
-    traceback: str
-    provider: str | None = None
-    method: str | None = None
-    path: str | None = None
-
-    @classmethod
-    def capture(
-        cls,
-        error: BaseException,
-        where: str,
-        *,
-        provider: str | None = None,
-        method: str | None = None,
-        path: str | None = None,
-    ) -> UnhandledError:
-        """Record ``error`` with its traceback."""
-        return cls(
-            where=where,
-            error_type=type(error).__name__,
-            message=str(error),
-            traceback="".join(traceback.format_exception(error)),
-            provider=provider,
-            method=method,
-            path=path,
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able form."""
-        return {
-            "where": self.where,
-            "type": self.error_type,
-            "message": self.message,
-            "provider": self.provider,
-            "method": self.method,
-            "path": self.path,
-            "traceback": self.traceback,
-        }
-
-
-@dataclass(frozen=True)
-class ContractViolation:
-    """A body the mock emitted that its own contract schema rejects."""
-
-    provider: str
-    endpoint: str | None
-    method: str
-    path: str
-    status: int
-    schema: str
-    errors: tuple[str, ...]
-    body: Any = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able form."""
-        return {
-            "provider": self.provider,
-            "endpoint": self.endpoint,
-            "method": self.method,
-            "path": self.path,
-            "status": self.status,
-            "schema": self.schema,
-            "errors": list(self.errors),
-        }
 
 
 @dataclass
@@ -134,11 +64,15 @@ class MockState:
     guard: GuardSettings = field(default_factory=GuardSettings)
     #: Where webhooks may go (checked at create and before each attempt).
     webhook_policy: WebhookTargetPolicy = field(default_factory=WebhookTargetPolicy)
-    #: Plan overrides of the scenario of the request being handled (the
-    #: adapters' ``scenarios`` hook returns it; handlers are synchronous).
-    current_overrides: dict[str, Any] = field(default_factory=dict)
+    #: Compiled response templates of this app's adapters (see TemplateCache).
+    templates: TemplateCache = field(default_factory=TemplateCache)
     unhandled_errors: list[UnhandledError] = field(default_factory=list)
     contract_violations: list[ContractViolation] = field(default_factory=list)
+    #: Chaos of this app: its engine (made on first use) and the per-request turn.
+    chaos: ChaosHook = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.chaos = ChaosHook(self.config, self.world, self.outbox)
 
     @property
     def clock_kind(self) -> str:

@@ -87,6 +87,12 @@ class WireRequest:
     _parsed: Any = field(default=_UNPARSED, init=False, compare=False, repr=False)
     #: The API key, read once: scenario matching asks before the adapter does.
     _api_key: Any = field(default=_UNPARSED, init=False, compare=False, repr=False)
+    #: What this request's fault scenario asks of a create (plan fields such as
+    #: ``outcome``, ``stuck``; ``webhook_*`` flags): the HTTP layer sets it once
+    #: the scenario is chosen (mockserver.faults.selection), the adapter reads it.
+    scenario_overrides: Mapping[str, Any] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
 
     def api_key(self, schemes: Iterable[AuthScheme]) -> str | None:
         """:func:`extract_key` of this request's headers, read once per request.

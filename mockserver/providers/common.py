@@ -47,6 +47,7 @@ __all__ = [
     "DEFAULT_WEBHOOK_SECRET",
     "AdapterBase",
     "SecretLookup",
+    "TemplateCache",
     "earlier_snapshot",
     "emit_word",
     "epoch_ms",
@@ -68,9 +69,6 @@ DEFAULT_WEBHOOK_SECRET = "whsec_bW9jay13ZWJob29rLXNlY3JldA=="
 #: Looks up the webhook signing secret of the account behind an API key.
 SecretLookup = Callable[[str], "str | None"]
 
-#: Looks up plan overrides (a scenario: fail, stick, delay) for a create.
-ScenarioLookup = Callable[[WireRequest], Mapping[str, Any]]
-
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 #: Scenario keys that are :class:`Plan` fields (the rest go to ``job.effects``).
@@ -87,26 +85,44 @@ def render_template(template: Any, values: Mapping[str, Any]) -> Any:
     null); placeholders inside longer strings are replaced by ``str(value)``;
     unknown placeholders are left as written; other values are copied.
     """
-    if not isinstance(template, Mapping | list):
-        return _compile_template(template)(values)
-    # Every response is rendered from one of a few long-lived contract
-    # templates: compile each once into closures instead of walking and
-    # regex-matching it on every request.
-    entry = _COMPILED_TEMPLATES.get(id(template))
-    if entry is None or entry[0] is not template:
-        entry = (template, _compile_template(template))
-        if len(_COMPILED_TEMPLATES) >= _COMPILED_TEMPLATES_SIZE:
-            _COMPILED_TEMPLATES.clear()
-        _COMPILED_TEMPLATES[id(template)] = entry
-    return entry[1](values)
+    return _compile_template(template)(values)
 
 
 _Render = Callable[[Mapping[str, Any]], Any]
 
-#: id(template) -> (template, renderer); the template is kept so an id reused
-#: by a new object is recognised.
-_COMPILED_TEMPLATES: dict[int, tuple[Any, _Render]] = {}
-_COMPILED_TEMPLATES_SIZE = 1024
+
+class TemplateCache:
+    """:func:`render_template` with each template compiled once; one per app.
+
+    Every response is rendered from one of a few long-lived contract
+    templates: each is compiled once into closures instead of walked and
+    regex-matched on every request. The app owns the cache
+    (``MockState.templates``, handed to its adapters), so two apps share
+    nothing and a cache goes with its app.
+    """
+
+    #: Templates kept at most (a bound, not an LRU: contracts hold a few dozen).
+    MAX_ENTRIES = 1024
+
+    def __init__(self) -> None:
+        #: id(template) -> (template, renderer); the template is kept so an id
+        #: reused by a new object is recognised.
+        self._compiled: dict[int, tuple[Any, _Render]] = {}
+
+    def render(self, template: Any, values: Mapping[str, Any]) -> Any:
+        """:func:`render_template`, compiled once per template."""
+        if not isinstance(template, Mapping | list):
+            return _compile_template(template)(values)
+        entry = self._compiled.get(id(template))
+        if entry is None or entry[0] is not template:
+            entry = (template, _compile_template(template))
+            if len(self._compiled) >= self.MAX_ENTRIES:
+                self._compiled.clear()
+            self._compiled[id(template)] = entry
+        return entry[1](values)
+
+    def __len__(self) -> int:
+        return len(self._compiled)
 
 
 def _compile_template(template: Any) -> _Render:
@@ -237,9 +253,12 @@ class AdapterBase:
         balance endpoints, and each key's webhook secret.
     ``webhook_secrets``
         ``key -> secret or None``: overrides the accounts' webhook secret.
-    ``scenarios``
-        ``request -> plan overrides`` for a create (forced failure, stuck job,
-        custom timing), e.g. from a ``Prefer: scenario=`` header.
+    ``templates``
+        the :class:`TemplateCache` response templates are rendered through
+        (the app shares its own; each adapter starts with its own).
+
+    A create's fault scenario (forced failure, stuck job, webhook effects)
+    arrives on the request: ``request.scenario_overrides``.
     """
 
     name: str = ""
@@ -251,7 +270,7 @@ class AdapterBase:
         self.service = service
         self.error_transport: str | None = None
         self.webhook_secrets: SecretLookup | None = None
-        self.scenarios: ScenarioLookup | None = None
+        self.templates = TemplateCache()
         # Our own accounts until the app shares the world's (``adapter.accounts = ...``):
         # key validity (magic invalid keys), balances, webhook secrets.
         currency = contract.spec.billing.currency
@@ -415,7 +434,7 @@ class AdapterBase:
                  (("field", error.field), ("rule", error.rule)) if value]
         if named:
             details = f"{details} ({', '.join(named)})"
-        body = render_template(
+        body = self.templates.render(
             envelopes[key].template,
             {"code": code, "message": message, "details": details},
         )
@@ -484,7 +503,7 @@ class AdapterBase:
         adapter's own per-job record (:attr:`Job.provider_fields`).
         """
         # Read only: both dicts below are built from it.
-        scenario: Mapping[str, Any] = self.scenarios(request) if self.scenarios else {}
+        scenario: Mapping[str, Any] = request.scenario_overrides
         # Plan fields shape the lifecycle; anything else (a WaveSpeed
         # ``sync_timeout``) is for the adapter and rides in ``job.effects``.
         overrides = {k: v for k, v in scenario.items() if k in _PLAN_FIELDS}

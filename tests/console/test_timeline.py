@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 
 from mockserver.domain.clock import RealClock
 from mockserver.http.admin_openapi import build_admin_openapi
-from mockserver.http.timeline import MAX_EVENTS
+from mockserver.http.timeline import JOURNAL_SCAN, MAX_EVENTS
 
 KINDS = {"create", "poll", "transition", "credit", "rate_limit", "scenario", "webhook_attempt",
          "cancel", "output"}
@@ -186,6 +186,12 @@ def test_timeline_is_in_the_admin_openapi(app: Starlette) -> None:
     assert "/_mock/requests/{seq}" in document["paths"]
     names = [p["name"] for p in document["paths"]["/_mock/requests"]["get"]["parameters"]]
     assert "job" in names
+    # The document is data: the bounds it states must be the code's.
+    answer = document["paths"]["/_mock/jobs/{job_id}/timeline"]["get"]
+    schema = answer["responses"]["200"]["content"]["application/json"]["schema"]
+    assert schema["properties"]["events"]["maxItems"] == MAX_EVENTS
+    assert f"At most {MAX_EVENTS} events" in answer["description"]
+    assert f"{JOURNAL_SCAN} journal entries" in answer["description"]
 
 
 def test_rate_limit_counts_and_a_held_job_waiting_for_its_slot(client: TestClient) -> None:

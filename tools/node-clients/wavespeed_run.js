@@ -1,5 +1,5 @@
 // Runs the official npm `wavespeed` SDK, unmodified, against a mock.
-// Used by tests/test_node_clients.py; prints one JSON line on stdout.
+// Used by tests/providers/test_node_clients.py; prints one JSON line on stdout.
 //
 //   WAVESPEED_BASE_URL=http://127.0.0.1:8080/wavespeed WAVESPEED_API_KEY=k \
 //   node wavespeed_run.js <model> <image file to upload>

@@ -39,7 +39,6 @@ from mockserver.providers.common import (
     earlier_snapshot,
     epoch_ms,
     parse_json_object,
-    render_template,
     run_seconds,
     seconds_to_ms,
 )
@@ -95,7 +94,7 @@ class ApikleyAdapter(AdapterBase):
         response = self.endpoint("create").responses["200"]
         return WireResponse(
             200,
-            render_template(response["template"], {"id": job.id}),
+            self.templates.render(response["template"], {"id": job.id}),
             schema="/endpoints/create/responses/200/schema",
         )
 

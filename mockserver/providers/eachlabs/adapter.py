@@ -29,7 +29,6 @@ from mockserver.providers.common import (
     AdapterBase,
     earlier_snapshot,
     parse_json_object,
-    render_template,
     run_seconds,
 )
 from mockserver.providers.eachlabs.signing import secret_header
@@ -84,7 +83,7 @@ class EachlabsAdapter(AdapterBase):
         response = self.endpoint("create").responses["200"]
         return WireResponse(
             200,
-            render_template(response["template"], {"id": job.id}),
+            self.templates.render(response["template"], {"id": job.id}),
             schema="/endpoints/create/responses/200/schema",
         )
 
@@ -104,7 +103,7 @@ class EachlabsAdapter(AdapterBase):
         response = self.endpoint("cancel").responses["200"]
         return WireResponse(
             200,
-            render_template(response["template"], {"id": job.id}),
+            self.templates.render(response["template"], {"id": job.id}),
             schema="/endpoints/cancel/responses/200/schema",
         )
 
@@ -159,7 +158,7 @@ class EachlabsAdapter(AdapterBase):
             return None
         payloads = self.spec.webhook.payload
         if job.state is State.SUCCEEDED:
-            body = render_template(
+            body = self.templates.render(
                 payloads["succeeded"]["template"], {"id": job.id, "output": self.outputs(job)[0]}
             )
         else:
