@@ -147,7 +147,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     update.add_argument("--root", metavar="DIR", help=root_help)
 
-    openapi = commands.add_parser("openapi", help="print the OpenAPI 3.1 document of a provider")
+    openapi = commands.add_parser(
+        "openapi", help="print the OpenAPI 3.1 document of a provider or of the admin API"
+    )
     openapi.add_argument("provider", choices=(*registry.names(), "admin"))
     openapi.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
     openapi.add_argument(

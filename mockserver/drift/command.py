@@ -63,7 +63,8 @@ def _output_options(parser: argparse.ArgumentParser) -> None:
         help="POST a Slack-compatible summary here when drift is found or the run fails",
     )
     parser.add_argument(
-        "--root", metavar="DIR", help="contracts directory (default: the bundled one)"
+        "--root", metavar="DIR",
+        help="contracts directory (default: $MOCKSERVER_CONTRACTS, else the bundled one)",
     )
 
 
