@@ -503,6 +503,14 @@ class ModelContract:
     estimated_processing_seconds: float | None
     #: The document's example request body (None when it has none).
     example_request: Any
+    #: Whether the document has an example request at all.
+    has_example_request: bool
+    #: The path the document's example request is sent to, or None.
+    example_request_path: str | None
+    #: JSON pointer into this contract -> where that fact came from.
+    provenance: Mapping[str, str]
+    #: The provider document this contract was derived from (``source.path``), or None.
+    source_path: str | None
 
     def __init__(self, data: dict[str, Any], *, origin: str = "<memory>") -> None:
         missing = [k for k in MODEL_REQUIRED_KEYS if k not in data]
@@ -526,6 +534,17 @@ class ModelContract:
         estimate = data.get("estimated_processing_seconds")
         self.estimated_processing_seconds = None if estimate is None else float(estimate)
         self.example_request = data.get("example_request")
+        self.has_example_request = "example_request" in data
+        path = data.get("example_request_path")
+        self.example_request_path = None if path is None else str(path)
+        provenance = data.get("provenance")
+        self.provenance = MappingProxyType(
+            {str(k): str(v) for k, v in provenance.items()} if isinstance(provenance, Mapping)
+            else {}
+        )
+        source = data.get("source")
+        source_path = source.get("path") if isinstance(source, Mapping) else None
+        self.source_path = None if source_path is None else str(source_path)
         self._schema: dict[str, Any] = schema
         self._validator = _compile(schema)
         #: Plain-Python "certainly valid" check, or None (see _fast_check).

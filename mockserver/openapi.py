@@ -28,6 +28,7 @@ from typing import Any, TextIO
 
 from mockserver.contracts import ContractError, ContractSet, ProviderContract, load_contracts
 from mockserver.openapi_examples import ResponseExample, request_example, response_examples
+from mockserver.provider_spec import Endpoint
 
 __all__ = ["build_openapi", "render_openapi", "run_openapi"]
 
@@ -76,7 +77,7 @@ class _Builder:
 
     def __init__(self, contract: ProviderContract, server_url: str | None) -> None:
         self.contract = contract
-        self.data = contract.data
+        self.spec = contract.spec
         self.name = contract.name
         self.server_url = server_url
         self.schemas: dict[str, Any] = {}
@@ -87,48 +88,48 @@ class _Builder:
     def security(self) -> tuple[dict[str, Any], list[dict[str, list[str]]]]:
         schemes: dict[str, Any] = {}
         requirement: list[dict[str, list[str]]] = []
-        for scheme in self.data["auth"]["schemes"]:
-            if scheme["type"] == "apiKey":
+        for scheme in self.spec.auth:
+            if scheme.type == "apiKey":
                 key = "ApiKeyAuth"
-                schemes[key] = {"type": "apiKey", "in": scheme["in"], "name": scheme["name"]}
+                schemes[key] = {"type": "apiKey", "in": scheme.location, "name": scheme.name}
             else:
                 key = "BearerAuth"
-                schemes[key] = {"type": "http", "scheme": scheme.get("scheme", "bearer")}
-                if "bearerFormat" in scheme:
-                    schemes[key]["bearerFormat"] = scheme["bearerFormat"]
-            schemes[key]["description"] = scheme["provenance"]
+                schemes[key] = {"type": "http", "scheme": scheme.scheme or "bearer"}
+                if scheme.bearer_format is not None:
+                    schemes[key]["bearerFormat"] = scheme.bearer_format
+            schemes[key]["description"] = scheme.provenance
             requirement.append({key: []})  # alternatives: any one scheme suffices
         return schemes, requirement
 
     def error_codes(self) -> list[str]:
-        return sorted(self.data["errors"]["catalogue"], key=int)
+        return sorted(self.spec.errors.catalogue, key=int)
 
     def error_schema(self, code: str) -> dict[str, str]:
         """Component for the envelope of error ``code`` (code-specific or default)."""
-        envelopes = self.data["errors"]["envelopes"]
+        envelopes = self.spec.errors.envelopes
         key = code if code in envelopes else "default"
         name = _schema_name(self.name, "Error", key)
         if name not in self.schemas:
-            self.schemas[name] = copy.deepcopy(envelopes[key]["schema"])
+            self.schemas[name] = copy.deepcopy(envelopes[key].schema)
         return _ref(name)
 
     def error_response(self, code: str) -> dict[str, str]:
         """A shared response component per error code."""
         name = _schema_name(self.name, "Error", code)
         if name not in self.responses:
-            entry = self.data["errors"]["catalogue"][code]
+            entry = self.spec.errors.catalogue[code]
             self.responses[name] = {
-                "description": f"{entry['message']} ({entry['provenance']})",
+                "description": f"{entry.message} ({entry.provenance})",
                 "content": {_JSON: {"schema": self.error_schema(code)}},
             }
         return {"$ref": f"#/components/responses/{name}"}
 
     def body_code_errors(self) -> dict[str, Any] | None:
         """Error envelopes that travel inside HTTP 200 (Apikley's body_code mode)."""
-        transport = self.data["errors"]["transport"]
-        if transport.get("mode") != "body_code":
+        transport = self.spec.errors.transport
+        if transport.mode != "body_code":
             return None
-        real = {str(c) for c in transport.get("real_http_status_codes", [])}
+        real = {str(c) for c in transport.real_http_status_codes}
         return _any_of(
             [self.error_schema(code) for code in self.error_codes() if code not in real]
         )
@@ -139,41 +140,40 @@ class _Builder:
         return _ref(name)
 
     # --- operations ---------------------------------------------------------
-    def parameters(self, path: str, endpoint: Mapping[str, Any]) -> list[dict[str, Any]]:
+    def parameters(self, path: str, endpoint: Endpoint) -> list[dict[str, Any]]:
         params: list[dict[str, Any]] = [
             {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
             for name in _PATH_PARAM.findall(path)
         ]
-        for name, spec in sorted(endpoint.get("query", {}).items()):
-            schema = {k: v for k, v in spec.items() if k not in {"required", "provenance"}}
+        for name, parameter in sorted(endpoint.query.items()):
             params.append(
                 {
                     "name": name,
                     "in": "query",
-                    "required": bool(spec.get("required", False)),
-                    "schema": schema,
-                    "description": spec.get("provenance", ""),
+                    "required": parameter.required,
+                    "schema": dict(parameter.schema),
+                    "description": parameter.provenance or "",
                 }
             )
         return params
 
     def request_body(
-        self, endpoint: Mapping[str, Any], models: list[tuple[str, str, dict[str, Any]]]
+        self, endpoint: Endpoint, models: list[tuple[str, str, dict[str, Any]]]
     ) -> dict[str, Any] | None:
         """The request body; for create, the outer body combined with model inputs.
 
         ``models`` holds ``(model_id, slug, input_schema)`` of the models this
         operation serves (all of them, or the one of a per-model path).
         """
-        request = endpoint.get("request")
+        request = endpoint.request
         if not request:
             return None
         outer = copy.deepcopy(request["schema"])
         model_input = request.get("model_input")
         schema: dict[str, Any] = outer
         if model_input and models:
-            pointer = model_input["pointer"]
-            selector = endpoint.get("model_id", {})
+            pointer = endpoint.model_input_pointer
+            selector = endpoint.model_id or {}
             branches = []
             for model_id, slug, input_schema in models:
                 ref = self.model_input(slug, input_schema)
@@ -192,7 +192,7 @@ class _Builder:
         examples = {
             slug: request_example(self.contract, self.contract.models[model_id])
             for model_id, slug, _ in models
-            if "example_request" in self.contract.models[model_id].data
+            if self.contract.models[model_id].has_example_request
         }
         if examples and model_input:
             media["examples"] = examples
@@ -202,10 +202,10 @@ class _Builder:
             "content": {request.get("content_type", _JSON): media},
         }
 
-    def responses_for(self, endpoint: Mapping[str, Any]) -> dict[str, Any]:
+    def responses_for(self, endpoint: Endpoint) -> dict[str, Any]:
         responses: dict[str, Any] = {}
         in_body_errors = self.body_code_errors()
-        for code, response in sorted(endpoint["responses"].items()):
+        for code, response in sorted(endpoint.responses.items()):
             if "by_status" in response:
                 schema = _any_of(
                     [copy.deepcopy(v["schema"]) for _, v in sorted(response["by_status"].items())]
@@ -223,9 +223,9 @@ class _Builder:
         return responses
 
     def webhook_operation(self, operation_id: str) -> dict[str, Any]:
-        webhook = self.data["webhook"]
-        payloads = webhook["payload"]
-        headers_schema = webhook.get("headers", {}).get("schema", {})
+        webhook = self.spec.webhook
+        payloads = webhook.payload
+        headers_schema = webhook.headers_schema
         required = set(headers_schema.get("required", []))
         parameters = [
             {
@@ -241,16 +241,16 @@ class _Builder:
         body = _any_of(
             [copy.deepcopy(payloads[outcome]["schema"]) for outcome in sorted(payloads)]
         )
-        retry = webhook.get("retry", {})
+        retry = webhook.retry
         media: dict[str, Any] = {"schema": body}
         examples = {e.name: e.example for e in self.examples if e.endpoint is None}
         if examples:
             media["examples"] = examples
         return {
             "operationId": operation_id,
-            "summary": f"{self.name} job-completion webhook ({webhook['signing']['scheme']})",
+            "summary": f"{self.name} job-completion webhook ({webhook.signing_scheme})",
             "description": (
-                f"Signing: {webhook['signing']['provenance']}. "
+                f"Signing: {webhook.signing_provenance}. "
                 f"Retry: {retry.get('provenance', 'n/a')}."
             ),
             "parameters": parameters,
@@ -265,13 +265,13 @@ class _Builder:
     def callbacks(self, create_id: str) -> dict[str, Any]:
         """Runtime-expression callbacks on create, one per registration method."""
         expressions = []
-        for registration in self.data["webhook"]["registration"]:
-            if registration.get("role") == "secret":
+        for registration in self.spec.webhook.registration:
+            if registration.role == "secret":
                 continue
-            if registration["in"] == "body":
-                expressions.append(f"{{$request.body#/{registration['field']}}}")
-            elif registration["in"] == "query":
-                expressions.append(f"{{$request.query.{registration['name']}}}")
+            if registration.location == "body":
+                expressions.append(f"{{$request.body#/{registration.field}}}")
+            elif registration.location == "query":
+                expressions.append(f"{{$request.query.{registration.name}}}")
         # operationIds are unique in the whole document, callbacks included.
         return {
             "completion": {
@@ -310,15 +310,15 @@ class _Builder:
     def paths(self, security: list[dict[str, list[str]]]) -> dict[str, Any]:
         paths: dict[str, Any] = {}
         models = self.models()
-        for name, endpoint in sorted(self.data["endpoints"].items()):
-            per_model_path = endpoint.get("model_id", {}).get("in") == "path"
+        for name, endpoint in sorted(self.spec.endpoints.items()):
+            per_model_path = (endpoint.model_id or {}).get("in") == "path"
             targets: list[tuple[str, list[tuple[str, str, dict[str, Any]]], str]] = []
-            for index, path in enumerate(endpoint["paths"]):
+            for index, path in enumerate(endpoint.paths):
                 suffix = "" if index == 0 else f"_{index + 1}"
                 if per_model_path and models:
                     # WaveSpeed: the model id (with slashes) is the path; one
                     # operation per model so each carries its own input schema.
-                    param = endpoint["model_id"]["param"]
+                    param = (endpoint.model_id or {})["param"]
                     for model in models:
                         concrete = path.replace(f"{{{param}}}", model[0])
                         op_id = f"{name}{suffix}_{model[1]}"
@@ -329,7 +329,7 @@ class _Builder:
                 operation: dict[str, Any] = {
                     "operationId": re.sub(r"[^A-Za-z0-9_]", "_", op_id),
                     "summary": f"{self.name} {name}",
-                    "description": endpoint["provenance"],
+                    "description": endpoint.provenance,
                     "tags": [name],
                     "security": security,
                     "responses": self.responses_for(endpoint),
@@ -343,7 +343,7 @@ class _Builder:
                 if name == "create":
                     operation["callbacks"] = self.callbacks(operation["operationId"])
                 self.attach_response_examples(operation, name, path, per_model_path)
-                paths.setdefault(path, {})[endpoint["method"].lower()] = operation
+                paths.setdefault(path, {})[endpoint.method.lower()] = operation
         return paths
 
     def document(self) -> dict[str, Any]:
@@ -364,7 +364,7 @@ class _Builder:
                     "quoted document text remains its publisher's."
                 ),
             },
-            "servers": [{"url": self.server_url or self.data["base_url"]}],
+            "servers": [{"url": self.server_url or self.spec.base_url}],
             "security": security,
             "paths": paths,
             "webhooks": {"jobCompleted": {"post": self.webhook_operation("jobCompleted")}},
@@ -373,7 +373,7 @@ class _Builder:
                 "schemas": self.schemas,
                 "responses": self.responses,
             },
-            "x-error-transport": copy.deepcopy(self.data["errors"]["transport"]),
+            "x-error-transport": copy.deepcopy(dict(self.spec.errors.transport.section)),
         }
 
 

@@ -53,10 +53,10 @@ def example_input_errors(
     contract: ProviderContract, model: ModelContract, body: Any
 ) -> list[str]:
     """Fields of ``body``'s model input that the model's own schema rejects (sorted)."""
-    request = contract.data["endpoints"]["create"]["request"]
-    pointer = request.get("model_input", {}).get("pointer", "")
+    create = contract.spec.endpoints["create"]
+    pointer = create.model_input_pointer
     if pointer == "":
-        transport = set(request.get("transport_fields", []))
+        transport = set(create.transport_fields)
         model_input = body
         if isinstance(body, dict):
             model_input = {k: v for k, v in body.items() if k not in transport}
@@ -67,9 +67,9 @@ def example_input_errors(
 
 def request_example(contract: ProviderContract, model: ModelContract) -> dict[str, Any]:
     """The Example Object of ``model``'s documented create request."""
-    body = model.data["example_request"]
-    provenance = model.data.get("provenance", {}).get("/example_request", "")
-    source = model.data.get("source", {}).get("path", "the provider document")
+    body = model.example_request
+    provenance = model.provenance.get("/example_request", "")
+    source = model.source_path if model.source_path is not None else "the provider document"
     description = f"[SEED] {source}: {provenance}".rstrip(": ")
     example: dict[str, Any] = {
         "summary": f"{model.model_id}: the document's example request",
@@ -111,12 +111,12 @@ def _endpoint_of(contract: ProviderContract, data: dict[str, Any]) -> str | None
     # An error envelope: the endpoint the request went to.
     request = data["request"]
     path = str(request["path"]).split("?", 1)[0]
-    for name, endpoint in sorted(contract.data["endpoints"].items()):
-        if endpoint["method"].upper() != str(request["method"]).upper():
+    for name, endpoint in sorted(contract.spec.endpoints.items()):
+        if endpoint.method != str(request["method"]).upper():
             continue
         # A model id in the path (WaveSpeed) holds slashes; other parameters do not.
-        model_param = endpoint.get("model_id", {}).get("param") or ""
-        for template in endpoint["paths"]:
+        model_param = (endpoint.model_id or {}).get("param") or ""
+        for template in endpoint.paths:
             pattern = re.escape(template).replace(f"\\{{{model_param}\\}}", ".+")
             pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", pattern)
             if re.fullmatch(pattern, path):

@@ -31,6 +31,7 @@ from typing import Any, TextIO
 import httpx
 
 from mockserver import __version__
+from mockserver.provider_spec import ProviderSpec, Registration
 from mockserver.providers import registry
 from mockserver.redact import mask_headers
 
@@ -96,12 +97,12 @@ async def _render(provider: str, outcome: str, url: str, secret: str | None,
     chosen = models.get(model) if model else next(iter(sorted(models.items())))[1]
     if chosen is None:
         raise SendError(f"unknown {provider} model {model!r} (known: {', '.join(sorted(models))})")
-    registration = contract.data["webhook"]["registration"]
-    secret_field = next((r["field"] for r in registration if r.get("role") == "secret"), None)
+    registration = contract.spec.webhook.registration
+    secret_field = next((r.field for r in registration if r.role == "secret"), None)
     if secret is not None and secret_field is None:
         state.accounts.update(SEND_KEY, {"webhook_secret": secret})
     path, query, body = _create_request(chosen, registration, url, secret, secret_field)
-    headers = {"content-type": "application/json", **_auth(contract.data)}
+    headers = {"content-type": "application/json", **_auth(contract.spec)}
     if outcome == "failed":
         headers["prefer"] = "scenario=job_failed"
     request = httpx.Request("POST", f"http://127.0.0.1/{provider}{path}", params=query,
@@ -135,28 +136,28 @@ def _secret_used(adapter: Any, job: Any, given: str | None) -> str | None:
     return find(job) if callable(find) else None
 
 
-def _create_request(model: Any, registration: list[dict[str, Any]], url: str,
+def _create_request(model: Any, registration: tuple[Registration, ...], url: str,
                     secret: str | None, secret_field: str | None,
                     ) -> tuple[str, dict[str, str], dict[str, Any]]:
     """Path, query and body of a valid create of ``model`` with ``url`` registered."""
-    example = dict(model.data.get("example_request") or {})
-    path = str(model.data.get("example_request_path") or "/")
+    example = dict(model.example_request or {})
+    path = str(model.example_request_path or "/")
     for entry in registration:  # the document's own callback URL goes
-        if entry.get("in") == "body":
-            example.pop(str(entry["field"]), None)
+        if entry.location == "body":
+            example.pop(str(entry.field), None)
     nested = isinstance(example.get("input"), dict)
     inputs = dict(example["input"]) if nested else example
-    schema = model.data.get("input_schema") or {}
+    schema = model.input_schema or {}
     for name in schema.get("required", []):
         if name not in inputs:
             inputs[name] = _placeholder(schema.get("properties", {}).get(name, {}))
     body = {**example, "input": inputs, "model": model.model_id} if nested else inputs
     query: dict[str, str] = {}
     where = registration[0]
-    if where.get("in") == "query":
-        query[str(where["name"])] = url
+    if where.location == "query":
+        query[str(where.name)] = url
     else:
-        body[str(where["field"])] = url
+        body[str(where.field)] = url
     if secret is not None and secret_field is not None:
         body[secret_field] = secret
     return path, query, body
@@ -178,10 +179,10 @@ def _placeholder(schema: dict[str, Any]) -> Any:
     return "genmock webhook send"
 
 
-def _auth(provider_data: dict[str, Any]) -> dict[str, str]:
-    scheme = provider_data["auth"]["schemes"][0]
-    if scheme.get("type") == "apiKey":
-        return {str(scheme["name"]): SEND_KEY}
+def _auth(spec: ProviderSpec) -> dict[str, str]:
+    scheme = spec.auth[0]
+    if scheme.type == "apiKey":
+        return {str(scheme.name): SEND_KEY}
     return {"authorization": f"Bearer {SEND_KEY}"}
 
 

@@ -45,15 +45,6 @@ class CreateCall:
     body: dict[str, Any]
 
 
-def _auth_header(contract_data: Mapping[str, Any], key: str) -> tuple[str, str]:
-    for scheme in (contract_data.get("auth") or {}).get("schemes") or []:
-        if scheme.get("type") == "apiKey" and scheme.get("in") == "header":
-            return str(scheme["name"]), key
-        if scheme.get("type") == "http" and str(scheme.get("scheme")).lower() == "bearer":
-            return "Authorization", f"Bearer {key}"
-    return "Authorization", f"Bearer {key}"
-
-
 def _sample(schema: Mapping[str, Any], name: str) -> Any:
     """A value a required input without example accepts (its default, first enum...)."""
     if "default" in schema:
@@ -87,16 +78,16 @@ def build_create(contract: Any, body: Mapping[str, Any]) -> CreateCall:
     extra_input = body.get("input", {})
     if not isinstance(extra_input, dict):
         raise TriggerError('"input" must be a JSON object (the model inputs to set)')
-    example: dict[str, Any] = copy.deepcopy(model.data.get("example_request") or {})
-    registrations = (contract.data.get("webhook") or {}).get("registration") or []
+    example: dict[str, Any] = copy.deepcopy(model.example_request or {})
+    registrations = contract.spec.webhook.registration
     for registration in registrations:  # the document's sample URL is nobody's receiver
-        if registration.get("in") == "body":
-            example.pop(str(registration.get("field")), None)
+        if registration.location == "body":
+            example.pop(str(registration.field), None)
     holder = example.setdefault("input", {}) if "input" in example or "model" in example \
         else example
     if "model" in example:
         example["model"] = model_id
-    schema = model.data.get("input_schema") or {}
+    schema = model.input_schema or {}
     properties = schema.get("properties") or {}
     for name in schema.get("required") or []:
         if name not in holder and name in properties:
@@ -110,11 +101,11 @@ def build_create(contract: Any, body: Mapping[str, Any]) -> CreateCall:
         registration = next(iter(registrations), None)
         if registration is None:
             raise TriggerError(f"{contract.name} has no webhook registration in its contract")
-        if registration.get("in") == "query":
-            query = f"{registration['name']}={quote(webhook, safe='')}"
+        if registration.location == "query":
+            query = f"{registration.name}={quote(webhook, safe='')}"
         else:
-            example[str(registration["field"])] = webhook
-    header, value = _auth_header(contract.data, key)
+            example[str(registration.field)] = webhook
+    header, value = contract.spec.auth_header(key)
     headers = {header: value, "content-type": "application/json",
                "user-agent": "genmock-console-trigger"}
     scenario = body.get("scenario")
@@ -122,7 +113,7 @@ def build_create(contract: Any, body: Mapping[str, Any]) -> CreateCall:
         if not isinstance(scenario, str) or len(scenario) > 200 or "\n" in scenario:
             raise TriggerError('"scenario" must be a scenario name (GET /_mock/scenarios)')
         headers["prefer"] = f"scenario={scenario}"
-    path = str(model.data.get("example_request_path") or "")
+    path = str(model.example_request_path or "")
     if not path.startswith("/"):
         raise TriggerError(f"model {model_id!r} has no create path in its contract")
     return CreateCall(contract.name, model_id, "POST", f"/{contract.name}{path}", query,

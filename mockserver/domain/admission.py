@@ -48,6 +48,7 @@ from mockserver.domain.ratelimit import Decision, LimitOverrides, RateLimiter, R
 
 if TYPE_CHECKING:
     from mockserver.contracts import ModelContract
+    from mockserver.provider_spec import ProviderSpec
 
 __all__ = ["Admission", "Admitted", "planned_end", "unpack_counts"]
 
@@ -114,14 +115,12 @@ class Admission:
         self._by_quote: dict[int, tuple[Quote, tuple[Decimal, dict[str, Any]]]] = {}
 
     @classmethod
-    def from_contracts(
-        cls, accounts: Accounts, contracts: Mapping[str, Mapping[str, Any]]
-    ) -> Admission:
-        """Limits and billing facts from ``{provider: provider contract data}``."""
+    def from_specs(cls, accounts: Accounts, specs: Mapping[str, ProviderSpec]) -> Admission:
+        """Limits and billing facts from ``{provider: its typed provider contract}``."""
         return cls(
             accounts,
-            RateLimiter.from_contracts(contracts),
-            {name: BillingPolicy.from_contract(data) for name, data in contracts.items()},
+            RateLimiter.from_specs({name: spec.rate_limits for name, spec in specs.items()}),
+            {name: BillingPolicy.from_spec(spec.billing) for name, spec in specs.items()},
         )
 
     # --- create ----------------------------------------------------------------

@@ -51,6 +51,7 @@ from decimal import ROUND_CEILING, Decimal, InvalidOperation
 from typing import Any, Literal, Protocol
 
 from mockserver.domain.errors import MockError
+from mockserver.provider_spec import Billing
 
 __all__ = [
     "WHOLE_UNIT_CURRENCIES",
@@ -332,13 +333,6 @@ def _price_table(pricing: Mapping[str, Any], inputs: Mapping[str, Any]) -> Quote
     raise PricingError(f"no price in the table for {wanted}")
 
 
-def _fact(value: Any) -> Any:
-    """Unwrap a provider-contract fact ``{"value": v, "provenance": ...}``."""
-    if isinstance(value, Mapping) and "value" in value and "provenance" in value:
-        return value["value"]
-    return value
-
-
 def pricing_from_field_table(entry: Mapping[str, Any], currency: str) -> dict[str, Any]:
     """Turn a provider contract's per-field price table into a rules pricing object.
 
@@ -404,9 +398,23 @@ class BillingPolicy:
 
     @classmethod
     def from_contract(cls, contract: Mapping[str, Any] | None) -> BillingPolicy:
-        """Build from a provider contract or its ``billing`` section.
+        """Build from a provider contract document or its ``billing`` section.
 
-        Keys read (each fact may also be wrapped as ``{"value", "provenance"}``):
+        For callers holding a plain mapping (tests); code holding a loaded
+        contract passes ``contract.spec.billing`` to :meth:`from_spec`.
+        """
+        if not contract:
+            return cls()
+        section: Mapping[str, Any] = contract
+        if isinstance(contract.get("billing"), Mapping):
+            section = contract["billing"]
+        return cls.from_spec(Billing.of(section))
+
+    @classmethod
+    def from_spec(cls, billing: Billing) -> BillingPolicy:
+        """Build from a provider contract's typed ``billing`` section.
+
+        Reads (facts already unwrapped by :class:`~mockserver.provider_spec.Billing`):
 
         - ``currency`` (default ``USD``);
         - ``billed_seconds_assumption``: seconds billed for a model without a
@@ -417,30 +425,23 @@ class BillingPolicy:
           table (see :func:`pricing_from_field_table`);
         - ``fallback``: a pricing object for every other unpriced model.
         """
-        if not contract:
-            return cls()
-        section: Mapping[str, Any] = contract
-        if isinstance(contract.get("billing"), Mapping):
-            section = contract["billing"]
-        currency = str(_fact(section.get("currency")) or "USD")
+        currency = str(billing.currency or "USD")
         billed: dict[str, Decimal] = {}
-        assumptions = section.get("assumptions") or {}
-        for model, facts in assumptions.items():
-            seconds = _fact(facts.get("billed_seconds")) if isinstance(facts, Mapping) else None
+        for model, seconds in billing.assumptions.items():
             if seconds is not None:
-                billed[str(model)] = to_decimal(seconds, what=f"billed_seconds of {model}")
+                billed[model] = to_decimal(seconds, what=f"billed_seconds of {model}")
         prices: dict[str, Mapping[str, Any]] = {}
-        for model, entry in (section.get("prices") or {}).items():
+        for model, entry in billing.prices.items():
             if not isinstance(entry, Mapping):
                 raise PricingError(f"price of {model} must be an object")
             if "kind" in entry:
-                prices[str(model)] = {"currency": currency, **entry}
+                prices[model] = {"currency": currency, **entry}
             else:
-                prices[str(model)] = pricing_from_field_table(entry, currency)
-        fallback = _fact(section.get("fallback"))
+                prices[model] = pricing_from_field_table(entry, currency)
+        fallback = billing.fallback
         if fallback is not None and not isinstance(fallback, Mapping):
             raise PricingError(f"billing fallback must be a pricing object, got {fallback!r}")
-        default_seconds = _fact(section.get("billed_seconds_assumption"))
+        default_seconds = billing.billed_seconds_assumption
         return cls(
             currency=currency,
             billed_seconds=billed,

@@ -45,6 +45,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from mockserver.domain.errors import MockError
+from mockserver.provider_spec import RateLimits
 
 __all__ = [
     "Decision",
@@ -171,40 +172,46 @@ class RateLimitPolicy:
 
     @classmethod
     def from_contract(cls, contract: Mapping[str, Any] | None) -> RateLimitPolicy:
-        """Build from a provider contract or its ``rate_limits`` section.
+        """Build from a provider contract document or its ``rate_limits`` section.
 
-        Reads ``creates: {limit, window_seconds}``, ``concurrent: {limit,
-        over_limit, applies_when_balance_at_most}`` and ``tiers: {name:
-        {videos_per_minute | creates_per_minute, concurrent}}``. An absent
-        section means no limits.
+        For callers holding a plain mapping (tests); code holding a loaded
+        contract passes ``contract.spec.rate_limits`` to :meth:`from_spec`.
         """
         if not contract:
             return cls()
         section: Mapping[str, Any] = contract
         if isinstance(contract.get("rate_limits"), Mapping):
             section = contract["rate_limits"]
-        creates = section.get("creates") or {}
-        concurrent = section.get("concurrent") or {}
-        window = _fact(creates.get("window_seconds"))
-        over_text = _fact(concurrent.get("over_limit")) or "reject"
+        return cls.from_spec(RateLimits.of(section))
+
+    @classmethod
+    def from_spec(cls, limits: RateLimits) -> RateLimitPolicy:
+        """Build from a provider contract's typed ``rate_limits`` section.
+
+        ``creates: {limit, window_seconds}``, ``concurrent: {limit,
+        over_limit, applies_when_balance_at_most}`` and ``tiers: {name:
+        {videos_per_minute | creates_per_minute, concurrent}}``. An absent
+        section means no limits.
+        """
+        window = limits.creates_window_seconds
+        over_text = limits.over_limit or "reject"
         if over_text not in ("reject", "queue"):
             raise ValueError(
                 f"concurrent.over_limit must be 'reject' or 'queue', got {over_text!r}"
             )
         over: OverLimit = "queue" if over_text == "queue" else "reject"
         tiers: dict[str, tuple[int | None, float, int | None]] = {}
-        for name, tier in (section.get("tiers") or {}).items():
-            per_minute = tier.get("videos_per_minute", tier.get("creates_per_minute"))
-            tiers[str(name)] = (
+        for name, (per_minute, concurrent) in limits.tiers.items():
+            tiers[name] = (
                 _positive_int(per_minute, f"tier {name} per minute"),
                 60.0,
-                _positive_int(tier.get("concurrent"), f"tier {name} concurrent"),
+                _positive_int(concurrent, f"tier {name} concurrent"),
             )
-        balance_cap = _fact(concurrent.get("applies_when_balance_at_most"))
+        balance_cap = limits.concurrent_when_balance_at_most
         return cls(
-            creates_per_window=_positive_int(creates.get("limit"), "creates.limit"),
+            creates_per_window=_positive_int(limits.creates_limit, "creates.limit"),
             window_seconds=60.0 if window is None else float(window),
-            concurrent=_positive_int(concurrent.get("limit"), "concurrent.limit"),
+            concurrent=_positive_int(limits.concurrent_limit, "concurrent.limit"),
             over_limit=over,
             concurrent_when_balance_at_most=None if balance_cap is None else float(balance_cap),
             tiers=tiers,
@@ -344,6 +351,11 @@ class RateLimiter:
     def from_contracts(cls, contracts: Mapping[str, Mapping[str, Any]]) -> RateLimiter:
         """One policy per provider from ``{provider: provider contract}``."""
         return cls({p: RateLimitPolicy.from_contract(c) for p, c in contracts.items()})
+
+    @classmethod
+    def from_specs(cls, limits: Mapping[str, RateLimits]) -> RateLimiter:
+        """One policy per provider from ``{provider: its typed rate_limits}``."""
+        return cls({p: RateLimitPolicy.from_spec(section) for p, section in limits.items()})
 
     def known_tiers(self) -> set[str]:
         """Every tier name some provider's policy knows."""

@@ -28,6 +28,7 @@ from typing import Any, Literal, cast
 from jsonschema.exceptions import ValidationError
 
 from mockserver.contracts import ProviderContract, json_type
+from mockserver.provider_spec import ErrorTransport
 
 __all__ = [
     "Exchange",
@@ -225,7 +226,7 @@ def _at(document: Any, pointer: str) -> Any:
 
 def status_word_pointer(contract: ProviderContract, endpoint: str, status: str) -> str | None:
     """Where the status word sits in a ``by_status`` response of ``endpoint``."""
-    response = contract.data["endpoints"][endpoint]["responses"].get(status) or {}
+    response = contract.spec.endpoints[endpoint].responses.get(status) or {}
     by_status = response.get("by_status")
     if not isinstance(by_status, Mapping):
         return None
@@ -347,24 +348,24 @@ class ExchangeContext:
     # --- transport -----------------------------------------------------------
 
     @cached_property
-    def transport(self) -> Mapping[str, Any]:
+    def transport(self) -> ErrorTransport:
         """The contract's ``errors.transport`` section."""
-        return cast(Mapping[str, Any], self.contract.data["errors"]["transport"])
+        return self.contract.spec.errors.transport
 
     @property
     def body_code_transport(self) -> bool:
         """True when errors travel as HTTP 200 with the code in the body."""
-        return self.transport.get("mode") == "body_code"
+        return self.transport.mode == "body_code"
 
     @cached_property
     def real_status_codes(self) -> frozenset[int]:
         """Codes sent with their own HTTP status even in ``body_code`` mode."""
-        return frozenset(int(c) for c in self.transport.get("real_http_status_codes") or ())
+        return self.transport.real_http_status_codes
 
     @cached_property
     def catalogue(self) -> frozenset[int]:
         """Error codes the contract knows."""
-        return frozenset(int(c) for c in self.contract.data["errors"].get("catalogue") or {})
+        return frozenset(int(c) for c in self.contract.spec.errors.catalogue)
 
     @cached_property
     def _body_code(self) -> int | None:
@@ -416,19 +417,19 @@ class ExchangeContext:
     def expected_http_status(self, code: int) -> int:
         """The HTTP status the contract sends error ``code`` with."""
         if self.body_code_transport and code not in self.real_status_codes:
-            return int(self.transport.get("http_status", 200))
+            return self.transport.http_status
         return code
 
     # --- schemas -------------------------------------------------------------
 
     def envelope_pointer(self, code: int | None) -> str:
         """Pointer of the error envelope schema for ``code``."""
-        envelopes = self.contract.data["errors"]["envelopes"]
+        envelopes = self.contract.spec.errors.envelopes
         key = str(code) if code is not None and str(code) in envelopes else "default"
         return f"/errors/envelopes/{key}/schema"
 
     def _closest_envelope_errors(self) -> int:
-        envelopes = self.contract.data["errors"]["envelopes"]
+        envelopes = self.contract.spec.errors.envelopes
         return min(
             len(self.contract.validate(f"/errors/envelopes/{key}/schema", self.exchange.body))
             for key in envelopes
@@ -439,7 +440,7 @@ class ExchangeContext:
         """The declared 2xx response key used to check a success body."""
         if self.endpoint is None:
             return None
-        responses = self.contract.data["endpoints"][self.endpoint]["responses"]
+        responses = self.contract.spec.endpoints[self.endpoint].responses
         status = str(self.exchange.status or 200)
         if status in responses:
             return status
@@ -462,9 +463,9 @@ class ExchangeContext:
     @cached_property
     def schema_pointer(self) -> str | None:
         """The contract schema a success body (or webhook payload) must satisfy."""
-        data = self.contract.data
+        spec = self.contract.spec
         if self.kind == "webhook":
-            outcomes = list(data["webhook"].get("payload") or {})
+            outcomes = list(spec.webhook.payload)
             if not outcomes:
                 return None
             pointers = [f"/webhook/payload/{o}/schema" for o in outcomes]
@@ -472,7 +473,7 @@ class ExchangeContext:
         if self.endpoint is None or self.success_status is None:
             return None
         base = f"/endpoints/{self.endpoint}/responses/{self.success_status}"
-        response = data["endpoints"][self.endpoint]["responses"][self.success_status]
+        response = spec.endpoints[self.endpoint].responses[self.success_status]
         if "schema" in response:
             return base + "/schema"
         by_status = response.get("by_status") or {}

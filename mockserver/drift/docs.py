@@ -31,6 +31,7 @@ from mockserver.derive.common import DeriveError
 from mockserver.drift.context import ModelPair, PropertyPair, Where, escape
 from mockserver.drift.findings import Finding, Report
 from mockserver.drift.rules import RULES
+from mockserver.provider_spec import ProviderSpec
 from mockserver.providers import registry
 
 __all__ = ["auth_markers", "compare_models", "property_pairs", "run_docs"]
@@ -110,14 +111,14 @@ def _with_provenance(
     return finding
 
 
-def auth_markers(provider: Mapping[str, Any]) -> tuple[str, ...]:
+def auth_markers(spec: ProviderSpec) -> tuple[str, ...]:
     """Credential header names of a provider contract (``X-API-Key``, ``Bearer``)."""
     markers: list[str] = []
-    for scheme in (provider.get("auth") or {}).get("schemes") or []:
-        if scheme.get("type") == "apiKey" and scheme.get("name"):
-            markers.append(str(scheme["name"]))
-        elif scheme.get("type") == "http" and scheme.get("scheme"):
-            markers.append(str(scheme["scheme"]).capitalize())
+    for scheme in spec.auth:
+        if scheme.type == "apiKey" and scheme.name:
+            markers.append(scheme.name)
+        elif scheme.type == "http" and scheme.scheme:
+            markers.append(scheme.scheme.capitalize())
     return tuple(markers)
 
 
@@ -161,7 +162,7 @@ def run_docs(files: Sequence[str], root: Path) -> Report:
                 continue
         markers: tuple[str, ...] = ()
         if doc.provider in contracts.providers:
-            markers = auth_markers(contracts.provider(doc.provider).data)
+            markers = auth_markers(contracts.provider(doc.provider).spec)
         report.extend(
             compare_models(
                 where,

@@ -229,9 +229,9 @@ def check(
         expect_code = case.code if case is not None else None
         # An endpoint may override a case (Apikley's poll: unknown id -> 422 in the body).
         if endpoint is not None:
-            override = contract.spec.endpoints[endpoint].raw.get(expect_case)
-            if isinstance(override, Mapping) and "code" in override:
-                expect_code = int(override["code"])
+            override = contract.spec.endpoints[endpoint].cases.get(expect_case)
+            if override is not None and override.code is not None:
+                expect_code = override.code
     context = ExchangeContext(
         where=where,
         contract=contract,

@@ -149,12 +149,8 @@ def _auth_headers(contract: ProviderContract, key: str | None) -> dict[str, str]
     """Credentials the way the contract's first auth scheme sends them."""
     if key is None:
         return {}
-    for scheme in contract.data["auth"]["schemes"]:
-        if scheme.get("type") == "apiKey" and scheme.get("in") == "header":
-            return {str(scheme["name"]): key}
-        if scheme.get("type") == "http" and str(scheme.get("scheme")).lower() == "bearer":
-            return {"Authorization": f"Bearer {key}"}
-    return {"Authorization": f"Bearer {key}"}
+    header, value = contract.spec.auth_header(key)
+    return {header: value}
 
 
 def _fill(path: str, values: Mapping[str, str]) -> str:
@@ -165,9 +161,9 @@ def _fill(path: str, values: Mapping[str, str]) -> str:
 
 def _poll_request(contract: ProviderContract, job_id: str) -> tuple[str, dict[str, str]]:
     """(path, query) of a poll for ``job_id``."""
-    poll = contract.data["endpoints"]["poll"]
-    selector = poll.get("job_id") or {}
-    path = str(poll["paths"][0])
+    poll = contract.spec.endpoints["poll"]
+    selector = poll.job_id or {}
+    path = poll.paths[0]
     if selector.get("in") == "query":
         return path, {str(selector["name"]): job_id}
     return _fill(path, {"id": job_id}), {}
@@ -177,24 +173,24 @@ def _create_request(
     contract: ProviderContract, model_id: str, inputs: Mapping[str, Any], webhook: str | None
 ) -> tuple[str, dict[str, str], dict[str, Any]]:
     """(path, query, body) of a create for ``model_id`` with ``inputs``."""
-    create = contract.data["endpoints"]["create"]
-    selector = create.get("model_id") or {}
-    pointer = str(create["request"]["model_input"].get("pointer", ""))
+    create = contract.spec.endpoints["create"]
+    selector = create.model_id or {}
+    pointer = create.model_input_pointer
     body: dict[str, Any] = dict(inputs) if pointer == "" else {}
     if pointer:
         body[pointer.lstrip("/")] = dict(inputs)
-    path = str(create["paths"][0])
+    path = create.paths[0]
     if selector.get("in") == "path":
         path = _fill(path, {str(selector.get("param", "model_id")): model_id})
     else:
         body[str(selector.get("pointer", "/model")).lstrip("/")] = model_id
     query: dict[str, str] = {}
     if webhook:
-        registration = (contract.data["webhook"].get("registration") or [{}])[0]
-        if registration.get("in") == "query":
-            query[str(registration["name"])] = webhook
-        elif registration.get("field"):
-            body[str(registration["field"])] = webhook
+        registration = next(iter(contract.spec.webhook.registration), None)
+        if registration is not None and registration.location == "query":
+            query[str(registration.name)] = webhook
+        elif registration is not None and registration.field:
+            body[registration.field] = webhook
     return path, query, body
 
 
@@ -219,11 +215,12 @@ def _exchange(response: httpx.Response, path: str) -> Exchange:
 
 def _example_input(contract: ProviderContract, model: ModelContract) -> dict[str, Any]:
     example = model.example_request or {}
-    pointer = str(contract.data["endpoints"]["create"]["request"]["model_input"].get("pointer", ""))
+    create = contract.spec.endpoints["create"]
+    pointer = create.model_input_pointer
     if pointer:
         found = example.get(pointer.lstrip("/"), {}) if isinstance(example, Mapping) else {}
         return dict(found) if isinstance(found, Mapping) else {}
-    transport = set(contract.data["endpoints"]["create"]["request"].get("transport_fields") or ())
+    transport = set(create.transport_fields)
     return {k: v for k, v in dict(example).items() if k not in transport}
 
 
@@ -288,7 +285,7 @@ def cheapest_plan(contract: ProviderContract, model_id: str | None = None) -> Pl
     :data:`MAX_CONFIGURATIONS`; prices each with the provider's billing
     policy after applying the schema's defaults, as the mock does.
     """
-    policy = BillingPolicy.from_contract(contract.data)
+    policy = BillingPolicy.from_spec(contract.spec.billing)
     models = list(contract.models.values())
     if model_id is not None:
         chosen = contract.model(model_id) or contract.model_by_slug(model_id)
@@ -431,7 +428,7 @@ def _listen_address(options: LiveOptions) -> tuple[str, int] | None:
 
 def _job_id(contract: ProviderContract, body: Any) -> str | None:
     """The job id in a create response: where the template puts ``{id}``, else data.id / id."""
-    template = contract.data["endpoints"]["create"]["responses"].get("200", {}).get("template")
+    template = contract.spec.endpoints["create"].template("200")
 
     def find(node: Any, path: tuple[str, ...]) -> tuple[str, ...] | None:
         if node == "{id}":
@@ -475,7 +472,7 @@ def _probes(prober: _Prober, contract: ProviderContract, report: Report) -> None
         expect_case="invalid_auth",
     )
     keyed = ["probe unknown_job", "probe validation", "probe unknown_model"]
-    if "balance" in contract.data["endpoints"]:
+    if "balance" in contract.spec.endpoints:
         keyed.append("probe balance")
     if prober.key is None:
         for subject in keyed:
@@ -524,10 +521,10 @@ def _probes(prober: _Prober, contract: ProviderContract, report: Report) -> None
         for subject in ("probe validation", "probe unknown_model"):
             report.add_subject(subject)
             report.skipped[subject] = "the contract has no model contracts"
-    if "balance" in contract.data["endpoints"]:
-        balance = contract.data["endpoints"]["balance"]
+    balance = contract.spec.endpoints.get("balance")
+    if balance is not None:
         prober.send(
-            "probe balance", "GET", str(balance["paths"][0]), key=prober.key, endpoint="balance"
+            "probe balance", "GET", balance.paths[0], key=prober.key, endpoint="balance"
         )
 
 
@@ -620,8 +617,7 @@ def _run_job(
         if isinstance(word, str):
             if not words or words[-1] != word:
                 words.append(word)
-            fact = contract.data["statuses"]["words"].get(word)
-            if fact is not None and fact.get("terminal"):
+            if word in contract.spec.statuses.terminal:
                 finished = True
                 break
         if poll_context.is_error:
@@ -668,7 +664,7 @@ def _fires(contract: ProviderContract, words: list[str]) -> bool:
     if not words:
         return False
     neutral = contract.neutral_of(words[-1])
-    return neutral in set(contract.data["webhook"].get("fires_on") or ())
+    return neutral in contract.spec.webhook.fires_on
 
 
 def run_live(options: LiveOptions, root: Path, redactor: Redactor, stderr: TextIO) -> Report:
@@ -680,7 +676,7 @@ def run_live(options: LiveOptions, root: Path, redactor: Redactor, stderr: TextI
     except ContractError as error:
         report.errors.append(str(error))
         return report
-    base_url = options.base_url or str(contract.data["base_url"])
+    base_url = options.base_url or contract.spec.base_url
     report.notes.append(f"probed {redactor.url(base_url)}")
     progress = Progress(stderr, f"drift live {options.provider}")
     with httpx.Client(timeout=options.timeout, follow_redirects=False) as client:

@@ -588,7 +588,7 @@ def _transport_changed(ctx: ExchangeContext) -> Iterator[Hit]:
     actual_status = ctx.exchange.status or 200
     if expected_status == actual_status:
         return
-    mode = ctx.transport.get("mode")
+    mode = ctx.transport.mode
 
     def how(status: int) -> str:
         return f"HTTP {status}" + (f" with code {code} in the body" if status < 400 else "")
@@ -599,7 +599,7 @@ def _transport_changed(ctx: ExchangeContext) -> Iterator[Hit]:
         how(actual_status),
         f"error {code} should travel as {how(expected_status)} (transport {mode}) but came as "
         f"{how(actual_status)}",
-        provenance=str(ctx.transport.get("provenance") or "") or None,
+        provenance=ctx.transport.provenance,
     )
 
 
@@ -607,8 +607,8 @@ def _transport_changed(ctx: ExchangeContext) -> Iterator[Hit]:
 def _error_code_changed(ctx: ExchangeContext) -> Iterator[Hit]:
     if ctx.expect_code is None:
         return
-    case = ctx.contract.data["errors"].get("cases", {}).get(ctx.expect_case or "", {})
-    provenance = case.get("provenance") if isinstance(case, Mapping) else None
+    case = ctx.contract.spec.errors.cases.get(ctx.expect_case or "")
+    provenance = case.provenance if case is not None else None
     if ctx.error_code is None:
         yield Hit(
             "",
@@ -685,7 +685,8 @@ def _status_unexpected(ctx: ExchangeContext) -> Iterator[Hit]:
 def _status_word_unknown(ctx: ExchangeContext) -> Iterator[Hit]:
     if ctx.is_error or ctx.word_pointer is None:
         return
-    words = ctx.contract.data["statuses"]["words"]
+    statuses = ctx.contract.spec.statuses
+    words = statuses.words
     word = ctx.status_word
     if word is ... or not isinstance(word, str) or word not in words:
         yield Hit(
@@ -694,7 +695,7 @@ def _status_word_unknown(ctx: ExchangeContext) -> Iterator[Hit]:
             None if word is ... else word,
             f"status word {_show(None if word is ... else word)} is not in the contract's "
             f"vocabulary ({', '.join(words)})",
-            provenance=str(ctx.contract.data["statuses"].get("provenance") or "") or None,
+            provenance=statuses.provenance,
         )
 
 
@@ -805,5 +806,5 @@ def _webhook_headers(ctx: ExchangeContext) -> Iterator[Hit]:
             ctx.contract.at("/webhook/headers/schema").get("required"),
             sorted(headers),
             "webhook headers: " + "; ".join(problems[:3]),
-            provenance=str(ctx.contract.at("/webhook/headers").get("provenance") or "") or None,
+            provenance=ctx.contract.spec.webhook.headers_provenance,
         )

@@ -144,8 +144,8 @@ def job_id_pointer(contract: ProviderContract) -> str | None:
 def _id_parameter(contract: ProviderContract, endpoint: str, path: str) -> tuple[str, str] | None:
     """``(location, name)`` of the job-id parameter of a poll/cancel operation."""
     section = contract.spec.endpoints.get(endpoint)
-    job_id = section.raw.get("job_id") if section is not None else None
-    if isinstance(job_id, Mapping) and job_id.get("in") == "query":
+    job_id = section.job_id if section is not None else None
+    if job_id is not None and job_id.get("in") == "query":
         return "query", str(job_id["name"])
     params = _PATH_PARAM.findall(path)
     if params:
@@ -204,12 +204,12 @@ def _pin_webhooks(document: dict[str, Any], contract: ProviderContract) -> None:
     body_fields: set[str] = set()
     query_names: set[str] = set()
     for registration in contract.spec.webhook.registration:
-        if registration.get("role") == "secret":
+        if registration.role == "secret":
             continue
-        if registration.get("in") == "body":
-            body_fields.add(str(registration["field"]))
-        elif registration.get("in") == "query":
-            query_names.add(str(registration["name"]))
+        if registration.location == "body":
+            body_fields.add(str(registration.field))
+        elif registration.location == "query":
+            query_names.add(str(registration.name))
     sink = {"type": "string", "const": WEBHOOK_SINK}
     for _path, _method, operation in _operations(document):
         if _tag(operation) != "create":

@@ -238,13 +238,11 @@ def _state_conflicts(contract: ProviderContract) -> list[dict[str, Any]]:
     operations: list[dict[str, Any]] = []
     for name, spec in sorted(contract.spec.endpoints.items()):
         # Provider-only situations an endpoint answers with a code of its own.
-        endpoint = spec.raw
         codes = sorted(
             {
-                str(endpoint[situation]["code"])
-                for situation in ("terminal_job", "unknown_job")
-                if isinstance(endpoint.get(situation), Mapping)
-                and endpoint[situation].get("code") is not None
+                str(case.code)
+                for situation, case in spec.cases.items()
+                if situation in ("terminal_job", "unknown_job") and case.code is not None
             }
         )
         if codes:

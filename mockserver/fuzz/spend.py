@@ -79,7 +79,7 @@ def worst_case_price(
 
 def spend_lines(contract: ProviderContract, max_examples: int) -> list[str]:
     """Readable lines: the dearest model request and the worst case of the run."""
-    policy = BillingPolicy.from_contract(contract.data)
+    policy = BillingPolicy.from_spec(contract.spec.billing)
     worst: tuple[Decimal, str, str] | None = None
     for model in sorted(contract.models.values(), key=lambda m: m.model_id):
         found = worst_case_price(model, policy)

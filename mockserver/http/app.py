@@ -81,6 +81,9 @@ def _configured(contract: ProviderContract, settings: ProviderConfig | None) -> 
         )
     if settings.error_transport == transport.mode:
         return contract
+    # The one raw read outside the loader: a contract with another error
+    # transport is a new contract (its spec, validators and pointers rebuilt
+    # from the document), so the document itself is copied and changed.
     data: dict[str, Any] = copy.deepcopy(contract.data)
     data["errors"]["transport"]["mode"] = settings.error_transport
     return ProviderContract(data, contract.models, origin=f"{contract.name} (configured)")
@@ -333,8 +336,8 @@ def create_app(
         max_keys=limits.keys, max_key_bytes=limits.key_bytes,
     )
     # Creates are rate-limited and billed against the shared accounts.
-    service.admission = Admission.from_contracts(
-        accounts, {name: contract.data for name, contract in configured.items()}
+    service.admission = Admission.from_specs(
+        accounts, {name: contract.spec for name, contract in configured.items()}
     )
     scenarios = ScenarioQueue(
         vocabulary={

@@ -118,8 +118,9 @@ def _fill(template: str, local: str, models: list[str]) -> list[str]:
 
 def _model(adapter: Any, endpoint: str, local: str, body: bytes) -> dict[str, Any] | None:
     contract = adapter.contract
-    spec = (contract.data.get("endpoints", {}).get(endpoint) or {}).get("model_id")
-    if not isinstance(spec, Mapping):
+    section = contract.spec.endpoints.get(endpoint)
+    spec = section.model_id if section is not None else None
+    if spec is None:
         return None
     model: Any = None
     if spec.get("in") == "body":

@@ -92,8 +92,8 @@ class _Timeline:
         self.truncated = False
         adapter = state.adapters.get(job.provider)
         contract = getattr(adapter, "contract", None)
-        statuses = contract.data.get("statuses", {}) if contract is not None else {}
-        self.words: Mapping[str, Any] = statuses.get("words", {}) if statuses else {}
+        self.words: Mapping[str, Any] = (
+            contract.spec.statuses.words if contract is not None else {})
         self._wall: Callable[[float], float | None] = getattr(
             state.clock, "wall_time", lambda _at: None)
 

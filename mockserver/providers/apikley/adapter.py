@@ -101,8 +101,8 @@ class ApikleyAdapter(AdapterBase):
     def poll(self, request: WireRequest) -> WireResponse:
         """The task record, wrapped in ``{code: 200, msg: "success", data}``."""
         key = self.authenticate(request)
-        spec = self.endpoint("poll").raw
-        name = str(spec.get("job_id", {}).get("name", "taskId"))
+        endpoint = self.endpoint("poll")
+        name = str((endpoint.job_id or {}).get("name", "taskId"))
         task_id = request.query.get(name, "")
         if not task_id:
             status = self.case_code("validation", 422)
@@ -113,11 +113,13 @@ class ApikleyAdapter(AdapterBase):
             if error.status != 404:
                 raise
             # [3P] an unknown taskId is {"code": 422, "msg": "recordInfo is null"}.
-            unknown = spec.get("unknown_job") or {}
+            unknown = endpoint.cases.get("unknown_job")
             case = self.case("unknown_job")
             raise MockError(
-                int(unknown.get("code", case.code or 422)),
-                str(unknown.get("message", case.message or "recordInfo is null")),
+                unknown.code if unknown is not None and unknown.code is not None
+                else case.code or 422,
+                unknown.message if unknown is not None and unknown.message is not None
+                else case.message or "recordInfo is null",
                 field=name,
                 rule="exists",
             ) from error
@@ -145,7 +147,7 @@ class ApikleyAdapter(AdapterBase):
         expiry, ``link_expires_seconds`` from now on the mock clock.
         """
         self.authenticate(request)
-        spec = self.endpoint("download_url").raw
+        endpoint = self.endpoint("download_url")
         status = self.case_code("validation", 422)
         body = parse_json_object(request, status)
         problems = self.contract.validate("/endpoints/download_url/request/schema", body)
@@ -154,10 +156,11 @@ class ApikleyAdapter(AdapterBase):
                             rule="schema")
         job = self._generated_by_us(str(body["url"]))
         if job is None:
-            external = spec["unknown_job"]
-            raise MockError(int(external["code"]), str(external["message"]), field="url",
+            external = endpoint.cases["unknown_job"]
+            raise MockError(int(external.code or 422), str(external.message), field="url",
                             rule="generated_file")
-        expires = self.service.clock.now() + float(spec["link_expires_seconds"])
+        # Apikley's own key (no other provider has it): read from the section as written.
+        expires = self.service.clock.now() + float(endpoint.raw["link_expires_seconds"])
         link = self.media_url(request.media_base_url, job.id, expires)
         return WireResponse(200, {"code": 200, "msg": "success", "data": link},
                             schema="/endpoints/download_url/responses/200/schema")

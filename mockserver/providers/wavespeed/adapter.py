@@ -115,7 +115,7 @@ class WaveSpeedAdapter(AdapterBase):
         model = self.model_or_error(request.path_params.get("model_id", "").strip("/"))
         body = parse_json_object(request, status)
         spec = self.endpoint("create")
-        transport = spec.request.get("transport_fields") or ()  # a few names
+        transport = spec.transport_fields  # a few names
         inputs = self.service.validate_input(
             model, {k: v for k, v in body.items() if k not in transport}, status=status
         )
