@@ -4,7 +4,7 @@ No cost while no page is open: nothing runs per provider request for the
 console. Each open stream is one task that, every :data:`POLL_SECONDS`,
 reads a few counters the stores keep anyway (the world's change counter,
 the journal's newest sequence number, the webhook outbox's log and waiting
-count, the scenario queue's length, a manual clock's time) and sends one
+count, the scenario queue's change counter, a manual clock's time) and sends one
 ``change`` event naming what moved; the page then fetches the one page of
 the list it shows. Bounded: at most :data:`MAX_STREAMS` streams at once (a
 503 beyond, so a forgotten tab cannot pile up tasks), a ``: heartbeat``
@@ -76,7 +76,7 @@ def snapshot(state: Any) -> dict[str, Any]:
         "requests": journal[-1][0] if journal else 0,
         "webhooks": [len(log), id(log[-1]) if log else 0, outbox.waiting_count,
                      outbox.in_flight()],
-        "scenarios": len(state.scenarios.list()),
+        "scenarios": state.scenarios.changes,
         "clock": state.clock.now() if state.clock_kind == "manual" else None,
     }
 

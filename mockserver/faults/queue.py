@@ -131,6 +131,9 @@ class ScenarioQueue:
         self.vocabulary = vocabulary
         self._entries: list[QueuedScenario] = []
         self._next_id = 1
+        #: Bumped whenever an entry is queued, counted, fired or dropped: the
+        #: console's event stream compares it instead of listing the queue.
+        self.changes = 0
 
     def push(
         self, scenario: Scenario, match: Match | None = None, times: int = 1
@@ -147,6 +150,7 @@ class ScenarioQueue:
         _positive(entry.match.nth, "nth")
         self._next_id += 1
         self._entries.append(entry)
+        self.changes += 1
         return entry
 
     def add(self, spec: Mapping[str, Any]) -> QueuedScenario:
@@ -242,6 +246,7 @@ class ScenarioQueue:
             if not entry.match.matches(provider, endpoint, model, key):
                 continue
             entry.seen += 1
+            self.changes += 1
             if chosen is None and entry.seen >= entry.match.nth:
                 chosen = entry
         if chosen is None:
@@ -259,6 +264,7 @@ class ScenarioQueue:
         """Drop every entry; return how many there were."""
         count = len(self._entries)
         self._entries.clear()
+        self.changes += 1
         return count
 
     def __len__(self) -> int:

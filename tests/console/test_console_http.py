@@ -17,7 +17,7 @@ from http_api import PROVIDERS, Api
 from starlette.routing import Route
 
 from mockserver.config import MockConfig, SecurityConfig
-from mockserver.console.events import MAX_STREAMS
+from mockserver.console.events import MAX_STREAMS, snapshot
 from mockserver.console.routes import console_routes
 from mockserver.http.admin_openapi import build_admin_openapi
 
@@ -213,3 +213,19 @@ def test_serve_stops_promptly_with_a_console_stream_open(tmp_path: Any) -> None:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_event_snapshot_moves_when_a_queued_scenario_counts_a_call(served: Any) -> None:
+    # A queued entry waiting for its 2nd matching call counts the 1st without
+    # firing: the queue's length stays 1, but the page's list (seen: 1) changed.
+    state = served.app.state.mock
+    http = httpx.Client(base_url=served.url, timeout=10)
+    queued = http.post("/_mock/scenarios", json={
+        "scenario": "job_failed", "match": {"endpoint": "create", "nth": 2}})
+    assert queued.status_code == 201, queued.text
+    before = snapshot(state)
+    Api(http, PROVIDERS[0], "sk-count-1").create_ok()
+    listed = http.get("/_mock/scenarios").json()
+    assert [entry["seen"] for entry in listed["queued"]] == [1]
+    assert snapshot(state)["scenarios"] != before["scenarios"]
+    http.close()
