@@ -22,9 +22,11 @@ Fixtures (names are an API: other test files use them):
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import socket
 import subprocess
+import sys
 import threading
 import time
 import warnings
@@ -33,6 +35,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import ModuleType
 from typing import Any, NoReturn
 
 import httpx
@@ -598,3 +601,18 @@ def fake_app(make_app: Callable[..., Starlette], fake_adapters: dict[str, Adapte
 def fake_client(fake_app: Starlette, make_client: Callable[..., TestClient]) -> TestClient:
     """A TestClient on ``fake_app``."""
     return make_client(fake_app)
+
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def load_example(name: str) -> ModuleType:
+    """Import ``examples/<name>.py`` once (examples are scripts, not a package)."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module

@@ -4,36 +4,21 @@ robust client gets through every seed, with every chaos response valid.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import httpx
+from conftest import load_example
 
 from mockserver.chaos import ChaosReport, run_chaos
 from mockserver.testing import mock_providers
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 MODEL = "wan-v2-2-a14b-image-to-video-turbo"
 INPUTS = {"image_url": "https://images.example.com/dancer.jpg", "prompt": "a dancer turns"}
 SEEDS = range(24)
 
 
-def _load(name: str) -> ModuleType:
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-fragile = _load("fragile_client")
-robust = _load("robust_client")
+fragile = load_example("fragile_client")
+robust = load_example("robust_client")
 
 
 def fragile_scenario(mock: Any) -> None:
