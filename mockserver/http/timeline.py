@@ -21,6 +21,7 @@ journal's ring no longer holds (``job.polls`` counts them all).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -28,6 +29,9 @@ from mockserver import wirejson
 from mockserver.domain.admission import unpack_counts
 from mockserver.domain.lifecycle import Job, State
 from mockserver.domain.webhooks import Attempt, Delivery, DeliveryState
+from mockserver.faults import SCENARIOS, ScenarioError
+from mockserver.faults.magic import scenario_from_magic
+from mockserver.faults.prefer import parse_prefer
 from mockserver.http.journal import exchange_entry, journal_body
 from mockserver.redact import mask_headers, mask_secret, mask_value, redact_url
 
@@ -179,16 +183,20 @@ class _Timeline:
                  request_seq=create_entry["seq"] if create_entry else None)
 
     def _scenario_sources(self, name: str, create_entry: dict[str, Any] | None) -> list[str]:
-        """Where the scenario came from, read off the create (strongest first)."""
-        sources: list[str] = []
+        """Where the scenario came from, read off the create (strongest first) with
+        the faults wing's own parsers, so the timeline names what selection used."""
+        registry = getattr(self.state.scenarios, "registry", SCENARIOS)
         headers = create_entry["headers"] if create_entry else {}
-        if "scenario=" in str(headers.get("prefer", "")) or "code=" in str(
-                headers.get("prefer", "")):
-            sources.append("prefer")
-        if self.job.key.lower().startswith("scenario-"):
-            sources.append("magic_key")
-        if "[mock:" in wirejson.dumps(self.job.input).decode("utf-8", "replace"):
-            sources.append("marker")
+        sources: list[str] = []
+        with contextlib.suppress(ScenarioError):  # the create was answered: it parsed then
+            if parse_prefer(headers.get("prefer"), registry).effective() is not None:
+                sources.append("prefer")
+        with contextlib.suppress(ScenarioError):
+            if scenario_from_magic(self.job.key, None, registry) is not None:
+                sources.append("magic_key")
+        with contextlib.suppress(ScenarioError):
+            if scenario_from_magic(None, self.job.input, registry) is not None:
+                sources.append("marker")
         if name == "chaos" and not sources:
             sources.append("chaos")
         if not sources:
