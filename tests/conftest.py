@@ -22,6 +22,7 @@ Fixtures (names are an API: other test files use them):
 
 from __future__ import annotations
 
+import bisect
 import importlib.util
 import json
 import socket
@@ -319,6 +320,7 @@ class ReceivedRequest:
     headers: dict[str, str]
     body: bytes
     at: float = field(default_factory=time.monotonic)
+    arrival: int = 0  # the order requests were read in (they are recorded after answering)
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -333,13 +335,17 @@ class WebhookReceiver:
         self.default_status = 200
         self.delay = 0.0
         self._condition = threading.Condition()
+        self.arrived = 0  # requests read so far, answered or not
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def _handle(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length) if length else b""
+                arrived_at = time.monotonic()
                 with receiver._condition:
+                    arrival = receiver.arrived
+                    receiver.arrived += 1
                     status = (
                         receiver._script.popleft() if receiver._script
                         else receiver.default_status
@@ -356,15 +362,21 @@ class WebhookReceiver:
                     self.wfile.write(payload)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the sender gave up waiting (timeout, shutdown)
-                # Recorded after answering, so wait_for(n) sees the sender's attempt finish.
+                # Recorded after answering, so wait_for(n) sees the sender's attempt
+                # finish; kept in arrival order, since a request read later can
+                # finish its answer first on another thread.
                 with receiver._condition:
-                    receiver.requests.append(
+                    bisect.insort(
+                        receiver.requests,
                         ReceivedRequest(
                             self.command,
                             self.path,
                             {k.lower(): v for k, v in self.headers.items()},
                             body,
-                        )
+                            at=arrived_at,
+                            arrival=arrival,
+                        ),
+                        key=lambda request: request.arrival,
                     )
                     receiver._condition.notify_all()
 
