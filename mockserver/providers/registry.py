@@ -34,6 +34,7 @@ __all__ = [
     "contract_of",
     "currencies",
     "document_parsers",
+    "job_field_types",
     "kit",
     "kits",
     "names",
@@ -158,3 +159,9 @@ def document_parsers() -> dict[str, DocumentParser]:
 def currencies() -> dict[str, str]:
     """What each known provider's balances are counted in."""
     return {name: found.currency for name, found in kits().items()}
+
+
+def job_field_types() -> dict[str, type]:
+    """Each known provider's ``Job.provider_fields`` dataclass (for ``store.codec.JobCodec``)."""
+    return {name: found.job_fields for name, found in kits().items()
+            if found.job_fields is not None}

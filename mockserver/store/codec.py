@@ -1,0 +1,206 @@
+"""A :class:`~mockserver.domain.lifecycle.Job` as the bytes a store keeps, and back.
+
+The store treats a job as an opaque document (``interface.py``); this is the
+document. Compact JSON (``wirejson``: orjson, the standard library where
+orjson cannot write a value), one object with short keys, fields at their
+default left out, so a fresh job is about as small as its input:
+
+``{"v":1,"id":..,"p":provider,"m":model_id,"k":key,"in":input,"c":created_at,
+"pl":{plan},"s":state,...}``
+
+What needs care:
+
+* ``Job.__post_init__`` sets ``updated_at`` and ``queued_since`` to
+  ``created_at``; decoding sets every field after construction, so a job that
+  moved keeps its own times.
+* ``plan`` is a frozen :class:`Plan` (``outcome`` a :class:`State`);
+  ``webhook`` a :class:`WebhookTarget`; ``effects`` empty decodes to the
+  shared :data:`NO_EFFECTS`; ``outputs`` empty decodes to the shared ``()``
+  (adapters write a list when a job succeeds; a list stays a list).
+* ``provider_fields`` is each provider's own small frozen dataclass. The codec
+  does not know the providers (``mockserver.store`` sits below them): it is
+  built with a mapping *provider name -> dataclass* (the providers layer
+  builds it from every kit's ``job_fields``:
+  ``registry.job_field_types()``). The dataclass is written as its fields;
+  a job whose provider has no registered type and carries provider fields is
+  refused (:class:`CodecError`), never pickled or guessed.
+* ``price`` is the admission's shared ``{amount, currency, label}`` record
+  (amount a decimal string, so exact); decoded jobs each get their own dict.
+
+Every value must be JSON: a client's input already is (``wirejson.loads``
+read it), the rest are strings, numbers, booleans and None. A value JSON
+cannot hold raises :class:`CodecError` naming the job.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from mockserver import wirejson
+from mockserver.domain.lifecycle import Job, Plan, State, WebhookTarget
+
+__all__ = ["CODEC_VERSION", "CodecError", "JobCodec"]
+
+#: Written as ``"v"`` in every document; a reader refuses a version it does not know.
+CODEC_VERSION = 1
+
+#: Plan fields at their defaults are left out (``outcome`` as its state word).
+_PLAN_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Plan)
+                  if f.default is not dataclasses.MISSING}
+
+#: Optional job fields: (attribute, document key, default). Written only when
+#: the job's value differs from the default.
+_OPTIONAL: tuple[tuple[str, str, Any], ...] = (
+    ("started_at", "sa", None),
+    ("finished_at", "fa", None),
+    ("polls", "n", 0),
+    ("failure", "f", None),
+    ("cost", "co", None),
+    ("scenario", "sc", None),
+    ("held", "h", False),
+    ("base_url", "b", ""),
+    ("media_base_url", "mb", ""),
+    ("admitted", "a", 0),
+    ("size", "z", 0),
+)
+
+
+class CodecError(ValueError):
+    """A job that cannot become a document, or a document that is not a job."""
+
+
+class JobCodec:
+    """``encode(job) -> bytes`` and ``decode(bytes) -> Job`` for one mock's providers.
+
+    ``provider_fields`` maps a provider name to the dataclass its adapter keeps
+    in :attr:`Job.provider_fields` (providers without one are simply absent).
+    """
+
+    __slots__ = ("_names", "_types")
+
+    def __init__(self, provider_fields: Mapping[str, type] | None = None) -> None:
+        types = dict(provider_fields or {})
+        #: Each type's field names, read once.
+        self._names: dict[type, tuple[str, ...]] = {}
+        for name, cls in types.items():
+            if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
+                raise TypeError(f"provider {name!r}: job fields must be a dataclass, not {cls!r}")
+            self._names[cls] = tuple(f.name for f in dataclasses.fields(cls))
+        self._types = types
+
+    # --- encode ----------------------------------------------------------------------
+    def encode(self, job: Job) -> bytes:
+        """The job's document (compact JSON bytes)."""
+        doc: dict[str, Any] = {
+            "v": CODEC_VERSION,
+            "id": job.id,
+            "p": job.provider,
+            "m": job.model_id,
+            "k": job.key,
+            "in": job.input,
+            "c": job.created_at,
+            "pl": _plan_doc(job.plan),
+        }
+        if job.state is not State.QUEUED:
+            doc["s"] = job.state.value
+        if job.updated_at != job.created_at:
+            doc["u"] = job.updated_at
+        if job.queued_since != job.created_at:
+            doc["q"] = job.queued_since
+        for attribute, key, default in _OPTIONAL:
+            value = getattr(job, attribute)
+            if value != default or type(value) is not type(default):
+                doc[key] = value
+        if job.outputs:
+            doc["o"] = list(job.outputs)
+        if job.webhook is not None:
+            doc["w"] = [job.webhook.url, job.webhook.secret]
+        if job.effects:
+            doc["e"] = dict(job.effects)
+        if job.price is not None:
+            doc["pr"] = dict(job.price)
+        if job.provider_fields is not None:
+            doc["x"] = self._fields_doc(job)
+        try:
+            return wirejson.dumps(doc)
+        except (TypeError, ValueError) as error:
+            raise CodecError(f"job {job.id}: not JSON: {error}") from None
+
+    def _fields_doc(self, job: Job) -> dict[str, Any]:
+        cls = self._types.get(job.provider)
+        value: Any = job.provider_fields
+        if cls is None or type(value) is not cls:
+            raise CodecError(
+                f"job {job.id}: provider {job.provider!r} registered "
+                f"{cls.__name__ if cls else 'no job fields type'}, "
+                f"the job carries a {type(value).__name__}"
+            )
+        return {name: getattr(value, name) for name in self._names[cls]}
+
+    # --- decode ----------------------------------------------------------------------
+    def decode(self, data: bytes | str) -> Job:
+        """The job in ``data`` (a document :meth:`encode` wrote)."""
+        try:
+            doc = wirejson.loads(data)
+        except ValueError as error:
+            raise CodecError(f"not a job document: {error}") from None
+        if not isinstance(doc, dict) or doc.get("v") != CODEC_VERSION:
+            version = doc.get("v") if isinstance(doc, dict) else None
+            raise CodecError(f"not a job document of version {CODEC_VERSION} (v={version!r})")
+        try:
+            return self._job(doc)
+        except (KeyError, TypeError, ValueError) as error:
+            raise CodecError(f"job {doc.get('id')!r}: unreadable document: {error!r}") from None
+
+    def _job(self, doc: dict[str, Any]) -> Job:
+        created = doc["c"]
+        job = Job(
+            id=doc["id"],
+            provider=doc["p"],
+            model_id=doc["m"],
+            key=doc["k"],
+            input=doc["in"],
+            created_at=created,
+            plan=_plan(doc["pl"]),
+        )
+        # After construction: __post_init__ set both to created_at.
+        job.updated_at = doc.get("u", created)
+        job.queued_since = doc.get("q", created)
+        if "s" in doc:
+            job.state = State(doc["s"])
+        for attribute, key, _default in _OPTIONAL:
+            if key in doc:
+                setattr(job, attribute, doc[key])
+        if "o" in doc:
+            job.outputs = doc["o"]
+        if "w" in doc:
+            url, secret = doc["w"]
+            job.webhook = WebhookTarget(url=url, secret=secret)
+        if "e" in doc:
+            job.effects = doc["e"]
+        if "pr" in doc:
+            job.price = doc["pr"]
+        if "x" in doc:
+            cls = self._types.get(job.provider)
+            if cls is None:
+                raise ValueError(f"provider {job.provider!r} has no registered job fields type")
+            job.provider_fields = cls(**doc["x"])
+        return job
+
+
+def _plan_doc(plan: Plan) -> dict[str, Any]:
+    doc: dict[str, Any] = {"qs": plan.queue_seconds, "rs": plan.run_seconds}
+    for name, default in _PLAN_DEFAULTS.items():
+        value = getattr(plan, name)
+        if value != default:
+            doc[name] = value.value if isinstance(value, State) else value
+    return doc
+
+
+def _plan(doc: Mapping[str, Any]) -> Plan:
+    extra = {name: doc[name] for name in _PLAN_DEFAULTS if name in doc}
+    if "outcome" in extra:
+        extra["outcome"] = State(extra["outcome"])
+    return Plan(queue_seconds=doc["qs"], run_seconds=doc["rs"], **extra)

@@ -1,0 +1,156 @@
+"""The job codec (``mockserver/store/codec.py``): decode(encode(job)) == job, field by field.
+
+The jobs come from real creates of every provider through the in-process app
+(plain, with a webhook, with scenarios, held over a concurrency limit, polled,
+finished, failed, cancelled), so every field the domain fills is covered; a
+last check asserts that across them every ``Job`` field took a non-default
+value at least once (a field added to ``Job`` and forgotten by the codec shows
+up here, not in production).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import httpx
+import pytest
+
+from mockserver.domain.lifecycle import Job, Plan, State, WebhookTarget
+from mockserver.http.state import MockState
+from mockserver.providers import registry
+from mockserver.store.codec import CodecError, JobCodec
+from tests.http_api import PROVIDERS, Api, advance
+
+CODEC = JobCodec(registry.job_field_types())
+FIELDS = [f.name for f in dataclasses.fields(Job)]
+
+
+def _same(decoded: Job, job: Job) -> None:
+    for name in FIELDS:
+        want, got = getattr(job, name), getattr(decoded, name)
+        assert got == want, f"{job.provider} job {job.id}: {name}: {got!r} != {want!r}"
+        assert type(got) is type(want) or name in ("effects", "price", "input"), (
+            f"{name}: {type(got).__name__} != {type(want).__name__}")
+
+
+def _jobs(client: httpx.Client) -> list[Job]:
+    state: MockState = client.app.state.mock  # type: ignore[attr-defined]
+    return list(state.world.jobs())
+
+
+def _non_default(jobs: list[Job]) -> set[str]:
+    defaults = Job(id="", provider="", model_id="", key="", input={}, created_at=0.0,
+                   plan=Plan(0.0, 0.0))
+    return {name for job in jobs for name in FIELDS
+            if getattr(job, name) != getattr(defaults, name)}
+
+
+def _make_jobs(client: httpx.Client, provider: str, webhook: str) -> None:
+    """Jobs in every shape the domain makes for ``provider``."""
+    api = Api(client, provider, f"sk-codec-{provider}")
+    api.set(limits={"creates_per_window": 100})
+    api.create_ok()
+    api.create_ok(webhook=webhook)
+    api.create_ok(webhook=webhook, prefer='scenario="webhook_out_of_order"')
+    failed = api.create_ok(prefer='scenario="job_failed"')
+    stuck = api.create_ok(prefer='scenario="job_stuck"')
+    polled = api.create_ok()
+    api.poll(polled)
+    api.poll(polled)
+    api.poll(failed)
+    assert stuck
+    held_api = Api(client, provider, f"sk-codec-held-{provider}")
+    held_api.set(limits={"creates_per_window": 100, "concurrent": 1, "over_limit": "queue"})
+    held_api.create_ok()
+    held_api.create_ok()
+
+
+@pytest.mark.allow_unhandled_errors  # webhooks to a refused URL are expected to fail
+def test_every_provider_job_round_trips_field_by_field(
+    client: httpx.Client, refused_url: str
+) -> None:
+    for provider in PROVIDERS:
+        _make_jobs(client, provider, refused_url)
+    covered: set[str] = set()
+    fresh = _jobs(client)
+    for job in fresh:
+        _same(CODEC.decode(CODEC.encode(job)), job)
+    covered |= _non_default(fresh)  # now: the jobs are mutated by what follows
+    advance(client, 15)  # some running, held ones still held
+    advance(client, 3600)  # everything not stuck has ended (succeeded, failed)
+    ended = _jobs(client)
+    for job in ended:
+        _same(CODEC.decode(CODEC.encode(job)), job)
+    covered |= _non_default(ended)
+    states = {job.state for job in ended}
+    assert {State.SUCCEEDED, State.FAILED, State.RUNNING} <= states
+    # Every Job field took a non-default value in some job (scenario jobs, held
+    # jobs, polled jobs, priced and finished jobs): the codec saw every field.
+    assert set(FIELDS) == covered, f"never exercised: {sorted(set(FIELDS) - covered)}"
+
+
+def test_a_job_moved_by_hand_keeps_its_own_times_and_every_field() -> None:
+    """updated_at/queued_since differ from created_at; a cancelled job; floats exact."""
+    provider = next(iter(registry.job_field_types()))
+    cls = registry.job_field_types()[provider]
+    fields = cls(**{f.name: "v" for f in dataclasses.fields(cls)})
+    job = Job(id="j1", provider=provider, model_id="m", key="k",
+              input={"prompt": "é ü \u2028", "n": 10**30, "x": 0.1 + 0.2, "nested": [{}]},
+              created_at=1.5,
+              plan=Plan(0.1, 2.9, outcome=State.FAILED, polls_per_phase=3, stuck=True,
+                        failure="nsfw"),
+              provider_fields=fields)
+    job.state = State.CANCELLED
+    job.updated_at, job.queued_since, job.started_at, job.finished_at = 9.25, 4.0, 5.0, 9.25
+    job.outputs = ["https://x/a.mp4"]
+    job.cost = 0
+    job.webhook = WebhookTarget("https://hook.test/a", secret=None)
+    job.effects = {"output_expired": True, "sync_timeout": 2.5}
+    job.price = {"amount": "0.40", "currency": "USD", "label": "5s"}
+    job.held, job.admitted, job.size, job.polls, job.scenario = True, (3 << 32) | 7, 812, 5, "s"
+    _same(CODEC.decode(CODEC.encode(job)), job)
+
+
+def test_empty_collections_decode_to_the_shared_defaults() -> None:
+    job = Job(id="j", provider="nobody", model_id="m", key="k", input={}, created_at=0,
+              plan=Plan(1, 2))
+    decoded = CODEC.decode(CODEC.encode(job))
+    assert decoded.outputs == () and decoded.effects is job.effects
+    assert decoded.updated_at == 0 and decoded.queued_since == 0
+
+
+def test_provider_fields_without_a_registered_type_are_refused() -> None:
+    @dataclasses.dataclass(frozen=True)
+    class Other:
+        a: int = 1
+
+    job = Job(id="j", provider="nobody", model_id="m", key="k", input={}, created_at=0,
+              plan=Plan(1, 2), provider_fields=Other())
+    with pytest.raises(CodecError, match="nobody"):
+        CODEC.encode(job)
+    assert JobCodec({"nobody": Other}).decode(JobCodec({"nobody": Other}).encode(job)) \
+        .provider_fields == Other()
+    with pytest.raises(CodecError):
+        CODEC.decode(JobCodec({"nobody": Other}).encode(job))
+
+
+@pytest.mark.parametrize("data", [b"", b"[]", b'{"v":99}', b'{"v":1}', b"\xff"])
+def test_unreadable_documents_are_codec_errors(data: bytes) -> None:
+    with pytest.raises(CodecError):
+        CODEC.decode(data)
+
+
+def test_a_value_json_cannot_hold_is_a_codec_error() -> None:
+    job = Job(id="j", provider="nobody", model_id="m", key="k", input={"x": object()},
+              created_at=0, plan=Plan(1, 2))
+    with pytest.raises(CodecError, match="job j"):
+        CODEC.encode(job)
+
+
+def test_registration_comes_from_the_kits() -> None:
+    """Every provider whose adapter keeps its own fields declares their type in its kit."""
+    types: dict[str, Any] = registry.job_field_types()
+    for name, cls in types.items():
+        assert dataclasses.is_dataclass(cls), name
+        assert registry.kit(name).job_fields is cls
