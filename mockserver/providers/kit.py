@@ -105,6 +105,7 @@ class ProviderKit:
     semantic_fields: frozenset[str] = frozenset()
     contracts: Path | None = None
     job_fields: type | None = None
+    webhook_signers: tuple[Callable[..., dict[str, str]], ...] = ()
 
     def own_contract(self) -> ProviderContract | None:
         """The contract in the kit's own ``contracts`` folder (None: use the bundled root)."""

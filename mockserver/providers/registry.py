@@ -18,7 +18,7 @@ from __future__ import annotations
 import importlib
 import os
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from importlib.metadata import entry_points
 from types import MappingProxyType
@@ -41,6 +41,7 @@ __all__ = [
     "register",
     "registered",
     "unregister",
+    "webhook_signers",
 ]
 
 #: The packages of the providers shipped with the mock, in listing order.
@@ -165,3 +166,8 @@ def job_field_types() -> dict[str, type]:
     """Each known provider's ``Job.provider_fields`` dataclass (for ``store.codec.JobCodec``)."""
     return {name: found.job_fields for name, found in kits().items()
             if found.job_fields is not None}
+
+
+def webhook_signers() -> tuple[Callable[..., dict[str, str]], ...]:
+    """Every known provider's webhook signing functions (for ``store.codec.DeliveryCodec``)."""
+    return tuple(function for found in kits().values() for function in found.webhook_signers)

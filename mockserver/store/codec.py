@@ -1,4 +1,5 @@
-"""A :class:`~mockserver.domain.lifecycle.Job` as the bytes a store keeps, and back.
+"""A :class:`~mockserver.domain.lifecycle.Job` (and a webhook ``Delivery``) as the bytes a
+store keeps, and back (:class:`DeliveryCodec`: see its text).
 
 The store treats a job as an opaque document (``interface.py``); this is the
 document. Compact JSON (``wirejson``: orjson, the standard library where
@@ -34,14 +35,17 @@ cannot hold raises :class:`CodecError` naming the job.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from typing import Any
 
 from mockserver import wirejson
 from mockserver.domain.lifecycle import Job, Plan, State, WebhookTarget
+from mockserver.domain.webhooks import Attempt, Delivery, DeliveryState, Outcome, RetryPolicy
 
-__all__ = ["CODEC_VERSION", "CodecError", "JobCodec"]
+__all__ = ["CODEC_VERSION", "DELIVERY_CODEC_VERSION", "CodecError", "DeliveryCodec", "JobCodec"]
 
 #: Written as ``"v"`` in every document; a reader refuses a version it does not know.
 CODEC_VERSION = 1
@@ -204,3 +208,188 @@ def _plan(doc: Mapping[str, Any]) -> Plan:
     if "outcome" in extra:
         extra["outcome"] = State(extra["outcome"])
     return Plan(queue_seconds=doc["qs"], run_seconds=doc["rs"], **extra)
+
+
+# --- deliveries ------------------------------------------------------------------------
+
+#: Written as ``"v"`` in every delivery and attempt document.
+DELIVERY_CODEC_VERSION = 1
+
+
+def _callable_name(function: Callable[..., Any]) -> str:
+    return f"{function.__module__}:{function.__qualname__}"
+
+
+class DeliveryCodec:
+    """A :class:`Delivery` as the store keeps it: a document, its body, its attempts.
+
+    The Redis layout keeps a delivery's ``body`` and ``state`` beside its
+    document and its attempts in a list of their own (``record_attempt``
+    appends one), so :meth:`encode` returns ``(doc, body)`` without state or
+    attempts, :meth:`encode_attempt` writes one attempt, and :meth:`decode`
+    takes the state and attempt documents the store kept.
+
+    The ``signer`` is a callable: it is written as the name of a function and
+    its bound arguments (a :func:`functools.partial` whose arguments are
+    strings, bytes, numbers or None; the delivery's own body is written as a
+    reference to it), and read back only when that function is in
+    ``signers`` — the functions the provider kits declare
+    (``registry.webhook_signers()``). A document never makes the mock import
+    or call anything else; an unknown signer is a :class:`CodecError`.
+    """
+
+    __slots__ = ("_signers",)
+
+    def __init__(self, signers: Iterable[Callable[..., Any]] = ()) -> None:
+        self._signers = {_callable_name(function): function for function in signers}
+
+    # --- encode ----------------------------------------------------------------------
+    def encode(self, delivery: Delivery) -> tuple[bytes, bytes]:
+        """``(document, body)`` of ``delivery`` (state and attempts are the store's)."""
+        try:
+            return wirejson.dumps(self._doc(delivery)), delivery.body
+        except (TypeError, ValueError) as error:
+            raise CodecError(f"delivery {delivery.id}: not JSON: {error}") from None
+
+    def _doc(self, delivery: Delivery) -> dict[str, Any]:
+        policy = delivery.policy
+        doc: dict[str, Any] = {
+            "v": DELIVERY_CODEC_VERSION,
+            "id": delivery.id,
+            "j": delivery.job_id,
+            "p": delivery.provider,
+            "u": delivery.url,
+            "d": delivery.due,
+            "po": [policy.attempts, list(policy.delays_seconds), policy.timeout_seconds,
+                   policy.min_delay_seconds],
+        }
+        if delivery.kind != "final":
+            doc["k"] = delivery.kind
+        if delivery.headers:
+            doc["h"] = delivery.headers
+        if delivery.effects:
+            doc["e"] = sorted(delivery.effects)
+        if delivery.signer is not None:
+            doc["s"] = self._signer_doc(delivery)
+        if delivery.then is not None:
+            then = delivery.then
+            doc["t"] = {**self._doc(then), "b": _bytes_doc(then.body),
+                        "st": then.state.value,
+                        "a": [_attempt_doc(a) for a in then.attempts]}
+        for attribute, key in (("dropped", "dr"), ("resend_of", "ro"), ("resent_as", "ra")):
+            value = getattr(delivery, attribute)
+            if value is not None:
+                doc[key] = value
+        return doc
+
+    def _signer_doc(self, delivery: Delivery) -> list[Any]:
+        signer = delivery.signer
+        function = getattr(signer, "func", None)
+        if not isinstance(signer, partial) or function is None or signer.keywords:
+            raise CodecError(f"delivery {delivery.id}: its signer is not a partial of a "
+                             f"declared signing function: {signer!r}")
+        name = _callable_name(function)
+        if self._signers.get(name) is not function:
+            raise CodecError(f"delivery {delivery.id}: signer {name} is not declared by a kit")
+        args = [{"$body": 1} if arg is delivery.body or (isinstance(arg, bytes)
+                                                          and arg == delivery.body)
+                else _bytes_doc(arg) if isinstance(arg, bytes) else arg
+                for arg in signer.args]
+        return [name, args]
+
+    def encode_attempt(self, attempt: Attempt) -> bytes:
+        """One attempt's document (the store appends it to the delivery's list)."""
+        return wirejson.dumps(_attempt_doc(attempt))
+
+    # --- decode ----------------------------------------------------------------------
+    def decode(
+        self,
+        doc: bytes | str,
+        body: bytes,
+        state: str = DeliveryState.PENDING.value,
+        attempts: Iterable[bytes | str] = (),
+    ) -> Delivery:
+        """The delivery in ``doc`` with ``body``, its ``state`` and attempt documents."""
+        data = _load(doc, DELIVERY_CODEC_VERSION, "delivery")
+        try:
+            return self._delivery(data, body, state,
+                                  [_attempt(_load(a, DELIVERY_CODEC_VERSION, "attempt"))
+                                   for a in attempts])
+        except (KeyError, TypeError, ValueError) as error:
+            raise CodecError(
+                f"delivery {data.get('id')!r}: unreadable document: {error!r}") from None
+
+    def _delivery(self, doc: dict[str, Any], body: bytes, state: str,
+                  attempts: list[Attempt]) -> Delivery:
+        count, delays, timeout, least = doc["po"]
+        delivery = Delivery(
+            id=doc["id"], job_id=doc["j"], provider=doc["p"], url=doc["u"], body=body,
+            policy=RetryPolicy(count, tuple(delays), timeout, least), due=doc["d"],
+            kind=doc.get("k", "final"), headers=doc.get("h", {}),
+            state=DeliveryState(state), attempts=attempts,
+            effects=frozenset(doc.get("e", ())),
+            dropped=doc.get("dr"), resend_of=doc.get("ro"), resent_as=doc.get("ra"),
+        )
+        if "s" in doc:
+            delivery.signer = self._signer(doc["s"], body)
+        if "t" in doc:
+            then = doc["t"]
+            delivery.then = self._delivery(
+                then, _bytes(then["b"]), then["st"], [_attempt(a) for a in then["a"]])
+        return delivery
+
+    def _signer(self, doc: list[Any], body: bytes) -> Callable[[int], dict[str, str]]:
+        name, args = doc
+        function = self._signers.get(name)
+        if function is None:
+            raise ValueError(f"signer {name} is not declared by a kit")
+        values = [body if isinstance(arg, dict) and "$body" in arg
+                  else _bytes(arg) if isinstance(arg, dict) else arg for arg in args]
+        return partial(function, *values)
+
+    def decode_attempt(self, doc: bytes | str) -> Attempt:
+        """One attempt :meth:`encode_attempt` wrote."""
+        data = _load(doc, DELIVERY_CODEC_VERSION, "attempt")
+        try:
+            return _attempt(data)
+        except (KeyError, TypeError, ValueError) as error:
+            raise CodecError(f"unreadable attempt document: {error!r}") from None
+
+
+def _load(data: bytes | str, version: int, what: str) -> dict[str, Any]:
+    try:
+        doc = wirejson.loads(data)
+    except ValueError as error:
+        raise CodecError(f"not a {what} document: {error}") from None
+    if not isinstance(doc, dict) or doc.get("v") != version:
+        found = doc.get("v") if isinstance(doc, dict) else None
+        raise CodecError(f"not a {what} document of version {version} (v={found!r})")
+    return doc
+
+
+def _bytes_doc(value: bytes) -> dict[str, str]:
+    return {"$b64": base64.b64encode(value).decode("ascii")}
+
+
+def _bytes(doc: dict[str, str]) -> bytes:
+    return base64.b64decode(doc["$b64"], validate=True)
+
+
+_ATTEMPT_OPTIONAL = (("status_code", "c"), ("error", "e"), ("wall", "w"), ("signed_at", "s"))
+
+
+def _attempt_doc(attempt: Attempt) -> dict[str, Any]:
+    doc: dict[str, Any] = {"v": DELIVERY_CODEC_VERSION, "id": attempt.delivery_id,
+                           "n": attempt.number, "at": attempt.at,
+                           "o": attempt.outcome.value, "ms": attempt.duration_ms}
+    for attribute, key in _ATTEMPT_OPTIONAL:
+        value = getattr(attempt, attribute)
+        if value is not None:
+            doc[key] = value
+    return doc
+
+
+def _attempt(doc: dict[str, Any]) -> Attempt:
+    return Attempt(delivery_id=doc["id"], number=doc["n"], at=doc["at"],
+                   outcome=Outcome(doc["o"]), duration_ms=doc["ms"],
+                   **{attribute: doc.get(key) for attribute, key in _ATTEMPT_OPTIONAL})

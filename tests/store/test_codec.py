@@ -1,4 +1,6 @@
-"""The job codec (``mockserver/store/codec.py``): decode(encode(job)) == job, field by field.
+"""The codecs (``mockserver/store/codec.py``): decode(encode(x)) == x, field by field.
+
+Jobs and webhook deliveries (with their attempts, signer and stale follow-up).
 
 The jobs come from real creates of every provider through the in-process app
 (plain, with a webhook, with scenarios, held over a concurrency limit, polled,
@@ -11,15 +13,18 @@ up here, not in production).
 from __future__ import annotations
 
 import dataclasses
+import inspect
+from functools import partial
 from typing import Any
 
 import httpx
 import pytest
 
 from mockserver.domain.lifecycle import Job, Plan, State, WebhookTarget
+from mockserver.domain.webhooks import Attempt, Delivery, DeliveryState, Outcome, RetryPolicy
 from mockserver.http.state import MockState
 from mockserver.providers import registry
-from mockserver.store.codec import CodecError, JobCodec
+from mockserver.store.codec import CodecError, DeliveryCodec, JobCodec
 from tests.http_api import PROVIDERS, Api, advance
 
 CODEC = JobCodec(registry.job_field_types())
@@ -154,3 +159,95 @@ def test_registration_comes_from_the_kits() -> None:
     for name, cls in types.items():
         assert dataclasses.is_dataclass(cls), name
         assert registry.kit(name).job_fields is cls
+
+
+# --- deliveries ------------------------------------------------------------------------
+
+DELIVERIES = DeliveryCodec(registry.webhook_signers())
+DELIVERY_FIELDS = [f.name for f in dataclasses.fields(Delivery)]
+
+
+def _same_delivery(decoded: Delivery, delivery: Delivery) -> None:
+    for name in DELIVERY_FIELDS:
+        want, got = getattr(delivery, name), getattr(decoded, name)
+        if name == "signer":
+            assert (got is None) == (want is None), name
+            if want is not None:  # same headers for the same timestamp
+                assert got(1_700_000_000) == want(1_700_000_000)
+        elif name == "then":
+            assert (got is None) == (want is None), name
+            if want is not None:
+                _same_delivery(got, want)
+        else:
+            assert got == want, f"delivery {delivery.id}: {name}: {got!r} != {want!r}"
+            assert type(got) is type(want), f"{name}: {type(got).__name__}"
+
+
+def _round_trip(delivery: Delivery) -> Delivery:
+    doc, body = DELIVERIES.encode(delivery)
+    attempts = [DELIVERIES.encode_attempt(a) for a in delivery.attempts]
+    return DELIVERIES.decode(doc, body, delivery.state.value, attempts)
+
+
+@pytest.mark.allow_unhandled_errors  # deliveries to a refused URL fail by design
+def test_every_provider_delivery_round_trips_field_by_field(
+    client: httpx.Client, refused_url: str
+) -> None:
+    for provider in PROVIDERS:
+        api = Api(client, provider, f"sk-codec-wh-{provider}")
+        api.set(limits={"creates_per_window": 100})
+        api.create_ok(webhook=refused_url)
+        api.create_ok(webhook=refused_url, prefer='scenario="webhook_out_of_order"')
+        api.create_ok(webhook=refused_url, prefer='scenario="job_failed"')
+        api.create_ok(webhook=refused_url, prefer='scenario="webhook_duplicate"')
+    state: MockState = client.app.state.mock  # type: ignore[attr-defined]
+    advance(client, 3600)
+    deliveries = state.outbox.deliveries()
+    assert {d.provider for d in deliveries} == set(PROVIDERS)
+    assert any(d.then is not None for d in deliveries)
+    assert any(d.signer is not None for d in deliveries)
+    assert any(d.attempts for d in deliveries)
+    for delivery in deliveries:
+        _same_delivery(_round_trip(delivery), delivery)
+    advance(client, 3600)  # retries spent: given up
+    for delivery in state.outbox.deliveries():
+        _same_delivery(_round_trip(delivery), delivery)
+
+
+def test_a_delivery_with_every_field_round_trips() -> None:
+    signer = registry.webhook_signers()[0]
+    body = b'{"id":"j1","status":"completed"}'
+    arity = len(inspect.signature(signer).parameters) - 1  # all but the timestamp
+    args = [body if i == 1 and arity == 3 else f"a{i}" for i in range(arity)]
+    stale = Delivery(id="d2", job_id="j1", provider="x", url="https://h/b", body=b"\xff\x00",
+                     policy=RetryPolicy(), due=3.0, kind="stale")
+    delivery = Delivery(
+        id="d1", job_id="j1", provider="x", url="https://h/a", body=body,
+        policy=RetryPolicy(attempts=5, delays_seconds=(1.0, 2.5), timeout_seconds=3.0,
+                           min_delay_seconds=0.5),
+        due=2.25, headers={"Content-Type": "application/json", "X-Secret": "s"},
+        state=DeliveryState.GAVE_UP,
+        attempts=[Attempt("d1", 1, 2.25, Outcome.REFUSED, error="refused", duration_ms=1.5,
+                          wall=1.7e9, signed_at=1_700_000_000),
+                  Attempt("d1", 2, 3.5, Outcome.REJECTED, status_code=500)],
+        effects=frozenset({"out_of_order", "duplicate"}),
+        signer=partial(signer, *args), then=stale, dropped="bound", resend_of="d0",
+        resent_as="d3")
+    _same_delivery(_round_trip(delivery), delivery)
+
+
+def test_an_undeclared_signer_is_refused_both_ways() -> None:
+    delivery = Delivery(id="d", job_id="j", provider="x", url="u", body=b"{}",
+                        policy=RetryPolicy(), due=0.0, signer=partial(_not_a_signer, "s"))
+    with pytest.raises(CodecError, match="not declared"):
+        DELIVERIES.encode(delivery)
+    doc, body = DeliveryCodec([_not_a_signer]).encode(delivery)
+    with pytest.raises(CodecError, match="not declared"):
+        DELIVERIES.decode(doc, body)
+    delivery.signer = lambda timestamp: {}
+    with pytest.raises(CodecError, match="partial"):
+        DELIVERIES.encode(delivery)
+
+
+def _not_a_signer(secret: str, timestamp: int) -> dict[str, str]:
+    return {"x": secret}
