@@ -296,7 +296,7 @@ redis.call('HSETNX', P .. 'clock', 'manual', ARGV[3])
 redis.call('HSETNX', P .. 'clock', 'speed', ARGV[4])
 redis.call('HSETNX', P .. 'clock', 'offset', '0')
 redis.call('HSETNX', P .. 'clock', 'epoch', num(wall))
-return redis.call('HGET', P .. 'clock', 'mode')
+return redis.call('HMGET', P .. 'clock', 'mode', 'speed')
 """
 
 CLOCK_NOW = r"""

@@ -45,6 +45,7 @@ from mockserver.store.interface import (
     AdmitRequest,
     AdmitResult,
     Claim,
+    ClockSettings,
     CreateContext,
     CreateResult,
     JobRecord,
@@ -234,9 +235,16 @@ class RedisStore:
         return bool(self._guard(self._redis.ping))
 
     # --- clock -------------------------------------------------------------------
-    def init_clock(self, mode: Literal["manual", "real"], start: float, speed: float) -> None:
-        """Set up the shared clock unless it exists (the first worker's settings win)."""
-        self._run("clock_init", mode, repr(float(start)), repr(float(speed)))
+    def init_clock(
+        self, mode: Literal["manual", "real"], start: float, speed: float
+    ) -> ClockSettings:
+        """Set up the shared clock unless it exists (the first worker's settings win);
+        the settings in force."""
+        found, found_speed = self._run("clock_init", mode, repr(float(start)), repr(float(speed)))
+        text = _text(found)
+        if text not in ("manual", "real"):
+            raise StoreError(f"the store's clock has an unknown mode {text!r}")
+        return ClockSettings("manual" if text == "manual" else "real", float(_text(found_speed)))
 
     def now(self) -> float:
         """Current mock time, from the store's clock."""
