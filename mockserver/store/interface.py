@@ -160,6 +160,9 @@ class JobView:
 
     job: JobRecord | None
     now: float
+    #: The schedule's earliest due time not leased to a worker (None: nothing
+    #: scheduled); a request ticks only when it is <= ``now``.
+    next_due: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,6 +310,8 @@ class CreateContext:
     now: float
     #: The key's settings document (validity, limits, webhook secret), None if never set.
     settings: bytes | None
+    #: As :attr:`JobView.next_due`: a create ticks first only when something is due.
+    next_due: float | None = None
 
 
 class KeyStore(Protocol):

@@ -299,8 +299,8 @@ class RedisStore:
 
     def get_job(self, job_id: str, *, count_poll: bool = False) -> JobView:
         """The job and the clock in one round trip (counting a poll if asked)."""
-        now, record = self._run("job_read", job_id, "1" if count_poll else "")
-        return JobView(self._job(record), float(now))
+        now, record, first = self._run("job_read", job_id, "1" if count_poll else "")
+        return JobView(self._job(record), float(now), _optional_float(first))
 
     def save_job(
         self, job_id: str, doc: bytes, state: str, due: float | None, *, expect_state: str
@@ -408,8 +408,9 @@ class RedisStore:
     # --- key settings ----------------------------------------------------------
     def create_context(self, key: str) -> CreateContext:
         """The clock and the key's settings in one round trip (the create's first)."""
-        now, settings = self._run("create_context", key)
-        return CreateContext(float(now), None if settings is None else bytes(settings))
+        now, settings, first = self._run("create_context", key)
+        return CreateContext(float(now), None if settings is None else bytes(settings),
+                             _optional_float(first))
 
     def put_key_settings(self, key: str, doc: bytes, *, configured: bool = False) -> list[str]:
         """Store a key's settings; the unconfigured keys forgotten over the bounds."""
@@ -681,3 +682,9 @@ def _glob_escape(text: str) -> str:
 def _implements(store: RedisStore) -> Store:
     """mypy checks here that RedisStore has every operation of the interface."""
     return store
+
+
+def _optional_float(value: Any) -> float | None:
+    """A script's number reply, '' meaning none."""
+    text = _text(value)
+    return float(text) if text else None
