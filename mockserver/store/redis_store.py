@@ -22,6 +22,7 @@ import hashlib
 import math
 import re
 import secrets
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from decimal import Decimal
@@ -167,6 +168,7 @@ class RedisStore:
         bounds: StoreBounds | None = None,
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
         token: str | None = None,
+        breaker: float = 0.0,
     ) -> None:
         if not _PREFIX.fullmatch(prefix):
             raise ValueError(f"prefix {prefix!r}: 1-64 letters, digits, '_', '.', '-'")
@@ -187,6 +189,12 @@ class RedisStore:
             health_check_interval=0,
         )
         self._redis = redis.Redis(connection_pool=pool)
+        #: Seconds after an unavailable Redis during which operations fail at once
+        #: (StoreUnavailable, no I/O) instead of each waiting out the timeout: a
+        #: synchronous client on the event loop would otherwise block every
+        #: connection of the worker for the timeout, per operation. 0: off.
+        self.breaker = breaker
+        self._open_until = 0.0
         self._scripts = {name: _Script(name, body) for name, body in lua.SCRIPTS.items()}
         self._loaded = False
 
@@ -196,10 +204,18 @@ class RedisStore:
 
     # --- plumbing --------------------------------------------------------------
     def _guard(self, call: Callable[[], T]) -> T:
+        if self._open_until:
+            left = self._open_until - time.monotonic()
+            if left > 0:
+                raise StoreUnavailable(
+                    f"Redis is unavailable (an operation failed; next try in {left:.2f} s)")
+            self._open_until = 0.0  # this operation is the probe
         try:
             return call()
         except (redis.ConnectionError, redis.TimeoutError, BusyLoadingError,
                 ReadOnlyError, OSError) as error:
+            if self.breaker:
+                self._open_until = time.monotonic() + self.breaker
             raise StoreUnavailable(f"Redis is unavailable: {error}") from None
         except ResponseError as error:
             if str(error).startswith("OOM"):
