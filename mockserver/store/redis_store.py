@@ -673,10 +673,20 @@ class RedisStore:
         return [_text(k) for k in self._guard(
             lambda: list(self._redis.scan_iter(match=pattern, count=1000)))]
 
+    def boot(self) -> int:
+        """A number no other worker on this prefix got (1, 2, ...; one round trip, at start).
+
+        Seeded id generators must differ per worker and per restart (``World``
+        draws ids from ``random.Random(seed)``: two workers with one seed would
+        make the same ids): seed each from ``f"{seed}:{boot}"``.
+        """
+        return int(self._guard(lambda: self._redis.incr(self._p + "boot")))
+
     def reset(self, *, keep_clock: bool = True) -> int:
-        """UNLINK this prefix's keys in batches; nobody else's. The clock stays unless asked."""
-        clock = self._p + "clock"
-        doomed = [k for k in self.own_keys() if not (keep_clock and k == clock)]
+        """UNLINK this prefix's keys in batches; nobody else's. The clock (and the
+        :meth:`boot` counter: running workers keep their numbers) stay unless asked."""
+        kept = {self._p + "clock", self._p + "boot"} if keep_clock else set()
+        doomed = [k for k in self.own_keys() if k not in kept]
 
         def unlink() -> int:
             removed = 0

@@ -194,6 +194,16 @@ def test_poll_and_create_context_carry_the_earliest_unleased_due_time(store: Red
     assert spent[0] == 1
 
 
+def test_boot_numbers_differ_per_worker_and_survive_a_reset(redis_url: str,
+                                                             store: RedisStore) -> None:
+    other = connect_redis(redis_url, prefix=store.prefix)
+    first, second = store.boot(), other.boot()
+    assert first != second
+    store.reset()
+    assert other.boot() not in (first, second)
+    other.close()
+
+
 def test_a_script_lost_by_redis_is_loaded_again(store: RedisStore) -> None:
     store.now()
     store._redis.script_flush()
