@@ -41,6 +41,8 @@ from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from typing import Any
 
+import orjson
+
 from mockserver import wirejson
 from mockserver.domain.lifecycle import Job, Plan, State, WebhookTarget
 from mockserver.domain.webhooks import Attempt, Delivery, DeliveryState, Outcome, RetryPolicy
@@ -49,6 +51,13 @@ __all__ = ["CODEC_VERSION", "DELIVERY_CODEC_VERSION", "CodecError", "DeliveryCod
 
 #: Written as ``"v"`` in every document; a reader refuses a version it does not know.
 CODEC_VERSION = 1
+
+#: How every job document orjson could write begins; only those are read back
+#: with orjson directly. A document holding an integer beyond 64 bits (a
+#: client's input may) is written by the standard library with ``"L":1``
+#: after the version and read by ``wirejson.loads`` (exact big integers). The
+#: check saves ``wirejson``'s scan for long digit runs: ~8 of ~15 µs a decode.
+_FAST_PREFIX = b'{"v":%d,"id":' % CODEC_VERSION
 
 #: Plan fields at their defaults are left out (``outcome`` as its state word).
 _PLAN_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Plan)
@@ -128,7 +137,11 @@ class JobCodec:
         if job.provider_fields is not None:
             doc["x"] = self._fields_doc(job)
         try:
-            return wirejson.dumps(doc)
+            return orjson.dumps(doc)
+        except TypeError:  # orjson.JSONEncodeError too: a huge integer, or not JSON
+            pass
+        try:
+            return wirejson.dumps({"v": CODEC_VERSION, "L": 1, **doc})
         except (TypeError, ValueError) as error:
             raise CodecError(f"job {job.id}: not JSON: {error}") from None
 
@@ -147,7 +160,10 @@ class JobCodec:
     def decode(self, data: bytes | str) -> Job:
         """The job in ``data`` (a document :meth:`encode` wrote)."""
         try:
-            doc = wirejson.loads(data)
+            if isinstance(data, bytes) and data.startswith(_FAST_PREFIX):
+                doc = orjson.loads(data)
+            else:
+                doc = wirejson.loads(data)
         except ValueError as error:
             raise CodecError(f"not a job document: {error}") from None
         if not isinstance(doc, dict) or doc.get("v") != CODEC_VERSION:

@@ -251,3 +251,15 @@ def test_an_undeclared_signer_is_refused_both_ways() -> None:
 
 def _not_a_signer(secret: str, timestamp: int) -> dict[str, str]:
     return {"x": secret}
+
+
+def test_documents_orjson_can_write_are_read_by_it_and_big_integers_stay_exact() -> None:
+    small = Job(id="j", provider="p", model_id="m", key="k", input={"n": 2**63 - 1},
+                created_at=0, plan=Plan(1, 2))
+    big = Job(id="j", provider="p", model_id="m", key="k", input={"n": 2**64, "m": -(10**40)},
+              created_at=0, plan=Plan(1, 2))
+    assert CODEC.encode(small).startswith(b'{"v":1,"id":')
+    assert CODEC.encode(big).startswith(b'{"v":1,"L":1,')
+    assert CODEC.decode(CODEC.encode(big)).input == {"n": 2**64, "m": -(10**40)}
+    assert CODEC.decode(CODEC.encode(small)).input == {"n": 2**63 - 1}
+    assert CODEC.decode(CODEC.encode(big).decode()).input["n"] == 2**64  # str input too
