@@ -59,6 +59,10 @@ CODEC_VERSION = 1
 #: check saves ``wirejson``'s scan for long digit runs: ~8 of ~15 µs a decode.
 _FAST_PREFIX = b'{"v":%d,"id":' % CODEC_VERSION
 
+#: As ``wirejson``: a dataclass or datetime in a job is not JSON (refused), never
+#: silently turned into an object or a string by orjson.
+_PASSTHROUGH = orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
+
 #: Plan fields at their defaults are left out (``outcome`` as its state word).
 _PLAN_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Plan)
                   if f.default is not dataclasses.MISSING}
@@ -137,7 +141,7 @@ class JobCodec:
         if job.provider_fields is not None:
             doc["x"] = self._fields_doc(job)
         try:
-            return orjson.dumps(doc)
+            return orjson.dumps(doc, option=_PASSTHROUGH)
         except TypeError:  # orjson.JSONEncodeError too: a huge integer, or not JSON
             pass
         try:

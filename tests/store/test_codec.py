@@ -146,8 +146,9 @@ def test_unreadable_documents_are_codec_errors(data: bytes) -> None:
         CODEC.decode(data)
 
 
-def test_a_value_json_cannot_hold_is_a_codec_error() -> None:
-    job = Job(id="j", provider="nobody", model_id="m", key="k", input={"x": object()},
+@pytest.mark.parametrize("value", [object(), Plan(1, 2)], ids=["object", "dataclass"])
+def test_a_value_json_cannot_hold_is_a_codec_error(value: object) -> None:
+    job = Job(id="j", provider="nobody", model_id="m", key="k", input={"x": value},
               created_at=0, plan=Plan(1, 2))
     with pytest.raises(CodecError, match="job j"):
         CODEC.encode(job)
