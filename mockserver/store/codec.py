@@ -46,6 +46,7 @@ import orjson
 from mockserver import wirejson
 from mockserver.domain.lifecycle import Job, Plan, State, WebhookTarget
 from mockserver.domain.webhooks import Attempt, Delivery, DeliveryState, Outcome, RetryPolicy
+from mockserver.store.interface import NewDelivery, StoredDelivery
 
 __all__ = ["CODEC_VERSION", "DELIVERY_CODEC_VERSION", "CodecError", "DeliveryCodec", "JobCodec"]
 
@@ -317,6 +318,11 @@ class DeliveryCodec:
                 for arg in signer.args]
         return [name, args]
 
+    def new_delivery(self, delivery: Delivery) -> NewDelivery:
+        """What ``OutboxStore.enqueue`` takes for ``delivery``."""
+        doc, body = self.encode(delivery)
+        return NewDelivery(delivery.id, doc, body, delivery.due)
+
     def encode_attempt(self, attempt: Attempt) -> bytes:
         """One attempt's document (the store appends it to the delivery's list)."""
         return wirejson.dumps(_attempt_doc(attempt))
@@ -338,6 +344,15 @@ class DeliveryCodec:
         except (KeyError, TypeError, ValueError) as error:
             raise CodecError(
                 f"delivery {data.get('id')!r}: unreadable document: {error!r}") from None
+
+    def decode_stored(self, stored: StoredDelivery) -> Delivery:
+        """The delivery as the store has it now: its state, due time (a retry
+        moves it), dropped reason and attempts are the store's, not the
+        document's (written once, at enqueue)."""
+        delivery = self.decode(stored.doc, stored.body, stored.state, stored.attempts)
+        delivery.due = stored.due
+        delivery.dropped = stored.dropped or delivery.dropped
+        return delivery
 
     def _delivery(self, doc: dict[str, Any], body: bytes, state: str,
                   attempts: list[Attempt]) -> Delivery:

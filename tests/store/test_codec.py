@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import uuid
 from functools import partial
 from typing import Any
 
@@ -264,3 +265,60 @@ def test_documents_orjson_can_write_are_read_by_it_and_big_integers_stay_exact()
     assert CODEC.decode(CODEC.encode(big)).input == {"n": 2**64, "m": -(10**40)}
     assert CODEC.decode(CODEC.encode(small)).input == {"n": 2**63 - 1}
     assert CODEC.decode(CODEC.encode(big).decode()).input["n"] == 2**64  # str input too
+
+
+# --- through a real Redis store ------------------------------------------------------
+
+
+@pytest.mark.allow_unhandled_errors  # deliveries to a refused URL fail by design
+def test_jobs_and_deliveries_round_trip_through_the_redis_store(
+    client: httpx.Client, refused_url: str, redis_url: str
+) -> None:
+    """The codecs' documents as the store keeps them: jobs by ``create_job``/``get_job``,
+    deliveries by ``enqueue``/``lease_deliveries``/``record_attempt``/``delivery``."""
+    from mockserver.store import connect_redis
+    from mockserver.store.interface import NewJob
+
+    for provider in PROVIDERS:
+        api = Api(client, provider, f"sk-codec-redis-{provider}")
+        api.set(limits={"creates_per_window": 100})
+        api.create_ok(webhook=refused_url)
+        api.create_ok(webhook=refused_url, prefer='scenario="webhook_out_of_order"')
+    state: MockState = client.app.state.mock  # type: ignore[attr-defined]
+    advance(client, 3600)
+    store = connect_redis(redis_url, prefix=f"codec-{uuid.uuid4().hex[:10]}")
+    try:
+        store.init_clock("manual", 1_000.0, 1.0)
+        for job in _jobs(client):
+            store.create_job(NewJob(job.id, job.provider, job.key, CODEC.encode(job),
+                                    job.state.value, job.size, job.next_due()))
+            view = store.get_job(job.id)
+            assert view.job is not None
+            _same(CODEC.decode(view.job.doc), job)
+        deliveries = {d.id: d for d in state.outbox.deliveries() if d.state.value == "pending"
+                      or d.attempts}
+        for delivery in deliveries.values():
+            store.enqueue(DELIVERIES.new_delivery(delivery))
+        latest = max(d.due for d in deliveries.values())
+        claims = store.lease_deliveries(latest, len(deliveries), 30.0)
+        assert {c.id for c in claims} == set(deliveries)
+        for claim in claims:
+            original = deliveries[claim.id]
+            assert claim.delivery is not None
+            leased = DELIVERIES.decode_stored(claim.delivery)
+            assert leased.state.value == "in_flight" and leased.body == original.body
+            attempt = Attempt(claim.id, 1, 1_000.0, Outcome.REFUSED, error="refused")
+            assert store.record_attempt(claim, DELIVERIES.encode_attempt(attempt), "retry",
+                                        next_due=1_010.0)
+            stored = store.delivery(claim.id)
+            assert stored is not None
+            now = DELIVERIES.decode_stored(stored)
+            assert now.due == 1_010.0 and now.state.value == "pending"  # the store's
+            assert now.attempts == [attempt]
+            for name in ("id", "job_id", "provider", "url", "body", "policy", "kind", "headers",
+                         "effects", "resend_of", "resent_as"):
+                assert getattr(now, name) == getattr(original, name), name
+            assert (now.then is None) == (original.then is None)
+    finally:
+        store.reset(keep_clock=False)
+        store.close()
