@@ -9,7 +9,7 @@ seconds with a sped-up :class:`RealClock`.
 from __future__ import annotations
 
 import time
-from typing import Protocol
+from typing import Any, ClassVar, Literal, Protocol, TypeGuard
 
 #: Under this factor a job estimated at 35 s finishes in two seconds of wall time.
 DEFAULT_SPEED = 17.5
@@ -26,8 +26,31 @@ class Clock(Protocol):
         ...
 
 
+class AdvancingClock(Clock, Protocol):
+    """A clock the mock itself may move (every manual clock is one)."""
+
+    def advance(self, seconds: float) -> float:
+        """Move forward by ``seconds`` and return the new time."""
+        ...
+
+
+def is_manual(clock: Any) -> TypeGuard[AdvancingClock]:
+    """Whether ``clock`` moves only when told to (a :class:`ManualClock`, or a
+    store-backed clock in manual mode): decided by its ``mode``, not its class."""
+    return getattr(clock, "mode", None) == "manual"
+
+
+def is_real(clock: Any) -> bool:
+    """Whether ``clock`` follows the wall clock (a :class:`RealClock`, or a
+    store-backed clock in real mode; it then has ``speed``)."""
+    return getattr(clock, "mode", None) == "real"
+
+
 class ManualClock:
     """A clock that moves only when told to."""
+
+    #: What :func:`is_manual` reads (a clock of another class may say the same).
+    mode: ClassVar[Literal["manual"]] = "manual"
 
     def __init__(self, start: float = DEFAULT_MANUAL_START) -> None:
         self._now = start
@@ -51,6 +74,9 @@ class RealClock:
     faster than the wall clock; ``advance`` still works, so the admin endpoint
     behaves the same on both clocks.
     """
+
+    #: What :func:`is_real` reads (a clock of another class may say the same).
+    mode: ClassVar[Literal["real"]] = "real"
 
     def __init__(self, speed: float = DEFAULT_SPEED) -> None:
         if speed <= 0:

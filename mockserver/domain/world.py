@@ -75,12 +75,16 @@ class World:
         self,
         clock: Clock,
         *,
-        seed: int | None = None,
+        seed: int | str | None = None,
         max_jobs: int = DEFAULT_MAX_JOBS,
         journal_size: int = DEFAULT_JOURNAL_SIZE,
         max_job_bytes: int = DEFAULT_MAX_JOB_BYTES,
     ) -> None:
         self.clock = clock
+        #: An int (``--seed``), or a text such as ``"7:3"`` (the seed and the
+        #: worker's ``RedisStore.boot()`` number: each worker of a fleet draws
+        #: its own reproducible ids); ``random.Random`` reads both the same way
+        #: on every run.
         self.seed = seed
         self.max_jobs = max_jobs
         self.max_job_bytes = max_job_bytes

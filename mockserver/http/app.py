@@ -36,7 +36,7 @@ from mockserver.console.routes import console_routes
 from mockserver.contracts import ContractSet, ProviderContract, load_contracts
 from mockserver.domain.accounts import Accounts
 from mockserver.domain.admission import Admission
-from mockserver.domain.clock import Clock, ManualClock, RealClock
+from mockserver.domain.clock import Clock, ManualClock, RealClock, is_real
 from mockserver.domain.service import MockService, ServiceSettings
 from mockserver.domain.webhook_targets import WebhookTargetPolicy
 from mockserver.domain.webhooks import Outbox, RetryPolicy
@@ -94,7 +94,7 @@ def _retry_policy(contract: ProviderContract, config: MockConfig, clock: Clock) 
     # A sped-up real clock shrinks retry delays in wall time (10 mock s = 0.6 s at
     # 17.5x): the floor keeps a receiver that is down for a few seconds from losing
     # every webhook. A manual clock moves only when told to: no floor.
-    speed = getattr(clock, "speed", None) if isinstance(clock, RealClock) else None
+    speed = getattr(clock, "speed", None) if is_real(clock) else None
     if speed is None:
         return policy
     return replace(policy, min_delay_seconds=config.webhooks.min_retry_wall_seconds * speed)

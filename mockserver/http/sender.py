@@ -33,7 +33,7 @@ from collections.abc import Callable
 
 import httpx
 
-from mockserver.domain.clock import Clock, ManualClock
+from mockserver.domain.clock import Clock, is_manual
 from mockserver.domain.webhook_targets import WebhookTargetPolicy
 from mockserver.domain.webhooks import Attempt, Delivery, Outbox, Outcome
 from mockserver.domain.world import World
@@ -229,7 +229,7 @@ class WebhookSender:
         and with a real clock nobody else would wake it in time. Cheap (O(1))
         when nothing changed, so it costs a request nothing.
         """
-        if isinstance(self.clock, ManualClock):
+        if is_manual(self.clock):
             return  # nothing becomes due without an advance, which wakes the loop
         due = self.world.next_due()
         if due is not None and (self._next_look is None or due < self._next_look):
@@ -342,7 +342,7 @@ class WebhookSender:
         deliveries_due = None if full else self.outbox.next_due()
         candidates = [t for t in (self.world.next_due(), deliveries_due) if t is not None]
         self._next_look = min(candidates) if candidates else None
-        if not candidates or isinstance(self.clock, ManualClock):
+        if not candidates or is_manual(self.clock):
             return None
         mock_wait = max(0.0, min(candidates) - self.clock.now())
         wall_seconds = getattr(self.clock, "wall_seconds", None)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from mockserver.config import MockConfig
 from mockserver.domain.accounts import Accounts
-from mockserver.domain.clock import Clock, RealClock
+from mockserver.domain.clock import Clock, is_real
 from mockserver.domain.service import MockService
 from mockserver.domain.webhook_targets import WebhookTargetPolicy
 from mockserver.domain.webhooks import Outbox
@@ -76,8 +76,8 @@ class MockState:
 
     @property
     def clock_kind(self) -> str:
-        """``"real"`` or ``"manual"`` (any clock that is not a RealClock counts as manual)."""
-        return "real" if isinstance(self.clock, RealClock) else "manual"
+        """``"real"`` or ``"manual"`` (a clock whose ``mode`` is not ``"real"`` is manual)."""
+        return "real" if is_real(self.clock) else "manual"
 
     def tick(self) -> int:
         """Apply every job transition due by now; wake the sender if any happened."""

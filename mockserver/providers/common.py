@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from mockserver.domain.accounts import Account, Accounts
-from mockserver.domain.clock import ManualClock
+from mockserver.domain.clock import is_manual
 from mockserver.domain.errors import MockError
 from mockserver.domain.lifecycle import NO_EFFECTS, Job, Plan, State, WebhookTarget
 from mockserver.domain.service import CreateRequest, MockService, dumps
@@ -605,7 +605,7 @@ class AdapterBase:
         the job finishes on its own; see :meth:`wall_wait_seconds`.
         """
         clock = self.service.clock
-        if isinstance(clock, ManualClock):
+        if is_manual(clock):
             deadline = clock.now() + limit_seconds
             due = job.next_due()
             while not job.terminal and due is not None and due <= deadline:
@@ -620,7 +620,7 @@ class AdapterBase:
     def wall_wait_seconds(self, job: Job, limit_seconds: float) -> float:
         """Wall-clock seconds a real-clock sync wait should sleep (0 for manual clocks)."""
         clock = self.service.clock
-        if isinstance(clock, ManualClock):
+        if is_manual(clock):
             return 0.0
         due = _end_due(job)
         remaining = limit_seconds if due is None else min(limit_seconds, due - clock.now())

@@ -11,6 +11,9 @@ ProviderKit(...)`` naming its pieces:
 * ``semantic_fields``: response fields chaos never changes beside the common ones;
 * ``client``: how a client talks to it (the requests it sends, where it reads
   the answers): the shapes tests, fuzz and the toy-provider recipe build on;
+* ``job_fields``: the frozen dataclass its adapter keeps in
+  ``Job.provider_fields`` (None: the adapter keeps nothing of its own); a
+  store learns it here to write and read jobs (``store.codec``);
 * ``contracts``: the folder holding its ``provider.yaml`` and ``models/``
   when it is not in the bundled contracts root (a provider added from outside).
 
@@ -101,6 +104,8 @@ class ProviderKit:
     parse_document: DocumentParser | None = None
     semantic_fields: frozenset[str] = frozenset()
     contracts: Path | None = None
+    job_fields: type | None = None
+    webhook_signers: tuple[Callable[..., dict[str, str]], ...] = ()
 
     def own_contract(self) -> ProviderContract | None:
         """The contract in the kit's own ``contracts`` folder (None: use the bundled root)."""

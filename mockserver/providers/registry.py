@@ -18,7 +18,7 @@ from __future__ import annotations
 import importlib
 import os
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from importlib.metadata import entry_points
 from types import MappingProxyType
@@ -34,12 +34,14 @@ __all__ = [
     "contract_of",
     "currencies",
     "document_parsers",
+    "job_field_types",
     "kit",
     "kits",
     "names",
     "register",
     "registered",
     "unregister",
+    "webhook_signers",
 ]
 
 #: The packages of the providers shipped with the mock, in listing order.
@@ -158,3 +160,14 @@ def document_parsers() -> dict[str, DocumentParser]:
 def currencies() -> dict[str, str]:
     """What each known provider's balances are counted in."""
     return {name: found.currency for name, found in kits().items()}
+
+
+def job_field_types() -> dict[str, type]:
+    """Each known provider's ``Job.provider_fields`` dataclass (for ``store.codec.JobCodec``)."""
+    return {name: found.job_fields for name, found in kits().items()
+            if found.job_fields is not None}
+
+
+def webhook_signers() -> tuple[Callable[..., dict[str, str]], ...]:
+    """Every known provider's webhook signing functions (for ``store.codec.DeliveryCodec``)."""
+    return tuple(function for found in kits().values() for function in found.webhook_signers)

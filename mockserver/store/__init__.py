@@ -23,12 +23,15 @@ def connect_redis(
     prefix: str = "genmock",
     bounds: StoreBounds | None = None,
     timeout: float | None = None,
+    breaker: float = 0.0,
 ) -> RedisStore:
     """A :class:`~mockserver.store.redis_store.RedisStore` on ``url`` (``redis://HOST:PORT/DB``).
 
     Raises :class:`~mockserver.extras.MissingExtra` (one line naming
     ``pip install 'genmock[redis]'``) when the client is not installed.
-    Connecting is lazy: the first operation reaches Redis.
+    Connecting is lazy: the first operation reaches Redis. ``breaker`` > 0:
+    for that many seconds after Redis was found unavailable, operations raise
+    StoreUnavailable at once without I/O (then one probes again).
     """
     require_extra("redis", "the Redis store")
     from mockserver.store.redis_store import DEFAULT_TIMEOUT_SECONDS, RedisStore
@@ -36,4 +39,5 @@ def connect_redis(
     return RedisStore(
         url, prefix=prefix, bounds=bounds,
         timeout=DEFAULT_TIMEOUT_SECONDS if timeout is None else timeout,
+        breaker=breaker,
     )

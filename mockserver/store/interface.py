@@ -40,6 +40,7 @@ __all__ = [
     "AdmitRequest",
     "AdmitResult",
     "Claim",
+    "ClockSettings",
     "ClockStore",
     "CreateContext",
     "CreateResult",
@@ -105,6 +106,14 @@ def from_units(units: int | str) -> Decimal:
 # --- the clock -------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class ClockSettings:
+    """The shared clock's mode and speed, as the first worker set them."""
+
+    mode: Literal["manual", "real"]
+    speed: float
+
+
 class ClockStore(Protocol):
     """The one clock every worker reads.
 
@@ -113,11 +122,14 @@ class ClockStore(Protocol):
     worker derives ``now`` from them and the store's own clock.
     """
 
-    def init_clock(self, mode: Literal["manual", "real"], start: float, speed: float) -> None:
+    def init_clock(
+        self, mode: Literal["manual", "real"], start: float, speed: float
+    ) -> ClockSettings:
         """Set the clock up unless another worker already did (atomic, first one wins).
 
         ``start`` is a manual clock's first time; a real clock starts at the
         store's own time (its epoch) and runs ``speed`` times the wall clock.
+        Returns the settings in force (the first worker's).
         """
 
     def now(self) -> float:
@@ -148,6 +160,9 @@ class JobView:
 
     job: JobRecord | None
     now: float
+    #: The schedule's earliest due time not leased to a worker (None: nothing
+    #: scheduled); a request ticks only when it is <= ``now``.
+    next_due: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,6 +310,8 @@ class CreateContext:
     now: float
     #: The key's settings document (validity, limits, webhook secret), None if never set.
     settings: bytes | None
+    #: As :attr:`JobView.next_due`: a create ticks first only when something is due.
+    next_due: float | None = None
 
 
 class KeyStore(Protocol):

@@ -100,6 +100,14 @@ local function mock_now()
   return epoch + (wall - epoch) * (tonumber(c[4]) or 1) + (tonumber(c[5]) or 0)
 end
 
+-- The job schedule's earliest due time not leased to a worker, or '' (a request
+-- ticks only when it is <= now: no claim round trip otherwise).
+local function first_due()
+  local first = redis.call('ZRANGE', P .. 'due', 0, 0, 'WITHSCORES')
+  if first[2] then return first[2] end
+  return ''
+end
+
 -- money ------------------------------------------------------------------
 local function account_key(provider, key) return P .. 'acct:' .. provider .. ':' .. key end
 
@@ -296,7 +304,7 @@ redis.call('HSETNX', P .. 'clock', 'manual', ARGV[3])
 redis.call('HSETNX', P .. 'clock', 'speed', ARGV[4])
 redis.call('HSETNX', P .. 'clock', 'offset', '0')
 redis.call('HSETNX', P .. 'clock', 'epoch', num(wall))
-return redis.call('HGET', P .. 'clock', 'mode')
+return redis.call('HMGET', P .. 'clock', 'mode', 'speed')
 """
 
 CLOCK_NOW = r"""
@@ -366,7 +374,7 @@ local now = num(mock_now())
 if ARGV[3] == '1' and redis.call('EXISTS', job_key(ARGV[2])) == 1 then
   redis.call('HINCRBY', job_key(ARGV[2]), 'polls', 1)
 end
-return {now, job_reply(ARGV[2])}
+return {now, job_reply(ARGV[2]), first_due()}
 """
 
 # ARGV: P, id, doc, state, due, expect_state
@@ -608,7 +616,7 @@ local settings = redis.call('HGET', P .. 'key:' .. ARGV[2], 'doc')
 if settings then
   redis.call('ZADD', P .. 'keys', redis.call('HINCRBY', P .. 'keys:meta', 'seq', 1), ARGV[2])
 end
-return {now, settings}
+return {now, settings, first_due()}
 """
 
 # ARGV: P, key, doc, configured ('1'|''), key bytes, max keys, max key bytes

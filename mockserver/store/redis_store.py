@@ -22,6 +22,7 @@ import hashlib
 import math
 import re
 import secrets
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from decimal import Decimal
@@ -45,6 +46,7 @@ from mockserver.store.interface import (
     AdmitRequest,
     AdmitResult,
     Claim,
+    ClockSettings,
     CreateContext,
     CreateResult,
     JobRecord,
@@ -166,6 +168,7 @@ class RedisStore:
         bounds: StoreBounds | None = None,
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
         token: str | None = None,
+        breaker: float = 0.0,
     ) -> None:
         if not _PREFIX.fullmatch(prefix):
             raise ValueError(f"prefix {prefix!r}: 1-64 letters, digits, '_', '.', '-'")
@@ -186,6 +189,12 @@ class RedisStore:
             health_check_interval=0,
         )
         self._redis = redis.Redis(connection_pool=pool)
+        #: Seconds after an unavailable Redis during which operations fail at once
+        #: (StoreUnavailable, no I/O) instead of each waiting out the timeout: a
+        #: synchronous client on the event loop would otherwise block every
+        #: connection of the worker for the timeout, per operation. 0: off.
+        self.breaker = breaker
+        self._open_until = 0.0
         self._scripts = {name: _Script(name, body) for name, body in lua.SCRIPTS.items()}
         self._loaded = False
 
@@ -195,10 +204,18 @@ class RedisStore:
 
     # --- plumbing --------------------------------------------------------------
     def _guard(self, call: Callable[[], T]) -> T:
+        if self._open_until:
+            left = self._open_until - time.monotonic()
+            if left > 0:
+                raise StoreUnavailable(
+                    f"Redis is unavailable (an operation failed; next try in {left:.2f} s)")
+            self._open_until = 0.0  # this operation is the probe
         try:
             return call()
         except (redis.ConnectionError, redis.TimeoutError, BusyLoadingError,
                 ReadOnlyError, OSError) as error:
+            if self.breaker:
+                self._open_until = time.monotonic() + self.breaker
             raise StoreUnavailable(f"Redis is unavailable: {error}") from None
         except ResponseError as error:
             if str(error).startswith("OOM"):
@@ -234,9 +251,16 @@ class RedisStore:
         return bool(self._guard(self._redis.ping))
 
     # --- clock -------------------------------------------------------------------
-    def init_clock(self, mode: Literal["manual", "real"], start: float, speed: float) -> None:
-        """Set up the shared clock unless it exists (the first worker's settings win)."""
-        self._run("clock_init", mode, repr(float(start)), repr(float(speed)))
+    def init_clock(
+        self, mode: Literal["manual", "real"], start: float, speed: float
+    ) -> ClockSettings:
+        """Set up the shared clock unless it exists (the first worker's settings win);
+        the settings in force."""
+        found, found_speed = self._run("clock_init", mode, repr(float(start)), repr(float(speed)))
+        text = _text(found)
+        if text not in ("manual", "real"):
+            raise StoreError(f"the store's clock has an unknown mode {text!r}")
+        return ClockSettings("manual" if text == "manual" else "real", float(_text(found_speed)))
 
     def now(self) -> float:
         """Current mock time, from the store's clock."""
@@ -291,8 +315,8 @@ class RedisStore:
 
     def get_job(self, job_id: str, *, count_poll: bool = False) -> JobView:
         """The job and the clock in one round trip (counting a poll if asked)."""
-        now, record = self._run("job_read", job_id, "1" if count_poll else "")
-        return JobView(self._job(record), float(now))
+        now, record, first = self._run("job_read", job_id, "1" if count_poll else "")
+        return JobView(self._job(record), float(now), _optional_float(first))
 
     def save_job(
         self, job_id: str, doc: bytes, state: str, due: float | None, *, expect_state: str
@@ -400,8 +424,9 @@ class RedisStore:
     # --- key settings ----------------------------------------------------------
     def create_context(self, key: str) -> CreateContext:
         """The clock and the key's settings in one round trip (the create's first)."""
-        now, settings = self._run("create_context", key)
-        return CreateContext(float(now), None if settings is None else bytes(settings))
+        now, settings, first = self._run("create_context", key)
+        return CreateContext(float(now), None if settings is None else bytes(settings),
+                             _optional_float(first))
 
     def put_key_settings(self, key: str, doc: bytes, *, configured: bool = False) -> list[str]:
         """Store a key's settings; the unconfigured keys forgotten over the bounds."""
@@ -648,10 +673,20 @@ class RedisStore:
         return [_text(k) for k in self._guard(
             lambda: list(self._redis.scan_iter(match=pattern, count=1000)))]
 
+    def boot(self) -> int:
+        """A number no other worker on this prefix got (1, 2, ...; one round trip, at start).
+
+        Seeded id generators must differ per worker and per restart (``World``
+        draws ids from ``random.Random(seed)``: two workers with one seed would
+        make the same ids): seed each from ``f"{seed}:{boot}"``.
+        """
+        return int(self._guard(lambda: self._redis.incr(self._p + "boot")))
+
     def reset(self, *, keep_clock: bool = True) -> int:
-        """UNLINK this prefix's keys in batches; nobody else's. The clock stays unless asked."""
-        clock = self._p + "clock"
-        doomed = [k for k in self.own_keys() if not (keep_clock and k == clock)]
+        """UNLINK this prefix's keys in batches; nobody else's. The clock (and the
+        :meth:`boot` counter: running workers keep their numbers) stay unless asked."""
+        kept = {self._p + "clock", self._p + "boot"} if keep_clock else set()
+        doomed = [k for k in self.own_keys() if k not in kept]
 
         def unlink() -> int:
             removed = 0
@@ -673,3 +708,9 @@ def _glob_escape(text: str) -> str:
 def _implements(store: RedisStore) -> Store:
     """mypy checks here that RedisStore has every operation of the interface."""
     return store
+
+
+def _optional_float(value: Any) -> float | None:
+    """A script's number reply, '' meaning none."""
+    text = _text(value)
+    return float(text) if text else None

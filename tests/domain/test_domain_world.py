@@ -123,3 +123,15 @@ def test_real_clock_runs_faster_and_advances() -> None:
     assert clock.wall_seconds(35) == 0.035
     moved = clock.advance(60)
     assert moved - start >= 60
+
+
+def test_a_text_seed_makes_reproducible_ids_of_its_own() -> None:
+    """A fleet seeds each worker with ``f"{seed}:{boot}"``: same text, same ids; another
+    worker's number, other ids."""
+    def ids(seed: int | str) -> list[str]:
+        world = World(ManualClock(), seed=seed)
+        return [world.new_uuid() for _ in range(3)]
+
+    assert ids("7:1") == ids("7:1")
+    assert not set(ids("7:1")) & set(ids("7:2"))
+    assert not set(ids("7:1")) & set(ids(7))

@@ -108,3 +108,33 @@ def test_a_silent_redis_times_out(redis_server: Any) -> None:
         os.kill(redis_server.process.pid, signal.SIGCONT)
     assert store.now() == 1_000.0  # resumes on the same client
     store.close()
+
+
+def test_the_breaker_fails_at_once_while_open_and_probes_after(redis_server: Any) -> None:
+    """With ``breaker``: one operation waits out the timeout, the next fail at once
+    (no I/O) until the breaker's time has passed; then one probes and service resumes."""
+    import os
+    import signal
+
+    redis_server.start()
+    store = connect_redis(redis_server.url, prefix="breaker", timeout=0.3, breaker=0.5)
+    store.init_clock("manual", 1_000.0, 1.0)
+    os.kill(redis_server.process.pid, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailable):
+            store.get_job("j1")
+        assert time.monotonic() - started >= 0.3  # the first one met the timeout
+        with store.trips.measure() as spent:
+            started = time.monotonic()
+            for _ in range(20):
+                with pytest.raises(StoreUnavailable, match="next try in"):
+                    store.now()
+            assert time.monotonic() - started < 0.1  # at once, no socket touched
+        assert spent[0] == 0
+    finally:
+        os.kill(redis_server.process.pid, signal.SIGCONT)
+    time.sleep(0.55)
+    assert store.now() == 1_000.0  # the probe went through: closed again
+    assert store.now() == 1_000.0
+    store.close()

@@ -178,6 +178,32 @@ def test_a_create_is_two_round_trips(store: RedisStore) -> None:
     assert spent[0] == 2
 
 
+def test_poll_and_create_context_carry_the_earliest_unleased_due_time(store: RedisStore) -> None:
+    """A request ticks only when something is due: it learns so in its first round trip."""
+    assert store.get_job("none").next_due is None
+    assert store.create_context("k").next_due is None
+    store.create_job(job("late", due=1_009.0))
+    store.create_job(job("soon", due=1_001.5))
+    store.create_job(job("never", due=None))
+    assert store.get_job("late").next_due == 1_001.5
+    assert store.create_context("k").next_due == 1_001.5
+    store.claim_due(1_002.0, 10, 30.0)  # "soon" is leased to this worker: not due for others
+    assert store.get_job("never").next_due == 1_009.0
+    with store.trips.measure() as spent:
+        assert store.create_context("k").next_due == 1_009.0
+    assert spent[0] == 1
+
+
+def test_boot_numbers_differ_per_worker_and_survive_a_reset(redis_url: str,
+                                                             store: RedisStore) -> None:
+    other = connect_redis(redis_url, prefix=store.prefix)
+    first, second = store.boot(), other.boot()
+    assert first != second
+    store.reset()
+    assert other.boot() not in (first, second)
+    other.close()
+
+
 def test_a_script_lost_by_redis_is_loaded_again(store: RedisStore) -> None:
     store.now()
     store._redis.script_flush()

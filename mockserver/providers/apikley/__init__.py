@@ -7,7 +7,7 @@ embedding OpenAPI -> model contracts), ``adapter`` (the wire <-> neutral job),
 
 from __future__ import annotations
 
-from mockserver.providers.apikley.adapter import ApikleyAdapter
+from mockserver.providers.apikley.adapter import ApikleyAdapter, ApikleyJobFields, _sign
 from mockserver.providers.apikley.client import ApikleyClient
 from mockserver.providers.apikley.documents import derive
 from mockserver.providers.kit import ProviderKit
@@ -20,6 +20,8 @@ KIT = ProviderKit(
     currency="credits",
     client=ApikleyClient(),
     parse_document=derive,
+    webhook_signers=(_sign,),
+    job_fields=ApikleyJobFields,
     # param / resultJson are JSON documents inside strings; failCode a code; times epoch ms.
     semantic_fields=frozenset(
         {"taskId", "task_id", "callbackType", "state", "param", "resultJson", "failCode",

@@ -7,7 +7,7 @@ pages -> model contracts), ``adapter`` (the wire <-> neutral job), ``signing``
 
 from __future__ import annotations
 
-from mockserver.providers.eachlabs.adapter import EachlabsAdapter
+from mockserver.providers.eachlabs.adapter import EachlabsAdapter, EachlabsJobFields
 from mockserver.providers.eachlabs.client import EachlabsClient
 from mockserver.providers.eachlabs.documents import derive
 from mockserver.providers.kit import ProviderKit
@@ -20,6 +20,7 @@ KIT = ProviderKit(
     currency="USD",
     client=EachlabsClient(),
     parse_document=derive,
+    job_fields=EachlabsJobFields,
     # predictionID and id are both ids; `message` of a create is free text.
     semantic_fields=frozenset({"predictionID"}),
 )

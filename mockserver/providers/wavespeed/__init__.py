@@ -8,7 +8,7 @@ pages -> model contracts), ``adapter`` (the wire <-> neutral job), ``signing``
 from __future__ import annotations
 
 from mockserver.providers.kit import ProviderKit
-from mockserver.providers.wavespeed.adapter import WaveSpeedAdapter
+from mockserver.providers.wavespeed.adapter import WaveSpeedAdapter, _sign
 from mockserver.providers.wavespeed.client import WaveSpeedClient
 from mockserver.providers.wavespeed.documents import derive
 
@@ -20,6 +20,7 @@ KIT = ProviderKit(
     currency="USD",
     client=WaveSpeedClient(),
     parse_document=derive,
+    webhook_signers=(_sign,),
     # has_nsfw_contents runs parallel to outputs; created_at is a timestamp clients parse.
     # secret: what webhook signatures are verified with.
     semantic_fields=frozenset({"has_nsfw_contents", "created_at", "executionTime", "secret"}),
