@@ -30,6 +30,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 import warnings
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -118,6 +119,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "allow_contract_violations: the test provokes a contract violation on purpose"
     )
+    config.addinivalue_line(
+        "markers", "store_backends: run once on the memory store and once on a Redis store"
+    )
 
 
 # --- the automatic check ----------------------------------------------------------
@@ -160,7 +164,9 @@ def _mock_guard(request: pytest.FixtureRequest, _mock_apps: list[Starlette]) -> 
 
 
 @pytest.fixture
-def make_app(_mock_apps: list[Starlette]) -> Callable[..., Starlette]:
+def make_app(
+    _mock_apps: list[Starlette], store_backend: str, make_store: Callable[[], Any]
+) -> Callable[..., Starlette]:
     """Factory: ``make_app(config=None, clock=None, adapters=None, validate_responses=True)``.
 
     The clock is a fresh ManualClock unless ``clock`` is given (pass
@@ -171,11 +177,47 @@ def make_app(_mock_apps: list[Starlette]) -> Callable[..., Starlette]:
         kwargs.setdefault("validate_responses", True)
         if kwargs.get("clock") is None:
             kwargs["clock"] = ManualClock()
+        if store_backend == "redis" and "store" not in kwargs:
+            kwargs["store"] = make_store()
         app = create_app(**kwargs)
         _mock_apps.append(app)
         return app
 
     return factory
+
+
+@pytest.fixture
+def store_backend(request: pytest.FixtureRequest) -> str:
+    """Where ``make_app``'s apps keep their state: ``memory`` (the default), or
+    ``redis`` for tests marked ``store_backends`` (they run once on each)."""
+    return str(getattr(request, "param", "memory"))
+
+
+@pytest.fixture
+def make_store(request: pytest.FixtureRequest) -> Iterator[Callable[[], Any]]:
+    """Factory: a Redis store on the session's redis-server under a prefix of its own
+    (reset at teardown)."""
+    made: list[Any] = []
+
+    def factory() -> Any:
+        from mockserver.store import connect_redis
+
+        store = connect_redis(request.getfixturevalue("redis_url"),
+                              prefix=f"t{uuid.uuid4().hex[:12]}")
+        made.append(store)
+        return store
+
+    yield factory
+    for store in made:
+        store.reset(keep_clock=False)
+        store.close()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if metafunc.definition.get_closest_marker("store_backends") is not None and (
+        "store_backend" in metafunc.fixturenames
+    ):
+        metafunc.parametrize("store_backend", ["memory", "redis"], indirect=True)
 
 
 @pytest.fixture

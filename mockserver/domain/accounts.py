@@ -52,7 +52,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from sortedcontainers import SortedList
 
@@ -139,6 +139,26 @@ class Account:
         }
 
 
+class Money(Protocol):
+    """An account's money as a shared store keeps it."""
+
+    @property
+    def balance(self) -> Decimal: ...
+
+    @property
+    def reserved(self) -> Decimal: ...
+
+
+class MoneySource(Protocol):
+    """Balances and reservations kept outside the accounts (a shared store)."""
+
+    def account(self, provider: str, key: str) -> Money | None:
+        """The account's money, None before its first use."""
+
+    def set_balance(self, provider: str, key: str, amount: Decimal) -> None:
+        """Set the balance; reservations stay."""
+
+
 @dataclass
 class _KeySettings:
     """What was set for a key, applied to its accounts now and later."""
@@ -191,6 +211,10 @@ class Accounts:
         self.on_evict: list[Callable[[str], None]] = []
         # Settings from the config file, replayed by reset().
         self._configured: dict[str, Mapping[str, Any]] = {}
+        #: Where balances and reservations live when several processes share them
+        #: (a shared store): read before an account is shown, written when a balance
+        #: is set. None: the accounts here are the truth.
+        self.money: MoneySource | None = None
 
     # --- construction from a config file ---------------------------------
     @classmethod
@@ -270,6 +294,18 @@ class Accounts:
             settings.used_with.append(provider)
         account = self._account(provider, key)
         self._evict(keep=key)
+        return account
+
+    def current(self, provider: str, key: str) -> Account:
+        """:meth:`get`, with the balance and reservations as they are now (a shared
+        store's, when there is one): what a balance endpoint shows."""
+        return self._refreshed(self.get(provider, key))
+
+    def _refreshed(self, account: Account) -> Account:
+        if self.money is not None:
+            money = self.money.account(account.provider, account.key)
+            if money is not None:
+                account.balance, account.reserved = money.balance, money.reserved
         return account
 
     def _settings(self, key: str) -> _KeySettings:
@@ -394,6 +430,8 @@ class Accounts:
             settings.balances[name] = amount
             account = self._account(name, key)
             account.balance = _whole(amount, account.currency)
+            if self.money is not None:
+                self.money.set_balance(name, key, account.balance)
             touched[name] = account
         # Key-wide fields reach every account the key already has.
         for name, account in list(self._by_key.get(key, {}).items()):
@@ -486,7 +524,7 @@ class Accounts:
             account = own.get(provider)
             if account is None:
                 account = self._preview(provider, key, settings)
-            accounts[provider] = account.to_dict()
+            accounts[provider] = self._refreshed(account).to_dict()
         return {
             "key": key,
             "valid": self.is_valid(key),

@@ -288,12 +288,18 @@ class MockService:
                     self.world.release(waiting, at=transition.at)
         if transition.after is State.CANCELLED:
             return
+        delivery = self.delivery_for(job, transition.at)
+        if delivery is not None:
+            self.outbox.enqueue(delivery)
+
+    def delivery_for(self, job: Job, at: float) -> Delivery | None:
+        """The webhook delivery announcing ``job``'s end at mock time ``at``, if it sends one."""
         renderer = self._webhook_renderers.get(job.provider)
         if renderer is None or job.webhook is None:
-            return
+            return None
         message = renderer(job)
         if message is None:
-            return
+            return None
         policy = self.settings.retry_policies.get(job.provider, RetryPolicy())
         # A fault scenario's webhook effects (``webhook_refused`` ...) ride in
         # job.effects; the sender honours them per delivery.
@@ -309,7 +315,7 @@ class MockService:
             url=message.url,
             body=message.body,
             policy=policy,
-            due=transition.at,
+            due=at,
             headers=dict(message.headers),
             signer=message.sign,
             effects=effects,
@@ -325,13 +331,13 @@ class MockService:
                 url=stale.url,
                 body=stale.body,
                 policy=policy,
-                due=transition.at,
+                due=at,
                 kind="stale",
                 headers=dict(stale.headers),
                 signer=stale.sign,
                 effects=effects - {"duplicate", "out_of_order"},
             )
-        self.outbox.enqueue(delivery)
+        return delivery
 
 
 def dumps(body: Any) -> bytes:

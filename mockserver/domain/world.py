@@ -266,6 +266,11 @@ class World:
             self._schedule_next(job)
         return applied
 
+    def tick_for_request(self) -> list[Transition]:
+        """What a request does first: :meth:`tick`, so a create sees the slot and the money
+        of a job the clock already ended (a shared store's world leaves it to its tickers)."""
+        return self.tick()
+
     def _evict(self) -> None:
         """Drop the earliest finished job still stored, else the oldest job: O(1) amortised."""
         while len(self._jobs) > self.max_jobs or (

@@ -22,7 +22,7 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -36,7 +36,7 @@ from mockserver.console.routes import console_routes
 from mockserver.contracts import ContractSet, ProviderContract, load_contracts
 from mockserver.domain.accounts import Accounts
 from mockserver.domain.admission import Admission
-from mockserver.domain.clock import Clock, ManualClock, RealClock, is_real
+from mockserver.domain.clock import Clock, ManualClock, RealClock, is_manual, is_real
 from mockserver.domain.service import MockService, ServiceSettings
 from mockserver.domain.webhook_targets import WebhookTargetPolicy
 from mockserver.domain.webhooks import Outbox, RetryPolicy
@@ -52,6 +52,15 @@ from mockserver.http.sender import WebhookSender
 from mockserver.http.state import MockState
 from mockserver.providers import registry
 from mockserver.providers.base import AdapterFactory, ProviderAdapter
+from mockserver.store.clock import StoreClock
+from mockserver.store.codec import DeliveryCodec, JobCodec
+from mockserver.store.interface import StoreUnavailable
+from mockserver.store.outbox import StoreOutbox
+from mockserver.store.service import StoreService
+from mockserver.store.world import StoreWorld
+
+if TYPE_CHECKING:
+    from mockserver.store.redis_store import RedisStore
 
 __all__ = ["MockApp", "build_clock", "create_app", "load_adapter_factories"]
 
@@ -61,6 +70,34 @@ def build_clock(config: ClockConfig) -> Clock:
     if config.kind == "manual":
         return ManualClock() if config.start is None else ManualClock(config.start)
     return RealClock(config.speed)
+
+
+#: Wall seconds between a worker's looks at a shared store's due jobs and webhooks
+#: (another worker's create or clock advance does not wake this one).
+STORE_LOOK_SECONDS = 0.1
+
+
+def _store_domain(
+    config: MockConfig, store: RedisStore, clock: Clock | None
+) -> tuple[StoreClock, StoreWorld, StoreOutbox]:
+    """The clock, world and outbox of an app whose state lives in ``store``.
+
+    The first app on the store sets the clock's mode and speed; later ones adopt
+    them (a ``clock`` argument only says which mode this app would want). Ids
+    are drawn from the seed and this start's boot number, so two workers (or
+    two starts) with one ``--seed`` never mint the same id.
+    """
+    wanted = clock or build_clock(config.clock)
+    manual = is_manual(wanted)
+    start = float(wanted.now()) if manual else 0.0
+    speed = float(getattr(wanted, "speed", 1.0) or 1.0)
+    store_clock = StoreClock.open(store, "manual" if manual else "real", start, speed)
+    boot = store.boot()
+    seed = None if config.seed is None else f"{config.seed}:{boot}"
+    world = StoreWorld(store, store_clock, JobCodec(registry.job_field_types()), seed=seed,
+                       journal_size=config.journal_size)
+    outbox = StoreOutbox(store, DeliveryCodec(registry.webhook_signers()))
+    return store_clock, world, outbox
 
 
 def load_adapter_factories() -> Mapping[str, AdapterFactory]:
@@ -121,6 +158,14 @@ class _DroppedConnectionFilter(logging.Filter):
 
 
 _DROP_FILTER = _DroppedConnectionFilter()
+
+
+async def _store_error(request: Request, exc: Exception) -> Response:
+    """An admin or console request while the shared store is unreachable: a 503."""
+    return json_response(
+        {"error": f"the mock's shared store is unavailable; retry shortly ({exc})"},
+        503, headers={"Retry-After": "1"},
+    )
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -265,6 +310,7 @@ def create_app(
     clock: Clock | None = None,
     validate_responses: bool = False,
     adapters: Mapping[str, AdapterFactory] | None = None,
+    store: RedisStore | None = None,
 ) -> Starlette:
     """A new mock server app with its own world.
 
@@ -274,20 +320,27 @@ def create_app(
     ``validate_responses`` every JSON body that names its contract schema is
     validated and violations are kept in ``app.state.mock.contract_violations``.
     Raises :class:`ConfigError` when the config names an unknown provider or
-    an error transport the provider does not have.
+    an error transport the provider does not have. With ``store`` (a
+    :class:`RedisStore`), jobs, money, limits, webhooks and the clock live
+    there, shared with every other app on it (``mockserver serve --store``).
     """
     config = config or MockConfig()
     contracts = contracts or load_contracts()
-    clock = clock or build_clock(config.clock)
     limits = config.limits
-    world = World(clock, seed=config.seed, journal_size=config.journal_size,
-                  max_jobs=limits.jobs, max_job_bytes=limits.job_bytes)
     security = config.security
     webhook_policy = WebhookTargetPolicy.of(security.webhook_hosts, security.webhook_any_host)
-    outbox = Outbox(
-        max_pending=config.webhooks.max_pending,
-        max_pending_bytes=config.webhooks.max_pending_bytes,
-    )
+    world: World
+    outbox: Outbox
+    if store is None:
+        clock = clock or build_clock(config.clock)
+        world = World(clock, seed=config.seed, journal_size=config.journal_size,
+                      max_jobs=limits.jobs, max_job_bytes=limits.job_bytes)
+        outbox = Outbox(
+            max_pending=config.webhooks.max_pending,
+            max_pending_bytes=config.webhooks.max_pending_bytes,
+        )
+    else:
+        clock, world, outbox = _store_domain(config, store, clock)
     factories = load_adapter_factories() if adapters is None else adapters
     unknown = sorted(set(config.providers) - set(factories))
     if unknown:
@@ -299,10 +352,7 @@ def create_app(
         name: _configured(registry.contract_of(name, contracts), config.providers.get(name))
         for name in factories
     }
-    service = MockService(
-        world,
-        outbox,
-        ServiceSettings(
+    settings = ServiceSettings(
             polls_per_phase=config.jobs.polls_per_phase,
             job_seconds=config.jobs.seconds,
             retry_policies={n: _retry_policy(c, config, clock) for n, c in configured.items()},
@@ -311,7 +361,11 @@ def create_app(
                 n for n, c in configured.items()
                 if c.spec.job_isolation == "any_key"
             ),
-        ),
+    )
+    service = (
+        MockService(world, outbox, settings)
+        if not isinstance(world, StoreWorld) or not isinstance(outbox, StoreOutbox)
+        else StoreService(world, outbox, outbox.codec, settings)
     )
     built: dict[str, ProviderAdapter] = {}
     hosts: dict[str, str] = {}
@@ -335,6 +389,8 @@ def create_app(
         {"accounts": dict(config.accounts)}, currencies=currencies,
         max_keys=limits.keys, max_key_bytes=limits.key_bytes,
     )
+    if store is not None:
+        accounts.money = store  # balances and reservations are the store's
     # Creates are rate-limited and billed against the shared accounts.
     service.admission = Admission.from_specs(
         accounts, {name: contract.spec for name, contract in configured.items()}
@@ -352,6 +408,8 @@ def create_app(
                            drain_seconds=config.webhooks.drain_seconds)
     if config.webhooks.signature_clock == "mock":
         sender.signature_clock = clock.now
+    if store is not None:
+        sender.max_sleep = STORE_LOOK_SECONDS
     guard = GuardSettings.of(
         [*hosts, config.server.host, *security.allowed_hosts], security.admin_token,
         bind=config.server.host,
@@ -399,7 +457,7 @@ def create_app(
     app = MockApp(
         routes=routes,
         lifespan=lifespan,
-        exception_handlers={HTTPException: _http_error},
+        exception_handlers={HTTPException: _http_error, StoreUnavailable: _store_error},
     )
     app.state.mock = state
     return app

@@ -20,7 +20,31 @@ from mockserver.providers.base import WireRequest, WireResponse
 if TYPE_CHECKING:
     from mockserver.providers.base import ProviderAdapter
 
-__all__ = ["internal_error", "last_resort", "render_error", "render_unexpected"]
+__all__ = [
+    "STORE_RETRY_SECONDS",
+    "internal_error",
+    "last_resort",
+    "render_error",
+    "render_unexpected",
+    "store_unavailable",
+]
+
+#: Retry-After of a 503 while the shared store cannot be reached.
+STORE_RETRY_SECONDS = 1
+
+
+def store_unavailable(error: BaseException) -> MockError:
+    """A 503 for a shared store (Redis) that cannot be reached in time: nothing happened,
+    or it may have (a create's answer was lost); the client retries as it would for a
+    provider's own 503."""
+    return MockError(
+        503,
+        "the mock's shared store is unavailable; retry shortly",
+        details=f"{error} (the mock's store; see its log)",
+        rule="store",
+        retry_after=float(STORE_RETRY_SECONDS),
+        headers={"Retry-After": str(STORE_RETRY_SECONDS)},
+    )
 
 
 def internal_error(error: BaseException) -> MockError:

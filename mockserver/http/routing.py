@@ -38,11 +38,12 @@ from mockserver.http.asgi import (
     send_response,
     wire_body,
 )
-from mockserver.http.errors import render_error, render_unexpected
+from mockserver.http.errors import render_error, render_unexpected, store_unavailable
 from mockserver.http.guard import is_known_host
 from mockserver.http.scenarios import ConnectionDropped, corrupt
 from mockserver.http.state import ContractViolation, MockState, UnhandledError
 from mockserver.providers.base import ProviderAdapter, Route, WireRequest, WireResponse
+from mockserver.store.interface import StoreUnavailable
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "CompiledRoute", "ProviderRoute", "max_body_bytes"]
 
@@ -163,7 +164,9 @@ class ProviderRoute(BaseRoute):
                 limit = self.upload_limit if route is not None and route.name in _UPLOADS else (
                     self.limit)
                 body = await read_body(receive, headers, limit)
-            state.tick()
+            if state.store_clock is not None:
+                state.store_clock.begin_request()  # its first store reply pins its time
+            state.tick_for_request()
             # Built once, complete: an error below is rendered against it.
             request = WireRequest(method, path, params, query, headers, body, base_url,
                                   media_base_url)
@@ -226,6 +229,11 @@ class ProviderRoute(BaseRoute):
                 ),
                 request,
             )
+        except StoreUnavailable as error:
+            if request is None:
+                request = WireRequest(method, path, params, query, headers, body, base_url,
+                                      media_base_url)
+            response = render_error(state, adapter, store_unavailable(error), request)
         except MockError as error:
             if request is None:
                 request = WireRequest(method, path, params, query, headers, body, base_url,

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import ipaddress
 import logging
 import socket
@@ -39,6 +40,7 @@ from mockserver.domain.webhooks import Attempt, Delivery, Outbox, Outcome
 from mockserver.domain.world import World
 from mockserver.http.records import UnhandledError
 from mockserver.redact import redact_url
+from mockserver.store.interface import StoreUnavailable
 
 __all__ = ["WebhookSender"]
 
@@ -49,6 +51,8 @@ logger = logging.getLogger("mockserver")
 MIN_SLEEP_SECONDS = 0.001
 #: Pause after a pass failed unexpectedly (a bug), so a bug cannot spin the CPU.
 ERROR_PAUSE_SECONDS = 0.1
+#: Wall seconds between passes while the shared store cannot be reached.
+STORE_PAUSE_SECONDS = 0.5
 #: Deliveries POSTed at once; the rest wait their turn (still counted as in flight).
 DEFAULT_CONCURRENCY = 64
 #: How long stop() delivers what is in flight or due before cancelling the rest
@@ -99,6 +103,11 @@ class WebhookSender:
         self._generation = 0
         #: Mock time the loop plans to look again (None: only when woken).
         self._next_look: float | None = None
+        #: Wall seconds the loop sleeps at most (a shared store: other workers enqueue
+        #: and advance the clock without waking this one). None: until woken.
+        self.max_sleep: float | None = None
+        #: Whether the last pass met an unreachable store (logged once per outage).
+        self._store_down = False
         outbox.watch(lambda _delivery: self.wake())
 
     # --- lifecycle -------------------------------------------------------
@@ -131,7 +140,10 @@ class WebhookSender:
             follow_redirects=False,
             transport=self._transport,
         )
-        self._task = loop.create_task(self._run(), name="mockserver-webhook-sender")
+        # A context of its own: a request's pinned store time must not leak into it.
+        self._task = loop.create_task(
+            self._run(), name="mockserver-webhook-sender", context=contextvars.Context()
+        )
 
     def ensure_started(self) -> None:
         """Start if not running (for apps driven without lifespan, e.g. by ASGITransport)."""
@@ -294,6 +306,15 @@ class WebhookSender:
             try:
                 self._pass()
                 pause = self._sleep_seconds()
+                if self._store_down:
+                    self._store_down = False
+                    logger.warning("webhook sender: the shared store is reachable again")
+            except StoreUnavailable as error:
+                if not self._store_down:
+                    self._store_down = True
+                    logger.warning("webhook sender: the shared store is unavailable (%s); "
+                                   "retrying every %g s", error, STORE_PAUSE_SECONDS)
+                pause = STORE_PAUSE_SECONDS
             except Exception as error:  # a bug: record it, never die
                 self._report(error, "sender")
                 pause = ERROR_PAUSE_SECONDS
@@ -330,7 +351,12 @@ class WebhookSender:
         if not task.cancelled() and task.exception() is not None:
             error = task.exception()
             assert error is not None
-            self._report(error, "sender")
+            if isinstance(error, StoreUnavailable):
+                # The attempt was made but not recorded: its lease expires and a worker
+                # tries again (the receiver may see it twice, as after a provider outage).
+                logger.warning("webhook sender: an attempt could not be recorded: %s", error)
+            else:
+                self._report(error, "sender")
         if self._progress is not None:
             self._progress.set()
         self.wake()
@@ -343,10 +369,12 @@ class WebhookSender:
         candidates = [t for t in (self.world.next_due(), deliveries_due) if t is not None]
         self._next_look = min(candidates) if candidates else None
         if not candidates or is_manual(self.clock):
-            return None
+            return self.max_sleep
         mock_wait = max(0.0, min(candidates) - self.clock.now())
         wall_seconds = getattr(self.clock, "wall_seconds", None)
         wall = float(wall_seconds(mock_wait)) if wall_seconds is not None else mock_wait
+        if self.max_sleep is not None:
+            wall = min(wall, self.max_sleep)
         return max(MIN_SLEEP_SECONDS, wall)
 
     async def _deliver(self, delivery: Delivery, generation: int) -> None:

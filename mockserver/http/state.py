@@ -25,6 +25,7 @@ from mockserver.http.guard import GuardSettings
 from mockserver.http.journal import Journal
 from mockserver.http.records import ContractViolation, UnhandledError
 from mockserver.providers.common import TemplateCache
+from mockserver.store.clock import StoreClock
 
 if TYPE_CHECKING:
     from mockserver.contracts import ContractSet
@@ -70,9 +71,12 @@ class MockState:
     contract_violations: list[ContractViolation] = field(default_factory=list)
     #: Chaos of this app: its engine (made on first use) and the per-request turn.
     chaos: ChaosHook = field(init=False)
+    #: The shared store's clock when state lives in a store (None: in this process).
+    store_clock: StoreClock | None = field(init=False)
 
     def __post_init__(self) -> None:
         self.chaos = ChaosHook(self.config, self.world, self.outbox)
+        self.store_clock = self.clock if isinstance(self.clock, StoreClock) else None
 
     @property
     def clock_kind(self) -> str:
@@ -85,6 +89,11 @@ class MockState:
         if transitions:
             self.sender.wake()
         return len(transitions)
+
+    def tick_for_request(self) -> None:
+        """What a provider request does first (:meth:`World.tick_for_request`)."""
+        if self.world.tick_for_request():
+            self.sender.wake()
 
     def advance(self, seconds: float) -> float:
         """Move the clock forward, apply what became due, wake the sender; the new time.

@@ -366,7 +366,7 @@ class AdapterBase:
 
     def account(self, request: WireRequest) -> Account:
         """The authenticated caller's account at this provider."""
-        return self.accounts.get(self.name, self.authenticate(request))
+        return self.accounts.current(self.name, self.authenticate(request))
 
     # --- errors --------------------------------------------------------------
     def transport_mode(self) -> str:

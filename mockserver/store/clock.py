@@ -29,6 +29,10 @@ __all__ = ["StoreClock"]
 
 #: The request's mock time, once its first store reply has it (None: not pinned).
 _PINNED: ContextVar[float | None] = ContextVar("genmock_pinned_now", default=None)
+#: Set by the provider request path (begin_request): only there may a read pin the
+#: time. Background tasks (the ticker, the webhook sender, an event stream) run
+#: for long and must read the store's time every time.
+_IN_REQUEST: ContextVar[bool] = ContextVar("genmock_in_request", default=False)
 
 
 class StoreClock:
@@ -51,9 +55,27 @@ class StoreClock:
         return cls(store, settings.mode, settings.speed)
 
     def now(self) -> float:
-        """The pinned request time, else the store's (one round trip)."""
+        """The pinned request time, else the store's (one round trip; then pinned
+        within a provider request)."""
         pinned = _PINNED.get()
-        return self.store.now() if pinned is None else pinned
+        if pinned is not None:
+            return pinned
+        now = self.store.now()
+        if _IN_REQUEST.get():
+            _PINNED.set(now)
+        return now
+
+    @staticmethod
+    def begin_request() -> None:
+        """A provider request starts in this task: its first store reply pins its time."""
+        _IN_REQUEST.set(True)
+        _PINNED.set(None)
+
+    @staticmethod
+    def pin(now: float) -> None:
+        """Pin ``now`` (a store reply's time) if this task is a provider request."""
+        if _IN_REQUEST.get():
+            _PINNED.set(now)
 
     def advance(self, seconds: float) -> float:
         """Move every worker's mock time forward; the new time (also pinned, if pinned)."""

@@ -352,6 +352,7 @@ class DeliveryCodec:
         delivery = self.decode(stored.doc, stored.body, stored.state, stored.attempts)
         delivery.due = stored.due
         delivery.dropped = stored.dropped or delivery.dropped
+        delivery.resent_as = stored.resent_as or delivery.resent_as
         return delivery
 
     def _delivery(self, doc: dict[str, Any], body: bytes, state: str,

@@ -44,6 +44,8 @@ __all__ = [
     "ClockStore",
     "CreateContext",
     "CreateResult",
+    "JobEnd",
+    "JobEndResult",
     "JobRecord",
     "JobStore",
     "JobView",
@@ -232,6 +234,35 @@ class Claim:
     delivery: StoredDelivery | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class JobEnd:
+    """What a transition does beside the job: a job's end charges or frees its money,
+    frees its slot (the jobs waiting for it move up) and may send a webhook."""
+
+    provider: str
+    key: str
+    #: "settle" (success: charge the reservation), "release" (give it back), "" (neither).
+    money: Literal["settle", "release", ""] = ""
+    #: Free the job's concurrency slot (or place in line).
+    free_slot: bool = False
+    #: The key's concurrency limit, for moving waiting jobs up (None: no limit).
+    slot_limit: int | None = None
+    #: The final webhook to enqueue, due at its ``due``.
+    delivery: NewDelivery | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JobEndResult:
+    """A committed transition: whether this worker wrote it, and what its end did."""
+
+    written: bool
+    charged: Decimal = Decimal(0)
+    #: Jobs given a slot now (they were waiting in line), first first.
+    promoted: tuple[str, ...] = ()
+    #: Pending deliveries dropped to keep the outbox within its bounds.
+    dropped: tuple[str, ...] = ()
+
+
 class JobStore(Protocol):
     """Jobs (bounded in count and bytes) and the schedule of their due transitions."""
 
@@ -252,6 +283,20 @@ class JobStore(Protocol):
 
     def finish_claim(self, claim: Claim, doc: bytes, state: str, due: float | None) -> bool:
         """Write the claimed job's new state and next due time, if the lease is still ours."""
+
+    def commit_job(
+        self,
+        job_id: str,
+        doc: bytes,
+        state: str,
+        due: float | None,
+        *,
+        claim: Claim | None = None,
+        expect_state: str | None = None,
+        end: JobEnd | None = None,
+    ) -> JobEndResult:
+        """Write a transition and its end's effects together (atomic): under ``claim``'s
+        lease, or if the job is still in ``expect_state``; nothing happens otherwise."""
 
     def next_due(self) -> float | None:
         """Mock time of the earliest scheduled transition."""
@@ -457,6 +502,8 @@ class StoredDelivery:
     due: float
     attempts: Sequence[bytes] = field(default_factory=tuple)
     dropped: str | None = None
+    #: The delivery that resends this one (``POST /_mock/webhooks/{id}/resend``).
+    resent_as: str | None = None
 
 
 class OutboxStore(Protocol):

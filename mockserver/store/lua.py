@@ -290,9 +290,44 @@ local function wh_finish(id, max_deliveries)
 end
 
 local function wh_reply(id)
-  local f = redis.call('HMGET', wh_key(id), 'doc', 'body', 'state', 'due', 'dropped')
+  local f = redis.call('HMGET', wh_key(id), 'doc', 'body', 'state', 'due', 'dropped',
+                      'resent_as')
   if not f[1] then return false end
-  return {id, f[1], f[2], f[3], f[4], f[5] or ''}
+  return {id, f[1], f[2], f[3], f[4], f[5] or '', f[6] or ''}
+end
+
+-- Add a pending delivery; drop the oldest pending ones over the bounds; their ids.
+local function wh_enqueue(id, doc, body, due, size, max_pending_text, max_bytes_text,
+                          max_deliveries)
+  redis.call('HSET', wh_key(id), 'doc', doc, 'body', body, 'state', 'pending',
+             'due', due, 'size', size)
+  local seq = redis.call('HINCRBY', P .. 'wh:meta', 'seq', 1)
+  redis.call('ZADD', P .. 'wh:order', seq, id)
+  redis.call('ZADD', P .. 'wh:waiting', seq, id)
+  redis.call('HINCRBY', P .. 'wh:meta', 'waiting_bytes', size)
+  redis.call('ZADD', P .. 'wh:due', due, id)
+  local dropped = {}
+  local max_pending, max_bytes = tonumber(max_pending_text), tonumber(max_bytes_text)
+  local skip = 0
+  while true do
+    local waiting = redis.call('ZCARD', P .. 'wh:waiting')
+    local bytes = tonumber(redis.call('HGET', P .. 'wh:meta', 'waiting_bytes'))
+    if not (waiting > max_pending or (bytes > max_bytes and waiting > 1)) then break end
+    local oldest = redis.call('ZRANGE', P .. 'wh:waiting', skip, skip)[1]
+    if oldest == nil then break end
+    if redis.call('HGET', wh_key(oldest), 'state') == 'pending' then
+      unschedule(P .. 'wh:due', oldest)
+      redis.call('HSET', wh_key(oldest), 'state', 'gave_up', 'dropped',
+                 'dropped unsent: more than ' .. max_pending_text .. ' deliveries or ' ..
+                 max_bytes_text .. ' bytes waiting')
+      redis.call('HINCRBY', P .. 'wh:meta', 'dropped', 1)
+      wh_finish(oldest, tonumber(max_deliveries))
+      dropped[#dropped + 1] = oldest
+    else
+      skip = skip + 1
+    end
+  end
+  return dropped
 end
 """
 
@@ -402,6 +437,8 @@ for _, item in ipairs(leased) do
     if record then
       redis.call('HSET', wh_key(item[1]), 'state', 'in_flight')
       record[4] = 'in_flight'
+      -- Its attempts so far: the next attempt's number, and the retry delay, follow them.
+      record[8] = redis.call('LRANGE', wh_key(item[1]) .. ':attempts', 0, -1)
     end
   end
   if record then
@@ -422,6 +459,57 @@ local before = redis.call('HGET', jkey, 'state')
 redis.call('HSET', jkey, 'doc', ARGV[4], 'state', ARGV[5])
 schedule(ARGV[2], ARGV[6])
 if before ~= ARGV[5] then mark_finished(ARGV[2], ARGV[5]) end
+return 1
+"""
+
+# A transition written together with what a job's end does, in one step: the lease
+# (mode 'claim') or the state it was read in (mode 'cas') decides that exactly one
+# worker writes it; the money, the slot (and the jobs waiting for it) and the final
+# webhook then change with it, so a worker dying between them loses nothing.
+# ARGV: P, id, mode, token or expected state, doc, state, due, money ('settle' |
+#       'release' | ''), provider, key, free slot ('1' | ''), slot limit ('' none),
+#       delivery id ('' none), its doc, body, due, size, max pending, max bytes,
+#       max deliveries
+JOB_COMMIT = r"""
+local id = ARGV[2]
+local jkey = job_key(id)
+local lost = {0, '0', {}, {}}
+if redis.call('EXISTS', jkey) == 0 then return lost end
+local before = redis.call('HGET', jkey, 'state')
+if ARGV[3] == 'claim' then
+  if not holds(P .. 'due', id, ARGV[4]) then return lost end
+else
+  if before ~= ARGV[4] then return lost end
+  unschedule(P .. 'due', id)
+end
+redis.call('HSET', jkey, 'doc', ARGV[5], 'state', ARGV[6])
+schedule(id, ARGV[7])
+if before ~= ARGV[6] then mark_finished(id, ARGV[6]) end
+local charged = '0'
+if ARGV[8] ~= '' then charged = end_reservation(id, ARGV[8] == 'settle') end
+local promoted = {}
+if ARGV[11] == '1' then
+  redis.call('SREM', P .. 'slots:' .. ARGV[9] .. ':' .. ARGV[10], id)
+  redis.call('LREM', P .. 'wait:' .. ARGV[9] .. ':' .. ARGV[10], 0, id)
+  promoted = promote(ARGV[9], ARGV[10], tonumber(ARGV[12]))
+end
+local dropped = {}
+if ARGV[13] ~= '' then
+  dropped = wh_enqueue(ARGV[13], ARGV[14], ARGV[15], ARGV[16], tonumber(ARGV[17]), ARGV[18],
+                       ARGV[19], ARGV[20])
+end
+return {1, charged, promoted, dropped}
+"""
+
+# A delivery leased but not attempted (a worker stopping) is due again at once.
+# ARGV: P, id, token
+LEASE_RETURN = r"""
+local held = redis.call('HGET', P .. 'wh:due:holder', ARGV[2])
+if not held or string.sub(held, 1, #ARGV[3] + 1) ~= ARGV[3] .. '|' then return 0 end
+holds(P .. 'wh:due', ARGV[2], ARGV[3])
+local due = string.sub(held, #ARGV[3] + 2)
+redis.call('ZADD', P .. 'wh:due', due, ARGV[2])
+redis.call('HSET', wh_key(ARGV[2]), 'state', 'pending')
 return 1
 """
 
@@ -532,37 +620,8 @@ return #ids
 
 # ARGV: P, id, doc, body, due, size, max pending, max pending bytes, max deliveries
 ENQUEUE = r"""
-local id = ARGV[2]
-local size = tonumber(ARGV[6])
-redis.call('HSET', wh_key(id), 'doc', ARGV[3], 'body', ARGV[4], 'state', 'pending',
-           'due', ARGV[5], 'size', size)
-local seq = redis.call('HINCRBY', P .. 'wh:meta', 'seq', 1)
-redis.call('ZADD', P .. 'wh:order', seq, id)
-redis.call('ZADD', P .. 'wh:waiting', seq, id)
-redis.call('HINCRBY', P .. 'wh:meta', 'waiting_bytes', size)
-redis.call('ZADD', P .. 'wh:due', ARGV[5], id)
-local dropped = {}
-local max_pending, max_bytes = tonumber(ARGV[7]), tonumber(ARGV[8])
-local skip = 0
-while true do
-  local waiting = redis.call('ZCARD', P .. 'wh:waiting')
-  local bytes = tonumber(redis.call('HGET', P .. 'wh:meta', 'waiting_bytes'))
-  if not (waiting > max_pending or (bytes > max_bytes and waiting > 1)) then break end
-  local oldest = redis.call('ZRANGE', P .. 'wh:waiting', skip, skip)[1]
-  if oldest == nil then break end
-  if redis.call('HGET', wh_key(oldest), 'state') == 'pending' then
-    unschedule(P .. 'wh:due', oldest)
-    redis.call('HSET', wh_key(oldest), 'state', 'gave_up', 'dropped',
-               'dropped unsent: more than ' .. ARGV[7] .. ' deliveries or ' .. ARGV[8] ..
-               ' bytes waiting')
-    redis.call('HINCRBY', P .. 'wh:meta', 'dropped', 1)
-    wh_finish(oldest, tonumber(ARGV[9]))
-    dropped[#dropped + 1] = oldest
-  else
-    skip = skip + 1
-  end
-end
-return dropped
+return wh_enqueue(ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7], ARGV[8],
+                  ARGV[9])
 """
 
 # ARGV: P, id, token, attempt, outcome, next due, attempt log size, max deliveries
@@ -671,6 +730,8 @@ SCRIPTS: dict[str, str] = {
     "job_save": JOB_SAVE,
     "claim": CLAIM,
     "job_finish_claim": JOB_FINISH_CLAIM,
+    "job_commit": JOB_COMMIT,
+    "lease_return": LEASE_RETURN,
     "reserve": RESERVE,
     "end_reservation": END_RESERVATION,
     "window_hit": WINDOW_HIT,

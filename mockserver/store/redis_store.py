@@ -49,6 +49,8 @@ from mockserver.store.interface import (
     ClockSettings,
     CreateContext,
     CreateResult,
+    JobEnd,
+    JobEndResult,
     JobRecord,
     JobView,
     NewDelivery,
@@ -340,6 +342,43 @@ class RedisStore:
         """Write the claimed job's transition if our lease still holds."""
         return bool(self._run("job_finish_claim", claim.id, claim.token, doc, state, _due(due)))
 
+    def commit_job(
+        self,
+        job_id: str,
+        doc: bytes,
+        state: str,
+        due: float | None,
+        *,
+        claim: Claim | None = None,
+        expect_state: str | None = None,
+        end: JobEnd | None = None,
+    ) -> JobEndResult:
+        """Write a transition and its end's money, slot and webhook in one script."""
+        if (claim is None) == (expect_state is None):
+            raise ValueError("commit_job needs a claim or an expected state, not both")
+        mode, check = ("claim", claim.token) if claim is not None else ("cas", expect_state)
+        end_args: list[Any] = [""] * 13
+        if end is not None:
+            delivery = end.delivery
+            bounds = self.bounds
+            end_args = [
+                end.money, end.provider, end.key, "1" if end.free_slot else "",
+                "" if end.slot_limit is None else str(end.slot_limit),
+                *(("", "", "", "", 0) if delivery is None else (
+                    delivery.id, delivery.doc, delivery.body, repr(float(delivery.due)),
+                    len(delivery.body) + DELIVERY_OVERHEAD_BYTES)),
+                bounds.max_pending, bounds.max_pending_bytes, bounds.max_deliveries,
+            ]
+        written, charged, promoted, dropped = self._run(
+            "job_commit", job_id, mode, check, doc, state, _due(due), *end_args
+        )
+        return JobEndResult(
+            written=bool(int(written)),
+            charged=from_units(_text(charged)),
+            promoted=tuple(_text(p) for p in promoted),
+            dropped=tuple(_text(d) for d in dropped),
+        )
+
     def next_due(self) -> float | None:
         """Earliest scheduled transition (one round trip)."""
         return self._first_score(self._p + "due")
@@ -576,17 +615,18 @@ class RedisStore:
 
     @staticmethod
     def _delivery(reply: Any, attempts: Any = ()) -> StoredDelivery:
-        delivery_id, doc, body, state, due, dropped = reply
+        delivery_id, doc, body, state, due, dropped, resent_as = reply
         return StoredDelivery(
             id=_text(delivery_id), doc=bytes(doc), body=bytes(body or b""), state=_text(state),
             due=float(due), attempts=tuple(bytes(a) for a in attempts),
-            dropped=_text(dropped) or None,
+            dropped=_text(dropped) or None, resent_as=_text(resent_as) or None,
         )
 
     def lease_deliveries(self, now: float, limit: int, lease_seconds: float) -> list[Claim]:
         """Lease the deliveries due by ``now`` to this worker (marked in flight)."""
         return [
-            Claim(_text(delivery_id), float(due), self.token, delivery=self._delivery(record))
+            Claim(_text(delivery_id), float(due), self.token,
+                  delivery=self._delivery(record[:7], record[7]))
             for delivery_id, due, record in self._claims("wh:due", "wh", now, limit,
                                                          lease_seconds)
         ]
@@ -612,7 +652,7 @@ class RedisStore:
 
         def read() -> Any:
             pipe = self._redis.pipeline(transaction=False)
-            pipe.hmget(key, "doc", "body", "state", "due", "dropped")
+            pipe.hmget(key, "doc", "body", "state", "due", "dropped", "resent_as")
             pipe.lrange(key + ":attempts", 0, -1)
             return pipe.execute()
 
@@ -620,7 +660,29 @@ class RedisStore:
         fields = list[Any](fields)
         if fields[0] is None:
             return None
-        return self._delivery([delivery_id, *fields[:4], fields[4] or b""], attempts)
+        return self._delivery([delivery_id, *fields[:4], fields[4] or b"", fields[5] or b""],
+                              attempts)
+
+    def mark_resent(self, delivery_id: str, new_id: str) -> None:
+        """Note on a finished delivery the id of the delivery that resends it."""
+        key = self._p + "wh:" + delivery_id
+        self._guard(lambda: self._redis.hset(key, "resent_as", new_id))
+
+    def return_lease(self, claim: Claim) -> bool:
+        """Give back a leased delivery that was not attempted: due again at once."""
+        return bool(self._run("lease_return", claim.id, claim.token))
+
+    def delivery_ids(self, *, waiting_only: bool = False, limit: int | None = None) -> list[str]:
+        """Ids of deliveries kept (or only those waiting), oldest enqueued first."""
+        key = self._p + ("wh:waiting" if waiting_only else "wh:order")
+        end = -1 if limit is None else limit - 1
+        found: list[Any] = self._guard(lambda: list(self._redis.zrange(key, 0, end)))
+        return [_text(i) for i in found]
+
+    def waiting_bytes(self) -> int:
+        """Bytes the waiting deliveries count against the byte bound."""
+        value = self._guard(lambda: self._redis.hget(self._p + "wh:meta", "waiting_bytes"))
+        return int(value or 0)
 
     def waiting_count(self) -> int:
         """Deliveries pending or in flight."""

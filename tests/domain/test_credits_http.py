@@ -17,6 +17,9 @@ from http_api import Api, advance, error_code
 
 from mockserver.providers import registry
 
+#: Run on the memory store and on a Redis store (tests/conftest.py: store_backend).
+pytestmark = pytest.mark.store_backends
+
 #: Price of each provider's default model with its default inputs.
 DEFAULT_PRICE = {
     "eachlabs": Decimal("0.50"),  # 720p fallback $0.10/s x 5 billed seconds (provider.yaml)

@@ -20,6 +20,9 @@ from starlette.applications import Starlette
 
 from mockserver.config import MockConfig
 
+#: Run on the memory store and on a Redis store (tests/conftest.py: store_backend).
+pytestmark = pytest.mark.store_backends
+
 
 def _retry_after(response: httpx.Response) -> int:
     return int(response.headers["retry-after"])

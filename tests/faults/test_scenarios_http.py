@@ -27,6 +27,9 @@ from mockserver.domain.accounts import default_webhook_secret
 from mockserver.faults import ALLOWED_CODES
 from mockserver.providers.wavespeed.signing import verify_standard_webhooks_v3
 
+#: Run on the memory store and on a Redis store (tests/conftest.py: store_backend).
+pytestmark = pytest.mark.store_backends
+
 KEY = "sk-scenario-0123456789"
 RUNNING = {"eachlabs": "processing", "wavespeed": "processing", "apikley": "generating"}
 

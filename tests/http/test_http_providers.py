@@ -19,6 +19,9 @@ from conftest import WebhookReceiver
 from mockserver.contracts import load_contracts
 from mockserver.http.media import sample_video
 
+#: Run on the memory store and on a Redis store (tests/conftest.py: store_backend).
+pytestmark = pytest.mark.store_backends
+
 KEY = "sk-test-0123456789abcdef"
 
 

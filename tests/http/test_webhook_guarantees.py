@@ -31,6 +31,9 @@ from starlette.applications import Starlette
 from mockserver.config import JobsConfig, MockConfig, WebhookConfig
 from mockserver.domain.clock import RealClock
 
+#: Run on the memory store and on a Redis store (tests/conftest.py: store_backend).
+pytestmark = pytest.mark.store_backends
+
 ROOT = Path(__file__).parents[2]
 
 
