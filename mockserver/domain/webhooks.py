@@ -401,6 +401,11 @@ class Outbox:
             follow.due = now
             self.enqueue(follow)
 
+    def note_attempt(self, delivery: Delivery, attempt: Attempt) -> None:
+        """Keep an attempt that changes nothing (a scenario's duplicate of a delivered one)."""
+        delivery.attempts.append(attempt)
+        self.log.append(attempt)
+
     def resend(self, delivery: Delivery, new_id: str, now: float) -> Delivery:
         """A new attempt series of a finished ``delivery``, due now, under ``new_id``.
 

@@ -2,20 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Protocol
 
+from mockserver import wirejson
 from mockserver.faults.effects import (
     MAX_DELAY_SECONDS,
+    JobEffect,
+    ResponseEffect,
     Scenario,
     ScenarioError,
+    WebhookEffect,
     combine,
     forced_code,
 )
 from mockserver.faults.registry import SCENARIOS, ScenarioRegistry
+from mockserver.store.interface import QueuedEntry, StoreError
 
-__all__ = ["MAX_QUEUED", "Match", "MatchVocabulary", "QueuedScenario", "ScenarioQueue"]
+__all__ = [
+    "MAX_QUEUED",
+    "Match",
+    "MatchVocabulary",
+    "QueuedScenario",
+    "ScenarioQueue",
+    "SharedScenarioQueue",
+    "scenario_doc",
+    "scenario_from_doc",
+]
 
 #: Queued entries kept at most; an admin client in a loop must not exhaust memory.
 MAX_QUEUED = 1_000
@@ -269,3 +283,136 @@ class ScenarioQueue:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+class SharedScenarioStore(Protocol):
+    """What :class:`SharedScenarioQueue` needs of a shared store (``RedisStore``)."""
+
+    def push_scenario(
+        self, doc: bytes, match: Mapping[str, str], *, nth: int = 1, times: int = 1
+    ) -> int: ...
+
+    def take_scenario_counted(
+        self, provider: str | None, endpoint: str | None, model: str | None, key: str | None
+    ) -> tuple[bytes | None, int]: ...
+
+    def scenarios(self) -> Sequence[QueuedEntry]: ...
+
+    def clear_scenarios(self) -> int: ...
+
+    def watch_scenarios(self, on_push: Callable[[], None]) -> None: ...
+
+
+def scenario_doc(scenario: Scenario) -> bytes:
+    """A scenario as a shared store keeps it (every effect field, by name)."""
+    return wirejson.dumps({
+        "name": scenario.name,
+        "description": scenario.description,
+        "response": asdict(scenario.response),
+        "job": asdict(scenario.job),
+        "webhook": asdict(scenario.webhook),
+    })
+
+
+def scenario_from_doc(doc: bytes) -> Scenario:
+    """:func:`scenario_doc` read back (fields this version does not know are left out)."""
+    data = wirejson.loads(doc)
+
+    def effect(kind: type[Any], values: Mapping[str, Any]) -> Any:
+        known = {f.name for f in fields(kind)}
+        return kind(**{name: value for name, value in values.items() if name in known})
+
+    return Scenario(
+        name=str(data["name"]),
+        description=str(data.get("description", "")),
+        response=effect(ResponseEffect, data.get("response", {})),
+        job=effect(JobEffect, data.get("job", {})),
+        webhook=effect(WebhookEffect, data.get("webhook", {})),
+    )
+
+
+class SharedScenarioQueue(ScenarioQueue):
+    """The scenario queue of every worker on a shared store: an entry with ``times: 1``
+    fires once across all of them (the store counts and fires in one atomic step).
+
+    A call costs a round trip only while something may be queued: the store
+    answers each take with how many entries are left, and tells every worker
+    when one is queued (``watch_scenarios``); a worker that knows the queue is
+    empty skips it. (A push on another worker reaches this one within about a
+    millisecond on one machine; a call arriving in that window misses it.)
+    """
+
+    def __init__(
+        self,
+        store: SharedScenarioStore,
+        registry: ScenarioRegistry = SCENARIOS,
+        vocabulary: Mapping[str, MatchVocabulary] | None = None,
+    ) -> None:
+        super().__init__(registry, vocabulary)
+        self.store = store
+        #: False once a take found the queue empty and no push was heard since.
+        self._maybe_queued = True
+        store.watch_scenarios(self._pushed)
+
+    def _pushed(self) -> None:
+        self._maybe_queued = True
+        self.changes += 1
+
+    def push(
+        self, scenario: Scenario, match: Match | None = None, times: int = 1
+    ) -> QueuedScenario:
+        """Queue ``scenario`` in the store for ``times`` matching calls from the ``nth``."""
+        match = match or Match()
+        times = _positive(times, "times")
+        _positive(match.nth, "nth")
+        self._maybe_queued = True
+        try:
+            entry_id = self.store.push_scenario(
+                scenario_doc(scenario), _match_fields(match), nth=match.nth, times=times
+            )
+        except StoreError as error:
+            raise ScenarioError(str(error)) from None
+        self.changes += 1
+        return QueuedScenario(id=entry_id, scenario=scenario, match=match, times=times)
+
+    def take(
+        self,
+        provider: str | None,
+        endpoint: str | None,
+        model: str | None = None,
+        key: str | None = None,
+    ) -> Scenario | None:
+        """Count this call in the store; the scenario that fires, if any."""
+        if not self._maybe_queued:
+            return None
+        doc, left = self.store.take_scenario_counted(provider, endpoint, model, key)
+        if left == 0:
+            self._maybe_queued = False  # a push (any worker's) sets it again
+        self.changes += 1
+        return None if doc is None else scenario_from_doc(doc)
+
+    def list(self) -> list[dict[str, Any]]:
+        """Entries still queued in the store, oldest first."""
+        return [self._entry(stored).to_dict() for stored in self.store.scenarios()]
+
+    def _entry(self, stored: QueuedEntry) -> QueuedScenario:
+        fields_ = stored.match
+        match = Match(provider=fields_.get("provider"), endpoint=fields_.get("endpoint"),
+                      model=fields_.get("model"), key=fields_.get("key"), nth=stored.nth)
+        return QueuedScenario(id=stored.id, scenario=scenario_from_doc(stored.doc), match=match,
+                              times=stored.times, seen=stored.seen, fired=stored.fired)
+
+    def clear(self) -> int:
+        """Drop every entry in the store; how many there were."""
+        count = self.store.clear_scenarios()
+        self.changes += 1
+        return count
+
+    def __len__(self) -> int:
+        return len(self.store.scenarios())
+
+
+def _match_fields(match: Match) -> dict[str, str]:
+    return {name: value for name, value in (
+        ("provider", match.provider), ("endpoint", match.endpoint),
+        ("model", match.model), ("key", match.key)) if value is not None}

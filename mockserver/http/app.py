@@ -42,6 +42,7 @@ from mockserver.domain.webhook_targets import WebhookTargetPolicy
 from mockserver.domain.webhooks import Outbox, RetryPolicy
 from mockserver.domain.world import World
 from mockserver.faults import MatchVocabulary, ScenarioQueue
+from mockserver.faults.queue import SharedScenarioQueue
 from mockserver.http.admin import admin_routes, json_response
 from mockserver.http.admin_insight import insight_routes
 from mockserver.http.guard import AdminGuard, GuardSettings
@@ -395,14 +396,16 @@ def create_app(
     service.admission = Admission.from_specs(
         accounts, {name: contract.spec for name, contract in configured.items()}
     )
-    scenarios = ScenarioQueue(
-        vocabulary={
-            name: MatchVocabulary(
-                frozenset(configured[name].spec.endpoints),
-                frozenset(configured[name].models),
-            )
-            for name in built
-        }
+    vocabulary = {
+        name: MatchVocabulary(
+            frozenset(configured[name].spec.endpoints),
+            frozenset(configured[name].models),
+        )
+        for name in built
+    }
+    scenarios = (
+        ScenarioQueue(vocabulary=vocabulary) if store is None
+        else SharedScenarioQueue(store, vocabulary=vocabulary)
     )
     sender = WebhookSender(world, outbox, clock, target_policy=webhook_policy,
                            drain_seconds=config.webhooks.drain_seconds)

@@ -476,8 +476,7 @@ class WebhookSender:
             signed_at=signed_at,  # the same headers, signature included
         )
         # Recorded in the log and on the delivery, which stays delivered.
-        delivery.attempts.append(attempt)
-        self.outbox.log.append(attempt)
+        self.outbox.note_attempt(delivery, attempt)
 
     async def _target_problem(self, delivery: Delivery) -> str | None:
         """Why the delivery's URL may not be reached now, or None (checked before each attempt).

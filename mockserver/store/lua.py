@@ -583,6 +583,8 @@ redis.call('HSET', P .. 'scn:' .. id, 'doc', ARGV[2], 'provider', ARGV[3], 'endp
            'model', ARGV[5], 'key', ARGV[6], 'nth', ARGV[7], 'times', ARGV[8], 'seen', 0,
            'fired', 0)
 redis.call('RPUSH', P .. 'scn:ids', id)
+-- Workers skip the queue while they know it is empty; this tells them it is not.
+redis.call('PUBLISH', P .. 'scn:pushed', id)
 return id
 """
 
@@ -600,7 +602,7 @@ for _, id in ipairs(redis.call('LRANGE', P .. 'scn:ids', 0, -1)) do
     if chosen == nil and seen >= tonumber(e[5]) then chosen = id end
   end
 end
-if chosen == nil then return false end
+if chosen == nil then return {'', redis.call('LLEN', P .. 'scn:ids')} end
 local ekey = P .. 'scn:' .. chosen
 local fired = redis.call('HINCRBY', ekey, 'fired', 1)
 local doc = redis.call('HGET', ekey, 'doc')
@@ -608,7 +610,7 @@ if fired >= tonumber(redis.call('HGET', ekey, 'times')) then
   redis.call('LREM', P .. 'scn:ids', 0, chosen)
   redis.call('DEL', ekey)
 end
-return doc
+return {doc, redis.call('LLEN', P .. 'scn:ids')}
 """
 
 SCENARIO_CLEAR = r"""

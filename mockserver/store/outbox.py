@@ -140,6 +140,11 @@ class StoreOutbox(Outbox):
         self.store.mark_resent(delivery.id, new_id)
         return again
 
+    def note_attempt(self, delivery: Delivery, attempt: Attempt) -> None:
+        """Keep an attempt that changes nothing, in the store."""
+        delivery.attempts.append(attempt)
+        self.store.add_attempt(delivery.id, self.codec.encode_attempt(attempt))
+
     def requeue(self, delivery: Delivery) -> None:
         """Give back a delivery leased but not attempted: due again at once, for any worker."""
         claim = self._claims.pop(delivery.id, None)

@@ -22,6 +22,7 @@ import hashlib
 import math
 import re
 import secrets
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -199,9 +200,11 @@ class RedisStore:
         self._open_until = 0.0
         self._scripts = {name: _Script(name, body) for name, body in lua.SCRIPTS.items()}
         self._loaded = False
+        self._closed = False
 
     def close(self) -> None:
-        """Close the connections."""
+        """Close the connections (and stop a scenario watch)."""
+        self._closed = True
         self._redis.close()
 
     # --- plumbing --------------------------------------------------------------
@@ -541,10 +544,39 @@ class RedisStore:
         self, provider: str | None, endpoint: str | None, model: str | None, key: str | None
     ) -> bytes | None:
         """Fire the first due matching entry (counting the call against every match)."""
+        return self.take_scenario_counted(provider, endpoint, model, key)[0]
+
+    def take_scenario_counted(
+        self, provider: str | None, endpoint: str | None, model: str | None, key: str | None
+    ) -> tuple[bytes | None, int]:
+        """:meth:`take_scenario`, and how many entries are still queued after it."""
         absent = "\0"  # a call without the attribute matches only entries without it
-        found = self._run("scenario_take", *(absent if v is None else v
-                                            for v in (provider, endpoint, model, key)))
-        return None if found is None else bytes(found)
+        found, left = self._run("scenario_take", *(absent if v is None else v
+                                                  for v in (provider, endpoint, model, key)))
+        return (bytes(found) if found else None), int(left)
+
+    def watch_scenarios(self, on_push: Callable[[], None]) -> None:
+        """Call ``on_push`` (on a thread of its own) whenever a scenario is queued by any
+        worker, and whenever the watch (re)connects: what happened while it was away
+        counts as a push. Runs until :meth:`close`."""
+        channel = self._p + "scn:pushed"
+
+        def watch() -> None:
+            while not self._closed:
+                try:
+                    pubsub = self._redis.pubsub(  # type: ignore[no-untyped-call]
+                        ignore_subscribe_messages=True)
+                    pubsub.subscribe(channel)
+                    on_push()
+                    while not self._closed:
+                        if pubsub.get_message(timeout=0.5) is not None:
+                            on_push()
+                    pubsub.close()
+                except (redis.RedisError, OSError, ValueError):
+                    on_push()
+                    time.sleep(0.5)
+
+        threading.Thread(target=watch, name="genmock-scenario-watch", daemon=True).start()
 
     def scenarios(self) -> list[QueuedEntry]:
         """Entries still queued, oldest first."""
@@ -662,6 +694,19 @@ class RedisStore:
             return None
         return self._delivery([delivery_id, *fields[:4], fields[4] or b"", fields[5] or b""],
                               attempts)
+
+    def add_attempt(self, delivery_id: str, attempt: bytes) -> None:
+        """Keep an attempt that changes nothing (a duplicate sent by a scenario)."""
+        key = self._p + "wh:" + delivery_id
+
+        def write() -> None:
+            pipe = self._redis.pipeline(transaction=True)
+            pipe.rpush(key + ":attempts", attempt)
+            pipe.rpush(self._p + "wh:log", attempt)
+            pipe.ltrim(self._p + "wh:log", -self.bounds.attempt_log, -1)
+            pipe.execute()
+
+        self._guard(write)
 
     def mark_resent(self, delivery_id: str, new_id: str) -> None:
         """Note on a finished delivery the id of the delivery that resends it."""

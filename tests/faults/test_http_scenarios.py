@@ -20,6 +20,9 @@ from starlette.applications import Starlette
 from mockserver.config import MockConfig
 from mockserver.http.journal import mask_secret
 
+#: Run on the memory store and on a Redis store (tests/conftest.py: store_backend).
+pytestmark = pytest.mark.store_backends
+
 KEY = "sk-test-0123456789abcdef"
 MODEL = "wan-v2-2-a14b-image-to-video-turbo"
 IMAGE = "https://example.com/frame.png"

@@ -16,6 +16,9 @@ import httpx
 import pytest
 from conftest import Served
 
+#: Run on the memory store and on a Redis store (tests/conftest.py: store_backend).
+pytestmark = pytest.mark.store_backends
+
 MODEL = "wan-v2-2-a14b-image-to-video-turbo"
 IMAGE = "https://example.com/frame.png"
 PLAIN_KEY = "sk-test-0123456789abcdef"
