@@ -48,6 +48,7 @@ whole: a fractional credit balance is rounded down.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -159,6 +160,20 @@ class MoneySource(Protocol):
         """Set the balance; reservations stay."""
 
 
+class SettingsSource(Protocol):
+    """Key settings kept outside the accounts (a shared store), as JSON documents."""
+
+    def key_settings(self, key: str) -> bytes | None:
+        """The key's settings document, None if never set."""
+
+    def put_key_settings(self, key: str, doc: bytes, *, configured: bool = False) -> list[str]:
+        """Store the key's settings (every worker hears of it); the keys forgotten."""
+
+    def watch(self, on_change: Callable[[str, str], None]) -> None:
+        """Call ``on_change(topic, value)`` on another thread whenever something shared
+        changes (``("keys", key)``, ``("keys", "*")``, ``("all", "")``)."""
+
+
 @dataclass
 class _KeySettings:
     """What was set for a key, applied to its accounts now and later."""
@@ -215,6 +230,12 @@ class Accounts:
         #: (a shared store): read before an account is shown, written when a balance
         #: is set. None: the accounts here are the truth.
         self.money: MoneySource | None = None
+        #: Where admin changes of keys live when several processes share them (see
+        #: :meth:`share`); None: here only.
+        self.shared: SettingsSource | None = None
+        #: Keys whose settings here are the shared ones (cleared by change notices).
+        self._current: set[str] = set()
+        self._replaying = False
 
     # --- construction from a config file ---------------------------------
     @classmethod
@@ -256,6 +277,8 @@ class Accounts:
         """Whether ``key`` authenticates (see the module docs for the rules)."""
         if not key:
             return False
+        if self.shared is not None and key not in self._current:
+            self._sync(key)
         settings = self._keys.get(key)
         if settings is not None and settings.valid is not None:
             return settings.valid
@@ -284,6 +307,8 @@ class Accounts:
         balance updates that name none); the admin API reads with
         :meth:`describe` instead.
         """
+        if self.shared is not None and key not in self._current:
+            self._sync(key)
         account = self._accounts.get((provider, key))
         settings = self._keys.get(key)
         if account is not None and settings is not None and provider in settings.used_with:
@@ -343,6 +368,7 @@ class Accounts:
 
     def forget(self, key: str) -> None:
         """Drop a key entirely (balances, settings, accounts); it starts afresh if used again."""
+        self._current.discard(key)
         if self._keys.pop(key, None) is None:
             return
         self._sorted.discard(key)
@@ -495,6 +521,8 @@ class Accounts:
         provider = body.get("provider")
         if provider is not None and not isinstance(provider, str):
             raise MockError(400, "provider must be a string", field="provider")
+        if self.shared is not None and key not in self._current:
+            self._sync(key)
         try:
             self.set(
                 key,
@@ -507,7 +535,68 @@ class Accounts:
             )
         except ValueError as error:
             raise MockError(400, str(error)) from None
+        if self.shared is not None and not self._replaying:
+            self._publish(key, body)
         return self.describe(key)
+
+    # --- shared settings ----------------------------------------------------
+    def share(self, source: SettingsSource) -> None:
+        """Keep admin changes of keys in ``source``, shared with every process on it.
+
+        A change (``PUT /_mock/accounts/{key}``) is applied here and appended to
+        the key's document there; every process hears of it and reads the
+        document again before it next uses the key. Config-file settings are the
+        same in every process and are not stored.
+        """
+        self.shared = source
+        self._current.clear()
+        source.watch(self._changed)
+
+    def _changed(self, topic: str, value: str) -> None:
+        """A change notice (on the watch's thread): read those keys again when used."""
+        if topic == "keys" and value != "*":
+            self._current.discard(value)
+        else:
+            self._current.clear()
+
+    def _sync(self, key: str) -> None:
+        """Rebuild ``key``'s settings here from the configured ones and the shared changes."""
+        assert self.shared is not None
+        self._current.add(key)  # first: a change heard while reading clears it again
+        doc = self.shared.key_settings(key)
+        changes = [] if doc is None else list(json.loads(doc).get("changes", []))
+        # Replayed balances are starting points only (the store keeps the money), and
+        # a replay is not a new change to publish.
+        money, self.money, self._replaying = self.money, None, True
+        try:
+            self._forget_here(key)
+            if key in self._configured:
+                self.update(key, self._configured[key])
+            for change in changes:
+                self.update(key, change)
+        finally:
+            self.money, self._replaying = money, False
+
+    def _forget_here(self, key: str) -> None:
+        """Drop the key's settings and accounts here (the shared store keeps its money)."""
+        if self._keys.pop(key, None) is None:
+            return
+        self._sorted.discard(key)
+        if key not in self._configured:
+            self._evictable -= 1
+            self.evictable_bytes -= self.key_bytes(key)
+        for provider in self._by_key.pop(key, {}):
+            self._accounts.pop((provider, key), None)
+
+    def _publish(self, key: str, body: Mapping[str, Any]) -> None:
+        """Append this change to the key's shared document (the others then read it)."""
+        assert self.shared is not None
+        doc = self.shared.key_settings(key)
+        changes = [] if doc is None else list(json.loads(doc).get("changes", []))
+        changes.append(dict(body))
+        self.shared.put_key_settings(
+            key, json.dumps({"changes": changes}).encode(), configured=key in self._configured
+        )
 
     # --- admin views ------------------------------------------------------
     def describe(self, key: str) -> dict[str, Any]:
@@ -516,6 +605,8 @@ class Accounts:
         Reading creates nothing: providers the key has not reached are shown
         with the balance they would start with.
         """
+        if self.shared is not None and key not in self._current:
+            self._sync(key)
         settings = self._keys.get(key, _KeySettings())
         own = self._by_key.get(key, {})
         providers = sorted(set(self.currencies) | set(own))
@@ -578,5 +669,10 @@ class Accounts:
         self._sorted.clear()
         self._evictable = 0
         self.evictable_bytes = 0
-        for key, fields in self._configured.items():
-            self.update(key, fields)
+        self._current.clear()
+        self._replaying = True  # the configured start is every process's own
+        try:
+            for key, fields in self._configured.items():
+                self.update(key, fields)
+        finally:
+            self._replaying = False

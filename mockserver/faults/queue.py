@@ -300,7 +300,7 @@ class SharedScenarioStore(Protocol):
 
     def clear_scenarios(self) -> int: ...
 
-    def watch_scenarios(self, on_push: Callable[[], None]) -> None: ...
+    def watch(self, on_change: Callable[[str, str], None]) -> None: ...
 
 
 def scenario_doc(scenario: Scenario) -> bytes:
@@ -337,7 +337,7 @@ class SharedScenarioQueue(ScenarioQueue):
 
     A call costs a round trip only while something may be queued: the store
     answers each take with how many entries are left, and tells every worker
-    when one is queued (``watch_scenarios``); a worker that knows the queue is
+    when one is queued (``watch``); a worker that knows the queue is
     empty skips it. (A push on another worker reaches this one within about a
     millisecond on one machine; a call arriving in that window misses it.)
     """
@@ -352,11 +352,13 @@ class SharedScenarioQueue(ScenarioQueue):
         self.store = store
         #: False once a take found the queue empty and no push was heard since.
         self._maybe_queued = True
-        store.watch_scenarios(self._pushed)
+        store.watch(self._changed)
 
-    def _pushed(self) -> None:
-        self._maybe_queued = True
-        self.changes += 1
+    def _changed(self, topic: str, value: str) -> None:
+        """A change notice (on the watch's thread): a push, a reset, a reconnect."""
+        if topic != "keys":
+            self._maybe_queued = True
+            self.changes += 1
 
     def push(
         self, scenario: Scenario, match: Match | None = None, times: int = 1

@@ -363,6 +363,13 @@ def create_app(
                 if c.spec.job_isolation == "any_key"
             ),
     )
+    if isinstance(outbox, StoreOutbox):
+        # A leased delivery is the holder's for the longest attempt plus a drain: a
+        # live worker never loses one it is sending; a dead one's comes back after it.
+        outbox.lease_seconds = max(
+            (policy.timeout_seconds for policy in settings.retry_policies.values()),
+            default=30.0,
+        ) + config.webhooks.drain_seconds + 5.0
     service = (
         MockService(world, outbox, settings)
         if not isinstance(world, StoreWorld) or not isinstance(outbox, StoreOutbox)
@@ -392,6 +399,7 @@ def create_app(
     )
     if store is not None:
         accounts.money = store  # balances and reservations are the store's
+        accounts.share(store)  # admin changes of keys reach every worker
     # Creates are rate-limited and billed against the shared accounts.
     service.admission = Admission.from_specs(
         accounts, {name: contract.spec for name, contract in configured.items()}

@@ -713,6 +713,8 @@ while true do
   redis.call('DEL', P .. 'kacct:' .. oldest)
   forgotten[#forgotten + 1] = oldest
 end
+-- Every worker reads this key's settings again before it next uses it.
+redis.call('PUBLISH', P .. 'keys:changed', ARGV[2])
 return forgotten
 """
 

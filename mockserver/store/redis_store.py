@@ -201,6 +201,8 @@ class RedisStore:
         self._scripts = {name: _Script(name, body) for name, body in lua.SCRIPTS.items()}
         self._loaded = False
         self._closed = False
+        self._watchers: list[Callable[[str, str], None]] = []
+        self._watch_thread: threading.Thread | None = None
 
     def close(self) -> None:
         """Close the connections (and stop a scenario watch)."""
@@ -555,28 +557,42 @@ class RedisStore:
                                                   for v in (provider, endpoint, model, key)))
         return (bytes(found) if found else None), int(left)
 
-    def watch_scenarios(self, on_push: Callable[[], None]) -> None:
-        """Call ``on_push`` (on a thread of its own) whenever a scenario is queued by any
-        worker, and whenever the watch (re)connects: what happened while it was away
-        counts as a push. Runs until :meth:`close`."""
-        channel = self._p + "scn:pushed"
+    def watch(self, on_change: Callable[[str, str], None]) -> None:
+        """Call ``on_change(topic, value)`` on a thread of this store whenever another
+        worker (or this one) changes something workers keep a hint of:
+        ``("scenarios", id)`` when a scenario is queued, ``("keys", key)`` when a key's
+        settings change, ``("keys", "*")`` after a reset, and ``("all", "")`` whenever
+        the watch (re)connects (what happened while it was away counts as a change).
+        One thread and one connection per store, until :meth:`close`."""
+        self._watchers.append(on_change)
+        if self._watch_thread is not None:
+            return
+        channels = {self._p + "scn:pushed": "scenarios", self._p + "keys:changed": "keys"}
+
+        def tell(topic: str, value: str) -> None:
+            for watcher in list(self._watchers):
+                watcher(topic, value)
 
         def watch() -> None:
             while not self._closed:
                 try:
                     pubsub = self._redis.pubsub(  # type: ignore[no-untyped-call]
                         ignore_subscribe_messages=True)
-                    pubsub.subscribe(channel)
-                    on_push()
+                    pubsub.subscribe(*channels)
+                    tell("all", "")
                     while not self._closed:
-                        if pubsub.get_message(timeout=0.5) is not None:
-                            on_push()
+                        message = pubsub.get_message(timeout=0.5)
+                        if message is not None:
+                            tell(channels.get(_text(message["channel"]), "all"),
+                                 _text(message["data"]))
                     pubsub.close()
                 except (redis.RedisError, OSError, ValueError):
-                    on_push()
+                    tell("all", "")
                     time.sleep(0.5)
 
-        threading.Thread(target=watch, name="genmock-scenario-watch", daemon=True).start()
+        self._watch_thread = threading.Thread(target=watch, name="genmock-store-watch",
+                                              daemon=True)
+        self._watch_thread.start()
 
     def scenarios(self) -> list[QueuedEntry]:
         """Entries still queued, oldest first."""
@@ -799,6 +815,9 @@ class RedisStore:
             removed = 0
             for start in range(0, len(doomed), _RESET_BATCH):
                 removed += int(self._redis.unlink(*doomed[start:start + _RESET_BATCH]))
+            # Every worker forgets the settings and hints it kept of this store.
+            self._redis.publish(self._p + "keys:changed", "*")
+            self._redis.publish(self._p + "scn:pushed", "reset")
             return removed
 
         return self._guard(unlink)

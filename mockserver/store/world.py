@@ -48,8 +48,10 @@ if TYPE_CHECKING:
 __all__ = ["CLAIM_BATCH", "LEASE_SECONDS", "JobEnder", "StoreWorld"]
 
 #: Wall seconds a worker holds a claimed due job; a worker that died holding it
-#: loses it after this (its transitions are then applied by another).
-LEASE_SECONDS = 30.0
+#: loses it after this (its transitions are then applied by another). Applying a
+#: claim takes milliseconds; a worker that held one longer would find it taken over
+#: and write nothing (the lease decides, never both).
+LEASE_SECONDS = 5.0
 #: Due jobs claimed per round trip by the ticker.
 CLAIM_BATCH = 256
 #: Reads of one job retried when another worker wrote it in between.
