@@ -143,6 +143,46 @@ local function end_reservation(job_id, charge)
   return r[3]
 end
 
+-- keys -------------------------------------------------------------------------------
+-- Forget least recently used keys that are not configured (their settings and
+-- accounts; reservations of their jobs stay held) while over the bounds; never ``keep``.
+local function bound_keys(keep, max_keys, max_bytes)
+  local forgotten = {}
+  while true do
+    local count = tonumber(redis.call('HGET', P .. 'keys:meta', 'evictable') or '0')
+    local bytes = tonumber(redis.call('HGET', P .. 'keys:meta', 'bytes') or '0')
+    if not (count > max_keys or bytes > max_bytes) then break end
+    local oldest = redis.call('ZRANGE', P .. 'keys', 0, 0)[1]
+    if oldest == nil or oldest == keep then break end
+    local size = redis.call('HGET', P .. 'key:' .. oldest, 'bytes') or '0'
+    redis.call('ZREM', P .. 'keys', oldest)
+    redis.call('DEL', P .. 'key:' .. oldest)
+    redis.call('HINCRBY', P .. 'keys:meta', 'evictable', -1)
+    redis.call('HINCRBY', P .. 'keys:meta', 'bytes', -tonumber(size))
+    for _, provider in ipairs(redis.call('SMEMBERS', P .. 'kacct:' .. oldest)) do
+      redis.call('DEL', account_key(provider, oldest))
+    end
+    redis.call('DEL', P .. 'kacct:' .. oldest)
+    forgotten[#forgotten + 1] = oldest
+  end
+  return forgotten
+end
+
+-- A key a create used: counted against the key bounds (a client inventing a key per
+-- request must not grow the accounts without limit), most recently used last.
+local function touch_key(key, key_bytes, max_keys, max_bytes)
+  local k = P .. 'key:' .. key
+  if redis.call('EXISTS', k) == 0 then
+    redis.call('HSET', k, 'bytes', key_bytes)
+    redis.call('HINCRBY', P .. 'keys:meta', 'evictable', 1)
+    redis.call('HINCRBY', P .. 'keys:meta', 'bytes', key_bytes)
+  elseif redis.call('HEXISTS', k, 'configured') == 1 then
+    return {}
+  end
+  redis.call('ZADD', P .. 'keys', redis.call('HINCRBY', P .. 'keys:meta', 'seq', 1), key)
+  return bound_keys(key, max_keys, max_bytes)
+end
+
 -- windows and slots ------------------------------------------------------------
 local function window_trim(wkey, now, window)
   redis.call('ZREMRANGEBYSCORE', wkey, '-inf', num(now - window))
@@ -356,7 +396,8 @@ return num(mock_now())
 """
 
 # ARGV: P, id, provider, key, doc, state, size, due, max_jobs, max_bytes,
-#       admit ('1'|''), now, window, per_window, concurrent, queue ('1'|''), amount, starting
+#       admit ('1'|''), now, window, per_window, concurrent, queue ('1'|''), amount, starting,
+#       key bytes, max keys, max key bytes
 CREATE_JOB = r"""
 local id, provider, key = ARGV[2], ARGV[3], ARGV[4]
 local admitted = {'ok', '0', '0', '0', '', ''}
@@ -390,6 +431,7 @@ if ARGV[11] == '1' then
   if ARGV[14] ~= '' then redis.call('ZADD', wkey, ARGV[12], id) end
   if queued then redis.call('RPUSH', qkey, id) else redis.call('SADD', skey, id) end
   admitted = {'ok', queued and '1' or '0', tostring(count), tostring(in_flight), '', ''}
+  touch_key(key, tonumber(ARGV[19]), tonumber(ARGV[20]), tonumber(ARGV[21]))
 end
 local jkey = job_key(id)
 if redis.call('EXISTS', jkey) == 1 then drop_job(id) end
@@ -694,25 +736,7 @@ if ARGV[4] == '1' then
 else
   redis.call('ZADD', P .. 'keys', redis.call('HINCRBY', P .. 'keys:meta', 'seq', 1), ARGV[2])
 end
-local forgotten = {}
-while true do
-  local count = tonumber(redis.call('HGET', P .. 'keys:meta', 'evictable') or '0')
-  local bytes = tonumber(redis.call('HGET', P .. 'keys:meta', 'bytes') or '0')
-  if not (count > tonumber(ARGV[6]) or bytes > tonumber(ARGV[7])) then break end
-  local oldest = redis.call('ZRANGE', P .. 'keys', 0, 0)[1]
-  if oldest == nil or oldest == ARGV[2] then break end
-  local size = redis.call('HGET', P .. 'key:' .. oldest, 'bytes') or '0'
-  redis.call('ZREM', P .. 'keys', oldest)
-  redis.call('DEL', P .. 'key:' .. oldest)
-  redis.call('HINCRBY', P .. 'keys:meta', 'evictable', -1)
-  redis.call('HINCRBY', P .. 'keys:meta', 'bytes', -tonumber(size))
-  -- Its accounts go with it (accounts.forget); reservations of its jobs stay held.
-  for _, provider in ipairs(redis.call('SMEMBERS', P .. 'kacct:' .. oldest)) do
-    redis.call('DEL', account_key(provider, oldest))
-  end
-  redis.call('DEL', P .. 'kacct:' .. oldest)
-  forgotten[#forgotten + 1] = oldest
-end
+local forgotten = bound_keys(ARGV[2], tonumber(ARGV[6]), tonumber(ARGV[7]))
 -- Every worker reads this key's settings again before it next uses it.
 redis.call('PUBLISH', P .. 'keys:changed', ARGV[2])
 return forgotten

@@ -297,6 +297,8 @@ class RedisStore:
         reply = self._run(
             "create_job", job.id, job.provider, job.key, job.doc, job.state, job.size,
             _due(job.due), self.bounds.max_jobs, self.bounds.max_job_bytes, *admit_args,
+            KEY_OVERHEAD_BYTES + 4 * len(job.key), self.bounds.max_keys,
+            self.bounds.max_key_bytes,
         )
         status, queued, window_count, in_flight, free_at, available = (
             _text(v) for v in reply[0]

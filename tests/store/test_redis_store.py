@@ -528,3 +528,20 @@ def test_keys_are_bounded_least_recently_used_first(redis_url: str) -> None:
         assert store.key_settings("configured") == b"c"
     finally:
         store.reset(keep_clock=False)
+
+
+def test_keys_only_used_by_creates_are_bounded_with_their_accounts(redis_url: str) -> None:
+    # A client inventing a key per create: each key's account (its balance) is kept in
+    # Redis; without settings the key was never counted, and the accounts grew forever.
+    store = make_store(redis_url, max_keys=3)
+    try:
+        admit = AdmitRequest(now=1_000.0, amount=Decimal(1), starting_balance=Decimal(10))
+        for number in range(20):
+            result = store.create_job(job(f"j{number}", key=f"key-{number}"), admit)
+            assert result.admission.admitted
+        accounts = [k for k in store.own_keys() if ":acct:" in k]
+        assert len(accounts) == 3
+        assert store.account("eachlabs", "key-19") is not None  # the newest stay
+        assert store.account("eachlabs", "key-0") is None
+    finally:
+        store.reset(keep_clock=False)
