@@ -106,8 +106,10 @@ class StoreOutbox(Outbox):
         return self.store.next_delivery_due()
 
     def in_flight(self) -> int:
-        """Deliveries this worker holds a lease on."""
-        return len(self._claims)
+        """Deliveries leased to any worker, and due jobs being applied by one: work in
+        progress somewhere in the fleet (what ``clock/advance {"wait": true}`` waits out)."""
+        jobs, deliveries = self.store.leased()
+        return jobs + deliveries
 
     def record(self, delivery: Delivery, attempt: Attempt, now: float) -> None:
         """Record the attempt while the lease holds; a follow-up (``then``) is enqueued."""

@@ -713,6 +713,18 @@ class RedisStore:
         return self._delivery([delivery_id, *fields[:4], fields[4] or b"", fields[5] or b""],
                               attempts)
 
+    def leased(self) -> tuple[int, int]:
+        """(due jobs, deliveries) leased to some worker right now: work in progress."""
+
+        def read() -> tuple[int, int]:
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.zcard(self._p + "due:lease")
+            pipe.zcard(self._p + "wh:due:lease")
+            jobs, deliveries = pipe.execute()
+            return int(jobs), int(deliveries)
+
+        return self._guard(read)
+
     def add_attempt(self, delivery_id: str, attempt: bytes) -> None:
         """Keep an attempt that changes nothing (a duplicate sent by a scenario)."""
         key = self._p + "wh:" + delivery_id
