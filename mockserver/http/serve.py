@@ -38,6 +38,7 @@ from mockserver.config import (
 )
 from mockserver.console.events import close_streams
 from mockserver.contracts import ContractError
+from mockserver.extras import require_extra
 from mockserver.http.app import create_app
 from mockserver.http.connect import ConnectProxy, connect_protocol
 from mockserver.http.connlimits import GuardedHttpToolsProtocol, configure
@@ -258,6 +259,9 @@ def run_serve(arguments: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> 
     worker_fd: int | None = getattr(arguments, "worker_fd", None)
     try:
         config, exposure = _exposure(config_from_arguments(arguments))
+        if config.store.url:
+            # Here, not in each worker: a missing client is one line, not a crash loop.
+            require_extra("redis", "mockserver serve --store")
         supervising = config.server.workers > 1 and worker_fd is None
         # The supervisor serves nothing and must not touch the store (the workers
         # open it): a memory app checks the settings and contracts and names the

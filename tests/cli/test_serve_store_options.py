@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -162,3 +163,32 @@ def test_a_bad_store_flag_exits_2_with_one_line_and_no_password() -> None:
     assert refused.stderr.count("\n") == 1
     assert "mockserver serve: --store must be redis://" in refused.stderr
     assert "s3cret" not in refused.stderr
+
+
+def test_the_readme_config_file_reference_is_a_valid_config() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Configuration file", 1)[1]
+    block = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    config = MockConfig.from_mapping(tomllib.loads(block), origin="README.md")
+    assert config.server.workers == 1
+    assert config.store == StoreConfig(url="redis://127.0.0.1:6379/0", prefix="genmock")
+
+
+def test_a_store_without_the_redis_extra_is_one_line_and_exit_2(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Checked before any worker starts: the supervisor reports it once (no crash loop)."""
+    import importlib.util
+    import io
+
+    from mockserver.cli import run
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "redis" else real(name, *a))
+    out, err = io.StringIO(), io.StringIO()
+    code = run(["serve", "--port", "0", "--no-https-proxy", "--store", "redis://127.0.0.1:1/0",
+                "--workers", "2"], out, err)
+    assert (code, out.getvalue()) == (2, "")
+    assert err.getvalue() == ("mockserver serve --store needs the 'redis' extra (redis is not "
+                              "installed): pip install 'genmock[redis]'\n")
