@@ -20,6 +20,7 @@ import secrets
 import signal
 import socket
 import threading
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from types import FrameType
@@ -50,7 +51,7 @@ from mockserver.logformat import log_formatter
 from mockserver.redact import redact_url
 from mockserver.store import StoreError
 
-__all__ = ["ADMIN_TOKEN_ENV", "config_from_arguments", "run_serve"]
+__all__ = ["ADMIN_TOKEN_ENV", "config_from_arguments", "run_serve", "worker_environment"]
 
 #: Environment variable holding the admin token (between the config file and the flag).
 ADMIN_TOKEN_ENV = "MOCKSERVER_ADMIN_TOKEN"
@@ -311,7 +312,7 @@ def run_serve(arguments: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> 
         try:
             if supervising:
                 del app  # only the workers serve
-                code = _supervise(arguments, config, sock, exposure)
+                code = _supervise(arguments, config, sock)
             else:
                 _serve(app, config, protocol, sock, level,
                        getattr(arguments, "worker_parent", None))
@@ -358,20 +359,29 @@ def _banner(app: Any, config: MockConfig, ca: LocalCA | None, sock: socket.socke
     return "\n".join(lines)
 
 
-def _supervise(arguments: argparse.Namespace, config: MockConfig, sock: socket.socket,
-               exposure: list[str]) -> int:
+def _supervise(arguments: argparse.Namespace, config: MockConfig, sock: socket.socket) -> int:
     """Run the workers of ``--workers N`` on ``sock`` until a stop signal."""
     argv = getattr(arguments, "argv", None)
     if argv is None:
         raise ConfigError("--workers needs the command line (mockserver.cli.run sets it)")
-    env = dict(os.environ)
-    if exposure and config.security.admin_token:
-        # A token made up here (off loopback): every worker must require the same one.
-        env[ADMIN_TOKEN_ENV] = config.security.admin_token
     # A worker's graceful stop: its webhook drain, then open responses.
     stop_seconds = config.webhooks.drain_seconds + 30.0
-    return Supervisor(argv, sock.fileno(), config.server.workers, env=env,
+    return Supervisor(argv, sock.fileno(), config.server.workers,
+                      env=worker_environment(config, os.environ),
                       stop_seconds=stop_seconds).run()
+
+
+def worker_environment(config: MockConfig, environ: Mapping[str, str]) -> dict[str, str]:
+    """The workers' environment: ``environ`` and the admin token in force.
+
+    Off loopback ``_exposure`` may have made one up; every worker must require
+    that one, not make up its own. (A token from the file or a flag reaches
+    them the same way; the variable is below both, so it changes nothing.)
+    """
+    env = dict(environ)
+    if config.security.admin_token:
+        env[ADMIN_TOKEN_ENV] = config.security.admin_token
+    return env
 
 
 def _serve(app: Any, config: MockConfig, protocol: type[GuardedHttpToolsProtocol],

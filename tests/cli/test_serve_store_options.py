@@ -11,7 +11,12 @@ import pytest
 
 from mockserver.cli import _parser
 from mockserver.config import ConfigError, MockConfig, StoreConfig
-from mockserver.http.serve import config_from_arguments
+from mockserver.http.serve import (
+    ADMIN_TOKEN_ENV,
+    _exposure,
+    config_from_arguments,
+    worker_environment,
+)
 
 ROOT = Path(__file__).parents[2]
 
@@ -192,3 +197,24 @@ def test_a_store_without_the_redis_extra_is_one_line_and_exit_2(
     assert (code, out.getvalue()) == (2, "")
     assert err.getvalue() == ("mockserver serve --store needs the 'redis' extra (redis is not "
                               "installed): pip install 'genmock[redis]'\n")
+
+
+def test_workers_require_the_admin_token_the_supervisor_made_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Off loopback with no token, serve makes one up and prints it; each worker must
+    then require that one, not make up its own."""
+    monkeypatch.delenv(ADMIN_TOKEN_ENV, raising=False)
+    config, lines = _exposure(_serve_arguments("--host", "0.0.0.0"))
+    token = config.security.admin_token
+    assert token and any(token in line for line in lines)
+    env = worker_environment(config, {"PATH": "/usr/bin"})
+    assert env == {"PATH": "/usr/bin", ADMIN_TOKEN_ENV: token}
+    # A worker started without it would make up another one.
+    alone, _ = _exposure(_serve_arguments("--host", "0.0.0.0", "--worker-index", "0"))
+    assert alone.security.admin_token not in (None, token)
+    # With the workers' environment it requires the supervisor's, and prints none.
+    monkeypatch.setenv(ADMIN_TOKEN_ENV, env[ADMIN_TOKEN_ENV])
+    worker, worker_lines = _exposure(_serve_arguments("--host", "0.0.0.0", "--worker-index", "0"))
+    assert worker.security.admin_token == token
+    assert not any("generated" in line for line in worker_lines)
