@@ -47,7 +47,7 @@ from mockserver.http.guard import is_loopback_bind
 from mockserver.http.localca import CAError, LocalCA, default_ca_dir
 from mockserver.http.quietgc import QuietCollector
 from mockserver.http.workers import Supervisor, watch_supervisor
-from mockserver.logformat import log_formatter
+from mockserver.logformat import log_formatter, worker_log_handler
 from mockserver.redact import redact_url
 from mockserver.store import StoreError
 
@@ -290,7 +290,10 @@ def run_serve(arguments: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> 
         app.state.ca_pem = ca.cert_pem
 
     handler = logging.StreamHandler(stderr)
-    handler.setFormatter(log_formatter(getattr(arguments, "log_format", "text")))
+    log_format = getattr(arguments, "log_format", "text")
+    handler.setFormatter(log_formatter(log_format))
+    if config.server.worker is not None:
+        worker_log_handler(handler, log_format, config.server.worker)
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(level)

@@ -218,3 +218,23 @@ def test_workers_require_the_admin_token_the_supervisor_made_up(
     worker, worker_lines = _exposure(_serve_arguments("--host", "0.0.0.0", "--worker-index", "0"))
     assert worker.security.admin_token == token
     assert not any("generated" in line for line in worker_lines)
+
+
+@pytest.mark.parametrize("kind", ["text", "json"])
+def test_a_workers_log_lines_name_it(kind: str) -> None:
+    import io
+    import json
+    import logging
+
+    from mockserver.logformat import log_formatter, worker_log_handler
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(log_formatter(kind))
+    worker_log_handler(handler, kind, 3)
+    handler.emit(logging.LogRecord("mockserver.x", logging.INFO, __file__, 1, "hello", (), None))
+    line = stream.getvalue().strip()
+    if kind == "json":
+        assert json.loads(line)["worker"] == 3 and json.loads(line)["message"] == "hello"
+    else:
+        assert line.endswith(" INFO worker 3 mockserver.x: hello")

@@ -180,8 +180,12 @@ def test_a_stop_signal_stops_every_worker_and_the_supervisor_exits_0(
     for pid in workers.values():
         assert not running(pid)
     assert any(f"stopping 2 workers ({stop.name})" in line for line in fleet.errors)
-    # Each worker shut down gracefully (uvicorn's lifespan ran to its end).
-    assert sum("Application shutdown complete" in line for line in fleet.errors) == 2
+    # Each worker shut down gracefully (uvicorn's lifespan ran to its end), and its
+    # log lines say which worker wrote them.
+    done = [line for line in fleet.errors if "Application shutdown complete" in line]
+    assert len(done) == 2
+    assert {re.search(r" INFO (worker \d) uvicorn", line).group(1)  # type: ignore[union-attr]
+            for line in done} == {"worker 0", "worker 1"}
     assert not any("Traceback" in line for line in fleet.errors)
 
 
