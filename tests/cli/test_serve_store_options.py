@@ -232,7 +232,7 @@ def test_a_workers_log_lines_name_it(kind: str) -> None:
     handler = logging.StreamHandler(stream)
     handler.setFormatter(log_formatter(kind))
     worker_log_handler(handler, kind, 3)
-    handler.emit(logging.LogRecord("mockserver.x", logging.INFO, __file__, 1, "hello", (), None))
+    handler.handle(logging.LogRecord("mockserver.x", logging.INFO, __file__, 1, "hello", (), None))
     line = stream.getvalue().strip()
     if kind == "json":
         assert json.loads(line)["worker"] == 3 and json.loads(line)["message"] == "hello"
