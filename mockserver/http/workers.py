@@ -175,10 +175,12 @@ class Supervisor:
         if signum is not None:
             self._signals.append(signum)
         deadline = time.monotonic() + self.stop_seconds
+        passed: set[int] = set()
         while True:
             alive = [w for w in self._workers.values() if w.process.poll() is None]
             if self._signals:
                 sent, self._signals = self._signals, []
+                passed.update(sent)
                 for number in sent:
                     log.info("stopping %d workers (%s)", len(alive), signal.Signals(number).name)
                     self._send(alive, functools.partial(_send_signal, number))
@@ -193,7 +195,10 @@ class Supervisor:
                 break
             self._wake.clear()
             self._wake.wait(POLL_SECONDS)
-        failed = [w for w in self._workers.values() if w.process.returncode != 0]
+        # A worker still starting has no handlers yet: the signal itself ends it
+        # (SIGINT as Ctrl-C does, exit 130). That is a clean stop too.
+        clean = {0} | {-number for number in passed} | ({130} if signal.SIGINT in passed else set())
+        failed = [w for w in self._workers.values() if w.process.returncode not in clean]
         for worker in failed:
             log.error("worker %d (pid %d) ended with %s", worker.index, worker.process.pid,
                       _describe(worker.process.returncode),

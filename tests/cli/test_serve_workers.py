@@ -246,3 +246,13 @@ def test_one_worker_is_the_single_process_of_today(redis_url: str) -> None:
         assert not any("worker 0 started" in line for line in single.errors)
     finally:
         single.kill_everything()
+
+
+def test_a_stop_while_the_workers_start_is_a_clean_stop(fleet: Fleet) -> None:
+    fleet.wait_for_line(r"worker 1 started")  # started, still importing: no handlers yet
+    fleet.process.send_signal(signal.SIGTERM)
+    code, out = fleet.stop()
+    assert code == 0, fleet.errors
+    assert "genmock mock server stopped" in out
+    for pid in fleet.every_pid():
+        assert not running(pid)
