@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from types import FrameType
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import uvicorn
 
@@ -51,7 +51,16 @@ from mockserver.logformat import log_formatter, worker_log_handler
 from mockserver.redact import redact_url
 from mockserver.store import StoreError
 
-__all__ = ["ADMIN_TOKEN_ENV", "config_from_arguments", "run_serve", "worker_environment"]
+if TYPE_CHECKING:
+    from mockserver.store.redis_store import RedisStore
+
+__all__ = [
+    "ADMIN_TOKEN_ENV",
+    "config_from_arguments",
+    "open_store",
+    "run_serve",
+    "worker_environment",
+]
 
 #: Environment variable holding the admin token (between the config file and the flag).
 ADMIN_TOKEN_ENV = "MOCKSERVER_ADMIN_TOKEN"
@@ -327,6 +336,35 @@ def run_serve(arguments: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> 
     if worker_fd is None:
         print("genmock mock server stopped", file=stdout, flush=True)
     return code
+
+
+#: Seconds a worker fails store operations at once (a 503, no I/O) after Redis was
+#: found unavailable, before one operation probes again: the client is synchronous on
+#: the event loop, so without it every request would wait out the connect timeout.
+STORE_BREAKER_SECONDS = 0.5
+
+
+def open_store(config: MockConfig) -> RedisStore | None:
+    """The Redis store ``config.store`` names (None: memory), bounded as the memory one.
+
+    Connecting is lazy: the app's first operation reaches Redis. The bounds are
+    the config's ``[limits]``, ``journal_size`` and ``[webhooks] max_pending*``,
+    so a fleet on Redis holds what one process would.
+    """
+    if not config.store.url:
+        return None
+    from mockserver.store import connect_redis
+    from mockserver.store.redis_store import StoreBounds
+
+    limits = config.limits
+    bounds = StoreBounds(
+        max_jobs=limits.jobs, max_job_bytes=limits.job_bytes, journal_size=config.journal_size,
+        max_pending=config.webhooks.max_pending,
+        max_pending_bytes=config.webhooks.max_pending_bytes,
+        max_keys=limits.keys, max_key_bytes=limits.key_bytes,
+    )
+    return connect_redis(config.store.url, prefix=config.store.prefix, bounds=bounds,
+                         breaker=STORE_BREAKER_SECONDS)
 
 
 def _store_shown(config: MockConfig) -> str:

@@ -256,3 +256,28 @@ def test_a_stop_while_the_workers_start_is_a_clean_stop(fleet: Fleet) -> None:
     assert "genmock mock server stopped" in out
     for pid in fleet.every_pid():
         assert not running(pid)
+
+
+def test_open_store_is_the_configured_redis_with_the_configured_bounds(redis_url: str) -> None:
+    from mockserver.config import MockConfig
+    from mockserver.http.serve import STORE_BREAKER_SECONDS, open_store
+
+    assert open_store(MockConfig()) is None
+    config = MockConfig.from_mapping({
+        "store": {"url": redis_url, "prefix": "workers-open-store"},
+        "journal_size": 50, "limits": {"jobs": 7, "job_bytes": 70_000, "keys": 9},
+        "webhooks": {"max_pending": 11, "max_pending_bytes": 1_100},
+    })
+    store = open_store(config)
+    assert store is not None
+    try:
+        bounds = store.bounds
+        assert (bounds.max_jobs, bounds.max_job_bytes, bounds.journal_size, bounds.max_keys,
+                bounds.max_pending, bounds.max_pending_bytes) == (7, 70_000, 50, 9, 11, 1_100)
+        assert store.breaker == STORE_BREAKER_SECONDS
+        first, second = store.boot(), store.boot()
+        assert second == first + 1
+        assert store.own_keys() == ["workers-open-store:boot"]
+    finally:
+        store.reset(keep_clock=False)
+        store.close()
