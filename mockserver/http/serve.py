@@ -273,6 +273,9 @@ def run_serve(arguments: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> 
             # Here, not in each worker: a missing client is one line, not a crash loop.
             require_extra("redis", "mockserver serve --store")
         supervising = config.server.workers > 1 and worker_fd is None
+        if supervising and getattr(arguments, "argv", None) is None:
+            raise ConfigError("--workers: the workers repeat the command line, which "
+                              "mockserver.cli.run records; call it instead of run_serve")
         # The supervisor serves nothing and must not touch the store (the workers
         # open it): a memory app checks the settings and contracts and names the
         # providers for the banner, before any worker starts.
@@ -402,9 +405,7 @@ def _banner(app: Any, config: MockConfig, ca: LocalCA | None, sock: socket.socke
 
 def _supervise(arguments: argparse.Namespace, config: MockConfig, sock: socket.socket) -> int:
     """Run the workers of ``--workers N`` on ``sock`` until a stop signal."""
-    argv = getattr(arguments, "argv", None)
-    if argv is None:
-        raise ConfigError("--workers needs the command line (mockserver.cli.run sets it)")
+    argv: list[str] = arguments.argv  # checked by run_serve
     # A worker's graceful stop: its webhook drain, then open responses.
     stop_seconds = config.webhooks.drain_seconds + 30.0
     return Supervisor(argv, sock.fileno(), config.server.workers,

@@ -238,3 +238,17 @@ def test_a_workers_log_lines_name_it(kind: str) -> None:
         assert json.loads(line)["worker"] == 3 and json.loads(line)["message"] == "hello"
     else:
         assert line.endswith(" INFO worker 3 mockserver.x: hello")
+
+
+def test_run_serve_without_the_command_line_refuses_workers_before_binding() -> None:
+    import io
+
+    from mockserver.http.serve import run_serve
+
+    arguments = _parser().parse_args(["serve", "--port", "0", "--no-https-proxy", "--store",
+                                      "redis://127.0.0.1:1/0", "--workers", "2"])
+    out, err = io.StringIO(), io.StringIO()
+    assert run_serve(arguments, out, err) == 2
+    assert out.getvalue() == ""
+    assert err.getvalue().startswith("mockserver serve: --workers: the workers repeat the "
+                                      "command line")
