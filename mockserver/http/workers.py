@@ -103,8 +103,9 @@ class Supervisor:
         self._workers: dict[int, _Worker] = {}
         self._deaths: collections.deque[float] = collections.deque()
         self._wake = threading.Event()
-        #: Signals received and not yet passed on to the workers.
-        self._signals: list[int] = []
+        #: Signals received and not yet passed on to the workers (the handler appends,
+        #: the loop pops: nothing is lost to a signal arriving in between).
+        self._signals: collections.deque[int] = collections.deque()
 
     def run(self) -> int:
         """Supervise until SIGINT/SIGTERM: 0 when every worker then stopped cleanly, 1
@@ -125,10 +126,6 @@ class Supervisor:
         finally:
             for sig, old in previous.items():
                 signal.signal(sig, old)
-
-    def pids(self) -> dict[int, int]:
-        """Worker index -> pid of the workers started (tests, logs)."""
-        return {index: worker.process.pid for index, worker in self._workers.items()}
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         self._signals.append(signum)
@@ -178,12 +175,11 @@ class Supervisor:
         passed: set[int] = set()
         while True:
             alive = [w for w in self._workers.values() if w.process.poll() is None]
-            if self._signals:
-                sent, self._signals = self._signals, []
-                passed.update(sent)
-                for number in sent:
-                    log.info("stopping %d workers (%s)", len(alive), signal.Signals(number).name)
-                    self._send(alive, functools.partial(_send_signal, number))
+            while self._signals:
+                number = self._signals.popleft()
+                passed.add(number)
+                log.info("stopping %d workers (%s)", len(alive), signal.Signals(number).name)
+                self._send(alive, functools.partial(_send_signal, number))
             if not alive:
                 break
             if time.monotonic() > deadline:
