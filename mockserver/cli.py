@@ -107,6 +107,23 @@ def _parser() -> argparse.ArgumentParser:
         "--no-https-proxy", action="store_true",
         help="do not serve CONNECT to the provider hosts (no CA is made or read)",
     )
+    serve.add_argument(
+        "--store", metavar="URL",
+        help="keep the state in this Redis, shared by every worker and kept across restarts: "
+        "redis://[user:password@]HOST[:PORT][/DB], rediss://... or "
+        "unix:///path/to/socket[?db=N] (default: this process's memory)")
+    serve.add_argument(
+        "--store-prefix", metavar="PREFIX",
+        help="the Redis keys' prefix, so several mocks can share one Redis; 1-64 of "
+        "A-Z a-z 0-9 _ . - (default genmock)")
+    serve.add_argument(
+        "--workers", type=int, metavar="N",
+        help="server processes on the port (1-64, default 1); more than one needs --store")
+    # A worker of `--workers N`, started by the supervising process: the inherited
+    # listening socket, its index, and the supervisor to watch. Not for people.
+    serve.add_argument("--worker-fd", type=int, help=argparse.SUPPRESS)
+    serve.add_argument("--worker-index", type=int, help=argparse.SUPPRESS)
+    serve.add_argument("--worker-parent", type=int, help=argparse.SUPPRESS)
 
     from mockserver.providers import registry
 
@@ -168,6 +185,8 @@ def _parser() -> argparse.ArgumentParser:
 def run(argv: Sequence[str], stdout: TextIO, stderr: TextIO) -> int:
     """Run the command line ``argv`` (without the program name); return the exit code."""
     arguments = _parser().parse_args(list(argv))
+    # `serve --workers N` starts its workers with this same command line.
+    arguments.argv = list(argv)
     try:
         return _dispatch(arguments, stdout, stderr)
     except MissingExtra as error:

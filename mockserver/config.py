@@ -10,6 +10,13 @@ A file looks like this (every key optional; the values shown are the defaults)::
     max_connections = 1000      # open connections at most; more get a 503 at once
     keep_alive_seconds = 5      # an idle keep-alive connection is closed after this
     header_timeout_seconds = 10 # a request's head (line + headers) must arrive within this
+    workers = 1                 # server processes on the port (1-64); > 1 needs [store] url
+
+    [store]                     # where state lives
+    url = ""                    # "": this process's memory; or a shared Redis:
+                                # redis://[user:password@]HOST[:PORT][/DB], rediss://...,
+                                # unix:///path/to/socket[?db=N] (also --store)
+    prefix = "genmock"          # every Redis key starts with "<prefix>:" (also --store-prefix)
 
     [clock]
     kind = "real"               # "real": wall time sped up by `speed`; "manual": moves
@@ -74,14 +81,17 @@ takes an already parsed mapping (tests); flags override both (``serve``).
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import parse_qs, urlsplit
 
 from mockserver.domain.clock import DEFAULT_SPEED
 from mockserver.domain.webhooks import RetryPolicy
+from mockserver.redact import redact_url
 
 __all__ = [
     "ChaosConfig",
@@ -93,6 +103,7 @@ __all__ = [
     "ProviderConfig",
     "SecurityConfig",
     "ServerConfig",
+    "StoreConfig",
     "WebhookConfig",
 ]
 
@@ -104,6 +115,14 @@ ErrorTransport = Literal["body_code", "http_status"]
 MAX_SPEED = 1_000_000.0
 #: The latest start of a manual clock (8000-01-01): dates stay printable.
 MAX_CLOCK_START = 190_288_396_800.0
+#: Server processes ``serve --workers`` starts at most.
+MAX_WORKERS = 64
+#: What a store URL may look like (the forms redis-py's ``from_url`` reads).
+STORE_URL_FORMS = ("redis://[user:password@]HOST[:PORT][/DB], rediss://... (TLS) or "
+                   "unix:///path/to/socket[?db=N]")
+#: A key prefix: the store's own rule (``mockserver.store.redis_store``). No ':', the
+#: separator: prefix "a" would otherwise match, and reset, the keys of prefix "a:b".
+_STORE_PREFIX = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
 class ConfigError(ValueError):
@@ -123,6 +142,25 @@ class ServerConfig:
     #: Wall seconds a client has to send a request's line and headers
     #: (slowloris); also how long a connection may sit without a first byte.
     header_timeout_seconds: float = 10.0
+    #: Server processes sharing the port (``--workers``); more than one needs a store URL.
+    workers: int = 1
+    #: Set in each worker process of ``--workers N``: its index (0..N-1). None: the
+    #: single process. ``GET /_mock/health`` shows it.
+    worker: int | None = None
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    """Where the state lives: this process's memory (``url`` None) or a Redis.
+
+    ``url``: ``redis://[user:password@]HOST[:PORT][/DB]``, ``rediss://...`` or
+    ``unix:///path/to/socket[?db=N]`` (see :func:`check_store_url`).
+    ``prefix``: every key starts with ``<prefix>:``, so several mocks can share
+    one Redis (``POST /_mock/reset`` clears only its own prefix).
+    """
+
+    url: str | None = None
+    prefix: str = "genmock"
 
 
 @dataclass(frozen=True)
@@ -269,6 +307,8 @@ class MockConfig:
     journal_size: int = 2_000
     #: Byte and count bounds of the stores (``[limits]``).
     limits: LimitsConfig = field(default_factory=LimitsConfig)
+    #: Where the state lives (``[store]``): memory by default.
+    store: StoreConfig = field(default_factory=StoreConfig)
 
     @classmethod
     def load(cls, path: str | Path) -> MockConfig:
@@ -288,9 +328,13 @@ class MockConfig:
         reader = _Reader(origin)
         reader.known(data, "", ("seed", "journal_size", "server", "clock", "jobs",
                                 "webhooks", "providers", "accounts", "chaos", "limits",
-                                "security"))
+                                "security", "store"))
         server = reader.table(data, "server", ("host", "port", "max_connections",
-                                               "keep_alive_seconds", "header_timeout_seconds"))
+                                               "keep_alive_seconds", "header_timeout_seconds",
+                                               "workers"))
+        workers = reader.integer(server, "workers", "server.", minimum=1)
+        if workers is not None and workers > MAX_WORKERS:
+            raise reader.fail(f"'server.workers' must be at most {MAX_WORKERS}, got {workers}")
         limit_table = reader.table(data, "limits", tuple(LimitsConfig.__dataclass_fields__))
         limits = LimitsConfig(**{
             name: value for name in LimitsConfig.__dataclass_fields__
@@ -357,7 +401,9 @@ class MockConfig:
                 header_timeout_seconds=reader.number(
                     server, "header_timeout_seconds", "server.", minimum=0, exclusive=True
                 ) or ServerConfig.header_timeout_seconds,
+                workers=workers or ServerConfig.workers,
             ),
+            store=_store_section(reader, data),
             clock=ClockConfig(
                 kind=kind,  # type: ignore[arg-type]
                 speed=DEFAULT_SPEED if speed is None else speed,
@@ -405,6 +451,81 @@ def _delivery_settings(reader: _Reader, hooks: Mapping[str, Any]) -> dict[str, A
         if count is not None:
             found[key] = count
     return found
+
+
+def _store_section(reader: _Reader, data: Mapping[str, Any]) -> StoreConfig:
+    table = reader.table(data, "store", ("url", "prefix"))
+    url, prefix = table.get("url"), table.get("prefix", StoreConfig.prefix)
+    if url is not None and not isinstance(url, str):
+        raise reader.fail(f"'store.url' must be a string, got {url!r}")
+    if not isinstance(prefix, str):
+        raise reader.fail(f"'store.prefix' must be a string, got {prefix!r}")
+    try:
+        # "" is "not set" in a file, where there is no null (as security.admin_token).
+        return StoreConfig(url=check_store_url(url, "'store.url'") if url else None,
+                           prefix=check_store_prefix(prefix, "'store.prefix'"))
+    except ConfigError as error:
+        raise reader.fail(str(error)) from None
+
+
+def check_store_url(url: str, name: str = "--store") -> str:
+    """``url`` when it is a store URL redis-py reads; else a ConfigError naming ``name``.
+
+    Stricter than redis-py, which ignores a database it cannot read (``/zero``
+    silently means 0) and passes unknown query parameters on as connection
+    settings. The message never repeats a password.
+    """
+    shown = redact_url(url)
+    problem = _store_url_problem(url)
+    if problem:
+        raise ConfigError(f"{name} must be {STORE_URL_FORMS}; {shown!r}: {problem}")
+    return url
+
+
+def _store_url_problem(url: str) -> str | None:
+    """What is wrong with a store URL, or None."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as error:
+        return str(error)
+    if parts.scheme not in ("redis", "rediss", "unix"):
+        return f"the scheme must be redis, rediss or unix, not {parts.scheme or 'missing'!r}"
+    if parts.fragment:
+        return "a '#' fragment is not allowed"
+    query = parse_qs(parts.query, keep_blank_values=True)
+    if parts.scheme == "unix":
+        if not parts.path.startswith("/") or parts.path == "/":
+            return "needs the socket's absolute path (unix:///path/to/socket)"
+        if parts.hostname or port is not None:
+            return "a unix socket URL has no host or port (three slashes: unix:///path)"
+        if set(query) - {"db"}:
+            return "the only query parameter allowed is ?db=N"
+        if "db" in query and not _database(query["db"][-1]):
+            return f"?db= must be a database number, got {query['db'][-1]!r}"
+        return None
+    if not parts.hostname:
+        return "needs a host (redis://HOST:PORT/DB)"
+    if port is None and parts.netloc.endswith(":"):
+        return "the port is empty"
+    if parts.query:
+        return "no query parameters (the database goes in the path: /DB)"
+    database = parts.path[1:] if parts.path.startswith("/") else parts.path
+    if database and not _database(database):
+        return f"the path must be a database number (/0, /1, ...), got {parts.path!r}"
+    return None
+
+
+def _database(text: str) -> bool:
+    return text.isascii() and text.isdigit() and len(text) <= 9
+
+
+def check_store_prefix(prefix: str, name: str = "--store-prefix") -> str:
+    """``prefix`` when it is 1-64 of ``A-Z a-z 0-9 _ . -``; else a ConfigError naming ``name``."""
+    if not _STORE_PREFIX.fullmatch(prefix):
+        raise ConfigError(f"{name} must be 1-64 letters, digits, '_', '.' or '-' "
+                          f"(no ':', the key separator), got {prefix!r}")
+    return prefix
 
 
 def _security_section(reader: _Reader, data: Mapping[str, Any]) -> SecurityConfig:

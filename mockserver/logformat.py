@@ -13,7 +13,7 @@ import logging
 import time
 from typing import Any
 
-__all__ = ["LOG_FORMATS", "JsonFormatter", "log_formatter"]
+__all__ = ["LOG_FORMATS", "JsonFormatter", "log_formatter", "worker_log_handler"]
 
 LOG_FORMATS = ("text", "json")
 
@@ -49,3 +49,17 @@ def log_formatter(kind: str) -> logging.Formatter:
     if kind == "json":
         return JsonFormatter()
     return logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def worker_log_handler(handler: logging.Handler, kind: str, worker: int) -> None:
+    """Mark every line of ``handler`` with the worker of ``serve --workers N`` that wrote it:
+    ``worker 2`` after the level in text, a ``"worker": 2`` field in JSON."""
+
+    def tag(record: logging.LogRecord) -> bool:
+        record.worker = worker
+        return True
+
+    handler.addFilter(tag)
+    if kind != "json":
+        handler.setFormatter(logging.Formatter(
+            "%(asctime)s %(levelname)s worker %(worker)s %(name)s: %(message)s"))

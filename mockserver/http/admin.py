@@ -19,6 +19,7 @@ import hashlib
 import json
 import logging
 import math
+import os
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, is_dataclass
 from decimal import Decimal
@@ -262,6 +263,9 @@ async def health(request: Request) -> Response:
             },
             "unhandled_errors": len(state.unhandled_errors),
             "contract_violations": len(state.contract_violations),
+            # Which process answered: a worker of `serve --workers N` (index 0..N-1),
+            # or the single process (index null).
+            "worker": {"index": state.config.server.worker, "pid": os.getpid()},
         }
     )
 

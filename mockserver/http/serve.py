@@ -19,25 +19,48 @@ import resource
 import secrets
 import signal
 import socket
+import threading
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from types import FrameType
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import uvicorn
 
-from mockserver.config import MAX_SPEED, ConfigError, MockConfig
+from mockserver.config import (
+    MAX_SPEED,
+    MAX_WORKERS,
+    ConfigError,
+    MockConfig,
+    StoreConfig,
+    check_store_prefix,
+    check_store_url,
+)
 from mockserver.console.events import close_streams
 from mockserver.contracts import ContractError
+from mockserver.extras import require_extra
 from mockserver.http.app import create_app
 from mockserver.http.connect import ConnectProxy, connect_protocol
 from mockserver.http.connlimits import GuardedHttpToolsProtocol, configure
 from mockserver.http.guard import is_loopback_bind
 from mockserver.http.localca import CAError, LocalCA, default_ca_dir
 from mockserver.http.quietgc import QuietCollector
-from mockserver.logformat import log_formatter
+from mockserver.http.workers import Supervisor, watch_supervisor
+from mockserver.logformat import log_formatter, worker_log_handler
+from mockserver.redact import redact_url
+from mockserver.store import StoreError
 
-__all__ = ["ADMIN_TOKEN_ENV", "config_from_arguments", "run_serve"]
+if TYPE_CHECKING:
+    from mockserver.store.redis_store import RedisStore
+
+__all__ = [
+    "ADMIN_TOKEN_ENV",
+    "config_from_arguments",
+    "open_store",
+    "run_serve",
+    "worker_environment",
+]
 
 #: Environment variable holding the admin token (between the config file and the flag).
 ADMIN_TOKEN_ENV = "MOCKSERVER_ADMIN_TOKEN"
@@ -108,8 +131,32 @@ def config_from_arguments(arguments: argparse.Namespace) -> MockConfig:
         if not public_url.startswith(("http://", "https://")):
             raise ConfigError(f"--public-url must be an http(s) URL, got {public_url!r}")
         security = replace(security, public_url=public_url.rstrip("/"))
+    store = _store_from_arguments(arguments, config.store)
+    workers = getattr(arguments, "workers", None)
+    if workers is not None:
+        if not 1 <= workers <= MAX_WORKERS:
+            raise ConfigError(f"--workers must be between 1 and {MAX_WORKERS}, got {workers}")
+        server = replace(server, workers=workers)
+    if server.workers > 1 and store.url is None:
+        raise ConfigError(
+            f"--workers {server.workers} needs a shared store (--store redis://HOST:PORT/DB or "
+            "[store] url): without one each worker keeps its own jobs, balances and journal")
+    index = getattr(arguments, "worker_index", None)
+    if index is not None:
+        server = replace(server, worker=index)
     return replace(config, server=server, clock=clock, jobs=jobs, webhooks=hooks,
-                   security=security)
+                   security=security, store=store)
+
+
+def _store_from_arguments(arguments: argparse.Namespace, store: StoreConfig) -> StoreConfig:
+    """``--store`` and ``--store-prefix`` over the file's ``[store]`` (``--store ""``: memory)."""
+    url = getattr(arguments, "store", None)
+    if url is not None:
+        store = replace(store, url=check_store_url(url) if url else None)
+    prefix = getattr(arguments, "store_prefix", None)
+    if prefix is not None:
+        store = replace(store, prefix=check_store_prefix(prefix))
+    return store
 
 
 def _exposure(config: MockConfig) -> tuple[MockConfig, list[str]]:
@@ -209,23 +256,43 @@ class _Server(uvicorn.Server):
 
 
 def run_serve(arguments: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    """Serve until SIGINT/SIGTERM; 0 on a clean stop, 2 on bad settings, 1 if it cannot bind."""
+    """Serve until SIGINT/SIGTERM; 0 on a clean stop, 2 on bad settings, 1 if it cannot bind.
+
+    With ``--workers N`` (N > 1) this process binds and prints the banner, then
+    supervises N workers (:mod:`mockserver.http.workers`); a worker (hidden
+    ``--worker-fd``) serves the socket it inherited and prints nothing.
+    """
     level = str(getattr(arguments, "log_level", "info") or "info").upper()
     if level not in logging.getLevelNamesMapping():
         print(f"mockserver serve: unknown --log-level {arguments.log_level!r}", file=stderr)
         return 2
+    worker_fd: int | None = getattr(arguments, "worker_fd", None)
     try:
         config, exposure = _exposure(config_from_arguments(arguments))
-        app = create_app(config)
+        if config.store.url:
+            # Here, not in each worker: a missing client is one line, not a crash loop.
+            require_extra("redis", "mockserver serve --store")
+        supervising = config.server.workers > 1 and worker_fd is None
+        if supervising and getattr(arguments, "argv", None) is None:
+            raise ConfigError("--workers: the workers repeat the command line, which "
+                              "mockserver.cli.run records; call it instead of run_serve")
+        # The supervisor serves nothing and must not touch the store (the workers
+        # open it): a memory app checks the settings and contracts and names the
+        # providers for the banner, before any worker starts.
+        app = create_app(replace(config, store=StoreConfig()) if supervising else config)
     except (ConfigError, ContractError) as error:
         print(f"mockserver serve: {error}", file=stderr)
         return 2
+    except StoreError as error:
+        print(f"mockserver serve: the store {_store_shown(config)}: {error}", file=stderr)
+        return 1
 
     protocol: type[GuardedHttpToolsProtocol] = GuardedHttpToolsProtocol
     ca: LocalCA | None = None
     if not getattr(arguments, "no_https_proxy", False):
         ca_dir = getattr(arguments, "ca_dir", None)
         try:
+            # Made here by a supervisor on first start, before its workers read it.
             ca = LocalCA.load_or_create(Path(ca_dir) if ca_dir else default_ca_dir())
         except CAError as error:
             print(f"mockserver serve: {error} (or pass --no-https-proxy)", file=stderr)
@@ -234,33 +301,90 @@ def run_serve(arguments: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> 
         protocol = connect_protocol(ConnectProxy.for_hosts(hosts, ca.server_context(hosts)))
         app.state.ca_pem = ca.cert_pem
 
-    # The contracts and compiled validators live as long as the process: keep
-    # them out of the cyclic collector's scans, keep young collections short,
-    # and run full collections only in quiet moments (see QuietCollector), so
-    # a store of many jobs does not add GC pauses to request latency.
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(GC_GEN0_THRESHOLD, GC_GEN1_THRESHOLD, gc.get_threshold()[2])
-    collector = QuietCollector(app)
-
     handler = logging.StreamHandler(stderr)
-    handler.setFormatter(log_formatter(getattr(arguments, "log_format", "text")))
+    log_format = getattr(arguments, "log_format", "text")
+    handler.setFormatter(log_formatter(log_format))
+    if config.server.worker is not None:
+        worker_log_handler(handler, log_format, config.server.worker)
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(level)
-
-    host, port = config.server.host, config.server.port
     try:
-        sock = _bind(host, port)
-    except OSError as error:
-        print(f"mockserver serve: cannot listen on {host}:{port}: {error.strerror}", file=stderr)
-        return 1
-    port = sock.getsockname()[1]
-    base = f"http://{_url_host(host)}:{port}"
+        if worker_fd is not None:
+            # A worker: the supervisor bound the socket and printed the banner.
+            sock = socket.socket(fileno=worker_fd)
+        else:
+            host, port = config.server.host, config.server.port
+            try:
+                sock = _bind(host, port)
+            except OSError as error:
+                print(f"mockserver serve: cannot listen on {host}:{port}: {error.strerror}",
+                      file=stderr)
+                return 1
+            print(_banner(app, config, ca, sock), file=stdout, flush=True)
+            for line in exposure:
+                print(f"mockserver serve: {line}", file=stderr, flush=True)
+        try:
+            if supervising:
+                del app  # only the workers serve
+                code = _supervise(arguments, config, sock)
+            else:
+                _serve(app, config, protocol, sock, level,
+                       getattr(arguments, "worker_parent", None))
+                code = 0
+        finally:
+            sock.close()
+    finally:
+        root.removeHandler(handler)
+    if worker_fd is None:
+        print("genmock mock server stopped", file=stdout, flush=True)
+    return code
+
+
+#: Seconds a worker fails store operations at once (a 503, no I/O) after Redis was
+#: found unavailable, before one operation probes again: the client is synchronous on
+#: the event loop, so without it every request would wait out the connect timeout.
+STORE_BREAKER_SECONDS = 0.5
+
+
+def open_store(config: MockConfig) -> RedisStore | None:
+    """The Redis store ``config.store`` names (None: memory), bounded as the memory one.
+
+    Connecting is lazy: the app's first operation reaches Redis. The bounds are
+    the config's ``[limits]``, ``journal_size`` and ``[webhooks] max_pending*``,
+    so a fleet on Redis holds what one process would.
+    """
+    if not config.store.url:
+        return None
+    from mockserver.store import connect_redis
+    from mockserver.store.redis_store import StoreBounds
+
+    limits = config.limits
+    bounds = StoreBounds(
+        max_jobs=limits.jobs, max_job_bytes=limits.job_bytes, journal_size=config.journal_size,
+        max_pending=config.webhooks.max_pending,
+        max_pending_bytes=config.webhooks.max_pending_bytes,
+        max_keys=limits.keys, max_key_bytes=limits.key_bytes,
+    )
+    return connect_redis(config.store.url, prefix=config.store.prefix, bounds=bounds,
+                         breaker=STORE_BREAKER_SECONDS)
+
+
+def _store_shown(config: MockConfig) -> str:
+    """The store for a message: its URL without credentials, and the prefix."""
+    store = config.store
+    return f"{redact_url(store.url)} (prefix {store.prefix})" if store.url else "memory"
+
+
+def _banner(app: Any, config: MockConfig, ca: LocalCA | None, sock: socket.socket) -> str:
+    """The lines ``serve`` starts with: where each provider, the admin API and the proxy are."""
+    host = config.server.host
+    base = f"http://{_url_host(host)}:{sock.getsockname()[1]}"
     state = app.state.mock
     speed = getattr(state.clock, "speed", None)
     clock = f"real x{speed:g}" if speed is not None else "manual"
-    lines = [f"genmock mock server on {base}  (clock: {clock}; listening on "
+    workers = f"; workers: {config.server.workers}" if config.server.workers > 1 else ""
+    lines = [f"genmock mock server on {base}  (clock: {clock}{workers}; listening on "
              f"{', '.join(_bound_addresses(sock, host))})"]
     for name in state.adapters:
         hosts = sorted(h for h, p in state.hosts.items() if p == name)
@@ -274,9 +398,46 @@ def run_serve(arguments: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> 
             "             (SSL_CERT_FILE / REQUESTS_CA_BUNDLE / NODE_EXTRA_CA_CERTS; "
             f"also {base}/_mock/ca.pem)",
         ]
-    print("\n".join(lines), file=stdout, flush=True)
-    for line in exposure:
-        print(f"mockserver serve: {line}", file=stderr, flush=True)
+    if config.store.url:
+        lines.append(f"  {'store':<10} {_store_shown(config)}")
+    return "\n".join(lines)
+
+
+def _supervise(arguments: argparse.Namespace, config: MockConfig, sock: socket.socket) -> int:
+    """Run the workers of ``--workers N`` on ``sock`` until a stop signal."""
+    argv: list[str] = arguments.argv  # checked by run_serve
+    # A worker's graceful stop: its webhook drain, then open responses.
+    stop_seconds = config.webhooks.drain_seconds + 30.0
+    return Supervisor(argv, sock.fileno(), config.server.workers,
+                      env=worker_environment(config, os.environ),
+                      stop_seconds=stop_seconds).run()
+
+
+def worker_environment(config: MockConfig, environ: Mapping[str, str]) -> dict[str, str]:
+    """The workers' environment: ``environ`` and the admin token in force.
+
+    Off loopback ``_exposure`` may have made one up; every worker must require
+    that one, not make up its own. (A token from the file or a flag reaches
+    them the same way; the variable is below both, so it changes nothing.)
+    """
+    env = dict(environ)
+    if config.security.admin_token:
+        env[ADMIN_TOKEN_ENV] = config.security.admin_token
+    return env
+
+
+def _serve(app: Any, config: MockConfig, protocol: type[GuardedHttpToolsProtocol],
+           sock: socket.socket, level: str, supervisor: int | None) -> None:
+    """The app on uvicorn on ``sock`` until SIGINT/SIGTERM (or, in a worker, until its
+    supervisor ``supervisor`` is gone)."""
+    # The contracts and compiled validators live as long as the process: keep
+    # them out of the cyclic collector's scans, keep young collections short,
+    # and run full collections only in quiet moments (see QuietCollector), so
+    # a store of many jobs does not add GC pauses to request latency.
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_GEN0_THRESHOLD, GC_GEN1_THRESHOLD, gc.get_threshold()[2])
+    collector = QuietCollector(app)
 
     uvicorn_config = uvicorn.Config(
         collector,
@@ -290,8 +451,9 @@ def run_serve(arguments: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> 
     )
     cap = connection_cap(config.server.max_connections)
     if cap < config.server.max_connections:
-        print(f"mockserver serve: the file limit allows {cap} connections "
-              f"(max_connections {config.server.max_connections})", file=stderr)
+        logging.getLogger("mockserver.serve").warning(
+            "the file limit allows %d connections (max_connections %d)",
+            cap, config.server.max_connections)
     configure(uvicorn_config, header_timeout=config.server.header_timeout_seconds,
               max_connections=cap)
     server = _Server(uvicorn_config, app)
@@ -303,14 +465,17 @@ def run_serve(arguments: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> 
         pass
 
     previous = {sig: signal.signal(sig, _stopped) for sig in (signal.SIGINT, signal.SIGTERM)}
+    done = threading.Event()
+    if supervisor is not None:
+        def stop() -> None:
+            server.should_exit = True  # uvicorn's main loop looks every 0.1 s
+
+        watch_supervisor(supervisor, stop, done)
     collector.start()
     try:
         server.run(sockets=[sock])
     finally:
+        done.set()
         collector.stop()
         for sig, old in previous.items():
             signal.signal(sig, old)
-        sock.close()
-        root.removeHandler(handler)
-    print("genmock mock server stopped", file=stdout, flush=True)
-    return 0
