@@ -136,7 +136,14 @@ class ProviderRoute(BaseRoute):
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         state, adapter = self.state, self.adapter
         started = time.perf_counter()
-        at = state.clock.now()
+        store_clock = state.store_clock
+        at: float | None = None
+        if store_clock is None:
+            at = state.clock.now()
+        else:
+            # A shared store's time costs a round trip: the request's first store
+            # reply pins it, and the journal takes it from there (see below).
+            store_clock.begin_request()
         method: str = scope["method"].upper()
         full_path: str = scope["path"]
         root: str = scope.get("mock_provider_root", "")
@@ -164,8 +171,6 @@ class ProviderRoute(BaseRoute):
                 limit = self.upload_limit if route is not None and route.name in _UPLOADS else (
                     self.limit)
                 body = await read_body(receive, headers, limit)
-            if state.store_clock is not None:
-                state.store_clock.begin_request()  # its first store reply pins its time
             state.tick_for_request()
             # Built once, complete: an error below is rendered against it.
             request = WireRequest(method, path, params, query, headers, body, base_url,
@@ -246,6 +251,9 @@ class ProviderRoute(BaseRoute):
             response = render_unexpected(state, adapter, error, request, full_path)
         state.sender.notice_schedule()
         assert request is not None  # every path above that answers has one
+        if at is None:
+            assert store_clock is not None
+            at = store_clock.last_known()
         await self._respond(send, request, response, endpoint, full_path, started, at, scenario,
                             job_id)
 

@@ -190,7 +190,12 @@ class WebhookSender:
             )
 
     def _log_left(self) -> None:
-        left = self.outbox.waiting()
+        try:
+            left = self.outbox.waiting()
+        except StoreUnavailable as error:
+            logger.warning("shutdown: the shared store is unavailable (%s); its pending "
+                           "webhook deliveries stay there for the next worker", error)
+            return
         if not left:
             return
         ids = ", ".join(d.id for d in left[:LEFT_IDS_LOGGED])

@@ -279,7 +279,8 @@ def run_serve(arguments: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> 
         # The supervisor serves nothing and must not touch the store (the workers
         # open it): a memory app checks the settings and contracts and names the
         # providers for the banner, before any worker starts.
-        app = create_app(replace(config, store=StoreConfig()) if supervising else config)
+        app = (create_app(replace(config, store=StoreConfig())) if supervising
+               else create_app(config, store=open_store(config)))
     except (ConfigError, ContractError) as error:
         print(f"mockserver serve: {error}", file=stderr)
         return 2

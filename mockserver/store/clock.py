@@ -38,10 +38,12 @@ _IN_REQUEST: ContextVar[bool] = ContextVar("genmock_in_request", default=False)
 class StoreClock:
     """Mock time kept in a store, shared by every worker on it."""
 
-    __slots__ = ("mode", "speed", "store")
+    __slots__ = ("_last", "mode", "speed", "store")
 
     def __init__(self, store: ClockStore, mode: Literal["manual", "real"], speed: float) -> None:
         self.store = store
+        #: The latest time this worker read from the store (see :meth:`last_known`).
+        self._last = 0.0
         #: What ``is_manual``/``is_real`` read: the store's mode, not this worker's wish.
         self.mode = mode
         self.speed = speed
@@ -60,10 +62,16 @@ class StoreClock:
         pinned = _PINNED.get()
         if pinned is not None:
             return pinned
-        now = self.store.now()
+        now = self._last = self.store.now()
         if _IN_REQUEST.get():
             _PINNED.set(now)
         return now
+
+    def last_known(self) -> float:
+        """The request's pinned time, else the latest this worker read: no round trip
+        (a journal entry's time while the store is away)."""
+        pinned = _PINNED.get()
+        return self._last if pinned is None else pinned
 
     @staticmethod
     def begin_request() -> None:
@@ -71,15 +79,15 @@ class StoreClock:
         _IN_REQUEST.set(True)
         _PINNED.set(None)
 
-    @staticmethod
-    def pin(now: float) -> None:
+    def pin(self, now: float) -> None:
         """Pin ``now`` (a store reply's time) if this task is a provider request."""
+        self._last = now
         if _IN_REQUEST.get():
             _PINNED.set(now)
 
     def advance(self, seconds: float) -> float:
         """Move every worker's mock time forward; the new time (also pinned, if pinned)."""
-        now = self.store.advance(seconds)
+        now = self._last = self.store.advance(seconds)
         if _PINNED.get() is not None:
             _PINNED.set(now)
         return now
