@@ -284,6 +284,10 @@ class ScenarioQueue:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def __bool__(self) -> bool:
+        """Whether anything may be queued (checked on every provider request)."""
+        return bool(self._entries)
+
 
 class SharedScenarioStore(Protocol):
     """What :class:`SharedScenarioQueue` needs of a shared store (``RedisStore``)."""
@@ -412,6 +416,11 @@ class SharedScenarioQueue(ScenarioQueue):
 
     def __len__(self) -> int:
         return len(self.store.scenarios())
+
+    def __bool__(self) -> bool:
+        """Whether something may be queued, without a round trip (the hint; a take
+        finds out)."""
+        return self._maybe_queued
 
 
 def _match_fields(match: Match) -> dict[str, str]:

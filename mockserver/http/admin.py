@@ -266,6 +266,9 @@ async def health(request: Request) -> Response:
             # Which process answered: a worker of `serve --workers N` (index 0..N-1),
             # or the single process (index null).
             "worker": {"index": state.config.server.worker, "pid": os.getpid()},
+            "store": {"kind": "memory"} if state.store is None else {
+                "kind": "redis", "prefix": state.store.prefix,
+                "round_trips": state.store.trips.count},
         }
     )
 

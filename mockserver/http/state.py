@@ -26,11 +26,13 @@ from mockserver.http.journal import Journal
 from mockserver.http.records import ContractViolation, UnhandledError
 from mockserver.providers.common import TemplateCache
 from mockserver.store.clock import StoreClock
+from mockserver.store.world import StoreWorld
 
 if TYPE_CHECKING:
     from mockserver.contracts import ContractSet
     from mockserver.http.sender import WebhookSender
     from mockserver.providers.base import ProviderAdapter
+    from mockserver.store.redis_store import RedisStore
 
 __all__ = ["ContractViolation", "MockState", "UnhandledError"]
 
@@ -73,10 +75,13 @@ class MockState:
     chaos: ChaosHook = field(init=False)
     #: The shared store's clock when state lives in a store (None: in this process).
     store_clock: StoreClock | None = field(init=False)
+    #: The shared store state lives in (None: in this process).
+    store: RedisStore | None = field(init=False)
 
     def __post_init__(self) -> None:
         self.chaos = ChaosHook(self.config, self.world, self.outbox)
         self.store_clock = self.clock if isinstance(self.clock, StoreClock) else None
+        self.store = self.world.store if isinstance(self.world, StoreWorld) else None
 
     @property
     def clock_kind(self) -> str:
