@@ -67,13 +67,30 @@ def close_streams(app: Any) -> None:
 
 
 def snapshot(state: Any) -> dict[str, Any]:
-    """The counters a change moves: O(1), read from the stores as they are."""
+    """The counters a change moves: O(1), read from the stores as they are.
+
+    With a shared store they are the store's (one pipeline), so a page on any
+    worker sees what every worker changed; this worker's journal entries are
+    written first.
+    """
     world, outbox = state.world, state.outbox
-    journal = world.journal
+    store = getattr(world, "store", None)
+    if store is not None:
+        state.journal.flush()
+        (jobs_made, jobs_ended, scheduled, first_due, requests, outbox_numbers, waiting,
+         in_flight, attempts, scenarios_made, scenarios_queued, manual) = store.fleet_counters()
+        return {
+            "jobs": [world.changes, jobs_made, jobs_ended, scheduled, first_due],
+            "requests": int(requests or 0),
+            "webhooks": [outbox_numbers, waiting, in_flight, attempts],
+            "scenarios": [state.scenarios.changes, scenarios_made, scenarios_queued],
+            "clock": float(manual) if manual is not None and state.clock_kind == "manual"
+            else None,
+        }
     log = outbox.log
     return {
         "jobs": world.changes,
-        "requests": journal[-1][0] if journal else 0,
+        "requests": state.journal.last_seq(),
         "webhooks": [len(log), id(log[-1]) if log else 0, outbox.waiting_count,
                      outbox.in_flight()],
         "scenarios": state.scenarios.changes,
