@@ -370,8 +370,10 @@ class StoreJournal(Journal):
         super().__init__(cast(World, _Scratch()), max_bytes=max_bytes, body_bytes=body_bytes)
         self.shared_world = world
         self.store = store
+        #: Entries kept (the world's ``journal_size``, as in memory).
+        self.max_entries = world.journal.maxlen or store.bounds.journal_size
         self.buffer: BatchBuffer[_Exchange] = BatchBuffer(
-            self._write, max_items=store.bounds.journal_size, max_bytes=max_bytes,
+            self._write, max_items=self.max_entries, max_bytes=max_bytes,
             stopped=lambda: store.closed,
         )
         # The world's own ring stays empty but for this mark: a reset clears it, and
@@ -400,7 +402,7 @@ class StoreJournal(Journal):
             # Literal positions (PROVIDER, STATUS, ENDPOINT, JOB_ID) so each is typed.
             records.append(JournalRecord(text, kept[4], kept[9], kept[5], kept[16],
                                          len(text) + _STORED_OVERHEAD_BYTES))
-        self.store.journal_add(records, max_bytes=self.max_bytes)
+        self.store.journal_add(records, max_bytes=self.max_bytes, max_entries=self.max_entries)
 
     def flush(self) -> None:
         """Write this worker's buffered entries now (a read does, first)."""
@@ -429,7 +431,7 @@ class StoreJournal(Journal):
         self, *, provider: str | None = None, limit: int | None = None
     ) -> list[dict[str, Any]]:
         """Every worker's entries oldest first; only ``provider``'s; the newest ``limit``."""
-        size = self.store.bounds.journal_size
+        size = self.max_entries
         found, _ = self._scan(None, size if limit is None else max(limit, 0),
                               budget=size, provider=provider)
         return [dict(entry) for entry in reversed(found)]

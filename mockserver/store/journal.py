@@ -5,9 +5,10 @@ more than the request itself. So a worker keeps the exchanges it recorded in
 a :class:`BatchBuffer` and one thread of its own writes them (one script
 call, one round trip, per batch) every :data:`FLUSH_SECONDS`; a read of the
 journal by this worker, and its shutdown, flush first. The buffer is bounded
-in entries and bytes: when the store is away (or slower than the requests),
-what does not fit is dropped and counted (``dropped``), never kept growing; a
-batch the store refused is dropped and counted the same way.
+in entries and bytes, as a ring: when the store is away (or slower than the
+requests), the oldest buffered entries give way to new ones and are counted
+(``dropped``), never kept growing (the journal would have trimmed them
+first anyway); a batch the store refused is dropped and counted the same way.
 
 The thread starts with the first entry and stops after
 :data:`IDLE_STOP_SECONDS` without any (or when ``stopped()`` says the store
@@ -19,6 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
@@ -56,7 +58,7 @@ class BatchBuffer(Generic[T]):
         self.dropped = 0
         #: Items written to the store.
         self.written = 0
-        self._items: list[T] = []
+        self._items: deque[tuple[T, int]] = deque()
         self._bytes = 0
         self._lock = threading.Lock()  # the list and its counters
         self._writing = threading.Lock()  # one batch at a time: batches stay in order
@@ -66,25 +68,25 @@ class BatchBuffer(Generic[T]):
     def __len__(self) -> int:
         return len(self._items)
 
-    def add(self, item: T, size: int) -> bool:
-        """Keep ``item`` (``size`` bytes) for the next batch; False: dropped (full)."""
+    def add(self, item: T, size: int) -> None:
+        """Keep ``item`` (``size`` bytes) for the next batch; the oldest give way."""
         with self._lock:
-            if len(self._items) >= self.max_items or self._bytes + size > self.max_bytes:
+            items = self._items
+            while items and (len(items) >= self.max_items or self._bytes + size > self.max_bytes):
+                self._bytes -= items.popleft()[1]
                 self.dropped += 1
-                return False
-            self._items.append(item)
+            items.append((item, size))
             self._bytes += size
             if not self._running and not self._closed:
                 self._running = True
                 threading.Thread(target=self._run, name="genmock-journal-flush",
                                  daemon=True).start()
-        return True
 
     def discard(self) -> int:
         """Forget what is buffered (a reset); how many items."""
         with self._lock:
             count = len(self._items)
-            self._items, self._bytes = [], 0
+            self._items, self._bytes = deque(), 0
         return count
 
     def flush(self) -> int:
@@ -95,7 +97,8 @@ class BatchBuffer(Generic[T]):
         """
         with self._writing:
             with self._lock:
-                batch, self._items, self._bytes = self._items, [], 0
+                batch = [item for item, _ in self._items]
+                self._items, self._bytes = deque(), 0
             if not batch:
                 return 0
             try:

@@ -657,19 +657,21 @@ class RedisStore:
         return int(self._guard(lambda: self._redis.xlen(self._p + "journal")))
 
     def journal_add(
-        self, entries: Sequence[JournalRecord], *, max_bytes: int
+        self, entries: Sequence[JournalRecord], *, max_bytes: int,
+        max_entries: int | None = None,
     ) -> tuple[int, int]:
         """Append a batch of entries (one script, one round trip), each with the next
         sequence number of the fleet; the oldest go while the journal holds more than
-        ``journal_size`` entries or ``max_bytes`` bytes (exactly, by the entries'
-        sizes). The first and last sequence numbers given."""
+        ``max_entries`` (default ``journal_size``) entries or ``max_bytes`` bytes
+        (exactly, by the entries' sizes). The first and last sequence numbers given."""
         if not entries:
             return 0, 0
         args: list[Any] = []
         for record in entries:
             args += [record.entry, record.provider or "", str(record.status),
                      record.endpoint or "", record.job_id or "", record.size]
-        first, last, _, _ = self._run("journal_add", self.bounds.journal_size, max_bytes, *args)
+        first, last, _, _ = self._run(
+            "journal_add", max_entries or self.bounds.journal_size, max_bytes, *args)
         return int(first), int(last)
 
     def journal_scan(
