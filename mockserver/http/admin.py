@@ -43,6 +43,7 @@ from mockserver.http.nearmiss import near_miss
 from mockserver.http.paging import Page, PageRequest, PagingError, page_of
 from mockserver.http.state import MockState, UnhandledError
 from mockserver.redact import redact_url
+from mockserver.store.interface import StoreUnavailable
 
 __all__ = ["AdminError", "admin_routes", "job_to_dict", "json_response"]
 
@@ -102,6 +103,10 @@ def _guard(endpoint: Endpoint) -> Endpoint:
             return json_response({"error": error.message}, error.status)
         except PagingError as error:
             return json_response({"error": str(error)}, 400)
+        except StoreUnavailable as error:  # Redis away: a 503 to retry, not our 500
+            return json_response(
+                {"error": f"the mock's shared store is unavailable; retry shortly ({error})"},
+                503, headers={"Retry-After": "1"})
         except ClientDisconnect:
             # Nobody is left to answer; not an error of ours.
             logger.debug("admin %s %s: client left before its whole body",

@@ -309,3 +309,30 @@ def test_a_worker_writes_its_entries_by_itself_within_the_flush_delay(
     client = make_client(make_app(store=store))
     client.get("/eachlabs/v1/nowhere")
     assert until(lambda: store.journal_length() == 1, timeout=2.0)
+
+
+def test_with_redis_away_journal_reads_and_the_console_answer_503_and_resume(
+    redis_server: Any, make_app: Any, make_client: Any, serve_app: Any
+) -> None:
+    redis_server.start()
+    store = connect_redis(redis_server.url, prefix="away", timeout=0.3)
+    try:
+        served = serve_app(make_app(store=store))
+        http = httpx.Client(base_url=served.url, timeout=10)
+        http.get("/eachlabs/v1/nowhere?i=before")
+        assert len(requests_of(served.url)) == 1
+        redis_server.kill()
+        for index in range(3):
+            http.get(f"/eachlabs/v1/nowhere?i=away{index}")
+        away = http.get("/_mock/requests")
+        assert away.status_code == 503 and "unavailable" in away.json()["error"]
+        assert http.get("/_mock/events").status_code == 503
+        journal = served.state.journal
+        assert len(journal.buffer) <= journal.max_entries  # never more than the journal holds
+        redis_server.start()
+        http.get("/eachlabs/v1/nowhere?i=after")
+        entries = until(lambda: requests_of(served.url))
+        assert entries[0]["query"]["i"] == "after"  # service resumed by itself
+        http.close()
+    finally:
+        store.close()
