@@ -162,7 +162,8 @@ def request_body(kept: Kept) -> bytes:
 
 
 def response_value(kept: Kept) -> Any:
-    """The response body parsed as JSON (masked for a stored entry); None if not JSON."""
+    """The response body parsed as JSON, None if it is not JSON (a stored entry's as
+    it was rendered, masked: its text when it was not JSON)."""
     if isinstance(kept, StoredEntry):
         return kept.get("response")
     response = kept[10]
@@ -372,14 +373,16 @@ class StoreJournal(Journal):
         self.store = store
         #: Entries kept (the world's ``journal_size``, as in memory).
         self.max_entries = world.journal.maxlen or store.bounds.journal_size
-        self.buffer: BatchBuffer[_Exchange] = BatchBuffer(
+        self.buffer: BatchBuffer[tuple[int, _Exchange]] = BatchBuffer(
             self._write, max_items=self.max_entries, max_bytes=max_bytes,
             stopped=lambda: store.closed,
         )
         # The world's own ring stays empty but for this mark: a reset clears it, and
-        # entries buffered before the reset are then forgotten, not written after it.
+        # entries recorded before the reset (their generation) are then forgotten,
+        # not written after it, even by a batch the writing thread already took.
         self._mark = world.journal
         self._mark.append(None)
+        self._generation = 0
 
     def record(self, *args: Any, **kwargs: Any) -> None:
         """:meth:`Journal.record`, buffered for the store (no round trip)."""
@@ -387,22 +390,29 @@ class StoreJournal(Journal):
             self._reset_seen()
         Journal.record(self, *args, **kwargs)
         kept = self.world.journal.pop()
-        self.buffer.add(kept, kept[-1])
+        self.buffer.add((self._generation, kept), kept[-1])
 
     def _reset_seen(self) -> None:
+        self._generation += 1
         self.buffer.discard()
         self._mark.append(None)
 
-    def _write(self, batch: list[_Exchange]) -> None:
+    def _write(self, batch: list[tuple[int, _Exchange]]) -> None:
+        if not self._mark:
+            return  # a reset since: these entries belong to the state it forgot
         records = []
-        for kept in batch:
+        for generation, kept in batch:
+            if generation != self._generation:
+                continue
             entry = exchange_entry(kept)
             del entry["seq"]  # the store's, given when it is written
             text = json.dumps(entry, separators=(",", ":"), default=str).encode()
             # Literal positions (PROVIDER, STATUS, ENDPOINT, JOB_ID) so each is typed.
             records.append(JournalRecord(text, kept[4], kept[9], kept[5], kept[16],
                                          len(text) + _STORED_OVERHEAD_BYTES))
-        self.store.journal_add(records, max_bytes=self.max_bytes, max_entries=self.max_entries)
+        if records:
+            self.store.journal_add(records, max_bytes=self.max_bytes,
+                                   max_entries=self.max_entries)
 
     def flush(self) -> None:
         """Write this worker's buffered entries now (a read does, first)."""
