@@ -64,6 +64,7 @@ class BatchBuffer(Generic[T]):
         self._writing = threading.Lock()  # one batch at a time: batches stay in order
         self._running = False
         self._closed = False
+        self._stop = threading.Event()  # wakes the thread to end at close()
 
     def __len__(self) -> int:
         return len(self._items)
@@ -112,6 +113,7 @@ class BatchBuffer(Generic[T]):
     def close(self) -> None:
         """Write what is left (if the store takes it) and stop the thread."""
         self._closed = True
+        self._stop.set()
         try:
             self.flush()
         except StoreError as error:
@@ -120,7 +122,7 @@ class BatchBuffer(Generic[T]):
     def _run(self) -> None:
         idle_since = time.monotonic()
         while True:
-            time.sleep(self.flush_seconds)
+            self._stop.wait(self.flush_seconds)
             with self._lock:
                 if self._closed or self._stopped() or (
                     not self._items and time.monotonic() - idle_since > IDLE_STOP_SECONDS

@@ -336,3 +336,16 @@ def test_with_redis_away_journal_reads_and_the_console_answer_503_and_resume(
         http.close()
     finally:
         store.close()
+
+
+def test_a_worker_writes_what_it_still_holds_when_it_shuts_down(
+    make_app: Any, serve_app: Any, make_store: Any
+) -> None:
+    store = make_store()
+    served = serve_app(make_app(store=store))
+    served.state.journal.buffer.flush_seconds = 3600  # only the shutdown writes them
+    for index in range(3):
+        httpx.get(f"{served.url}/eachlabs/v1/nowhere?i={index}", timeout=10)
+    assert store.journal_length() == 0
+    served.stop()
+    assert store.journal_length() == 3
