@@ -25,6 +25,8 @@ from typing import Any
 
 from starlette.types import Receive, Scope, Send
 
+from mockserver.store.interface import StoreError
+
 __all__ = ["HEARTBEAT_SECONDS", "MAX_STREAMS", "POLL_SECONDS", "EventStream", "StreamHub",
            "close_streams", "hub_of", "snapshot"]
 
@@ -67,13 +69,30 @@ def close_streams(app: Any) -> None:
 
 
 def snapshot(state: Any) -> dict[str, Any]:
-    """The counters a change moves: O(1), read from the stores as they are."""
+    """The counters a change moves: O(1), read from the stores as they are.
+
+    With a shared store they are the store's (one pipeline), so a page on any
+    worker sees what every worker changed; this worker's journal entries are
+    written first.
+    """
     world, outbox = state.world, state.outbox
-    journal = world.journal
+    store = getattr(world, "store", None)
+    if store is not None:
+        state.journal.flush()
+        (jobs_made, jobs_ended, scheduled, first_due, requests, outbox_numbers, waiting,
+         in_flight, attempts, scenarios_made, scenarios_queued, manual) = store.fleet_counters()
+        return {
+            "jobs": [world.changes, jobs_made, jobs_ended, scheduled, first_due],
+            "requests": int(requests or 0),
+            "webhooks": [outbox_numbers, waiting, in_flight, attempts],
+            "scenarios": [state.scenarios.changes, scenarios_made, scenarios_queued],
+            "clock": float(manual) if manual is not None and state.clock_kind == "manual"
+            else None,
+        }
     log = outbox.log
     return {
         "jobs": world.changes,
-        "requests": journal[-1][0] if journal else 0,
+        "requests": state.journal.last_seq(),
         "webhooks": [len(log), id(log[-1]) if log else 0, outbox.waiting_count,
                      outbox.in_flight()],
         "scenarios": state.scenarios.changes,
@@ -99,6 +118,11 @@ class EventStream:
             await _refuse(send, f"at most {hub.max_streams} console event streams are open at "
                                 "once; close a console tab (or wait) and retry")
             return
+        try:
+            last = snapshot(state)
+        except StoreError as error:  # the shared store is away: the page retries
+            await _refuse(send, f"the mock's shared store is unavailable; retry shortly ({error})")
+            return
         hub.open += 1
         hub.served += 1
         gone = asyncio.Event()
@@ -117,7 +141,6 @@ class EventStream:
                 (b"cache-control", b"no-store"),
                 (b"x-accel-buffering", b"no"),
             ]})
-            last = snapshot(state)
             hello = {"snapshot": last, "poll_seconds": POLL_SECONDS,
                      "heartbeat_seconds": HEARTBEAT_SECONDS, "max_streams": hub.max_streams,
                      "clock_kind": state.clock_kind}
@@ -128,14 +151,18 @@ class EventStream:
                     await asyncio.wait_for(gone.wait(), POLL_SECONDS)
                 if gone.is_set():
                     return
-                state.tick()  # what the page shows is the store as a request would see it
-                now = snapshot(state)
+                try:
+                    state.tick()  # what the page shows is the store as a request would see it
+                    now = snapshot(state)
+                    clock_now = state.clock.now()
+                except StoreError:
+                    continue  # the shared store is away for now: look again next time
                 changed = [name for name, value in now.items() if last.get(name) != value]
                 if changed:
                     last = now
                     quiet_since = time.monotonic()
                     await _chunk(send, _event("change", {"changed": changed, "snapshot": now,
-                                                         "clock_now": state.clock.now()}))
+                                                         "clock_now": clock_now}))
                 elif time.monotonic() - quiet_since >= HEARTBEAT_SECONDS:
                     quiet_since = time.monotonic()
                     await _chunk(send, b": heartbeat\n\n")

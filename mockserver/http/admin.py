@@ -39,11 +39,12 @@ from mockserver.domain.webhooks import Delivery, DeliveryState
 from mockserver.http import media
 from mockserver.http.admin_openapi import build_admin_openapi
 from mockserver.http.asgi import BodyTooLarge, ClientGone, read_body
-from mockserver.http.journal import exchange_entry, mask_secret, mask_value
+from mockserver.http.journal import exchange_entry, mask_secret, mask_value, request_body
 from mockserver.http.nearmiss import near_miss
 from mockserver.http.paging import Page, PageRequest, PagingError, page_of
 from mockserver.http.state import MockState, UnhandledError
 from mockserver.redact import redact_url
+from mockserver.store.interface import StoreUnavailable
 
 __all__ = ["AdminError", "admin_routes", "job_to_dict", "json_response"]
 
@@ -103,6 +104,10 @@ def _guard(endpoint: Endpoint) -> Endpoint:
             return json_response({"error": error.message}, error.status)
         except PagingError as error:
             return json_response({"error": str(error)}, 400)
+        except StoreUnavailable as error:  # Redis away: a 503 to retry, not our 500
+            return json_response(
+                {"error": f"the mock's shared store is unavailable; retry shortly ({error})"},
+                503, headers={"Retry-After": "1"})
         except ClientDisconnect:
             # Nobody is left to answer; not an error of ours.
             logger.debug("admin %s %s: client left before its whole body",
@@ -338,7 +343,7 @@ def journal_view(adapters: Any, kept: Any) -> dict[str, Any]:
     """A journal entry as the admin API shows it, with its ``near_miss`` (None if matched)."""
     entry = exchange_entry(kept)
     entry["near_miss"] = near_miss(adapters, entry["provider"], entry["method"], entry["path"],
-                                   entry["endpoint"], entry["status"], kept[8])
+                                   entry["endpoint"], entry["status"], request_body(kept))
     return entry
 
 
@@ -359,8 +364,9 @@ async def list_requests(request: Request) -> Response:
                               endpoint=request.query_params.get("endpoint"),
                               job=request.query_params.get("job"),
                               view=functools.partial(journal_view, state.adapters))
-    return json_response(_page_body("requests", page, paging, stored=len(state.world.journal),
-                                    stored_bytes=state.journal.bytes))
+    stored, stored_bytes = state.journal.stats()
+    return json_response(_page_body("requests", page, paging, stored=stored,
+                                    stored_bytes=stored_bytes))
 
 
 @_guard
@@ -582,7 +588,7 @@ def upload_to_dict(upload: Upload) -> dict[str, Any]:
     """The admin view of an upload (no bytes)."""
     return {"token": upload.token, "filename": upload.filename,
             "content_type": upload.content_type, "size": upload.size,
-            "complete": upload.data is not None}
+            "complete": upload.complete}
 
 
 @_guard

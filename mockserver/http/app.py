@@ -38,6 +38,7 @@ from mockserver.domain.accounts import Accounts
 from mockserver.domain.admission import Admission
 from mockserver.domain.clock import Clock, ManualClock, RealClock, is_manual, is_real
 from mockserver.domain.service import MockService, ServiceSettings
+from mockserver.domain.uploads import SharedUploadStore
 from mockserver.domain.webhook_targets import WebhookTargetPolicy
 from mockserver.domain.webhooks import Outbox, RetryPolicy
 from mockserver.domain.world import World
@@ -46,7 +47,7 @@ from mockserver.faults.queue import SharedScenarioQueue
 from mockserver.http.admin import admin_routes, json_response
 from mockserver.http.admin_insight import insight_routes
 from mockserver.http.guard import AdminGuard, GuardSettings
-from mockserver.http.journal import Journal
+from mockserver.http.journal import Journal, StoreJournal
 from mockserver.http.routing import ProviderRoute, request_host
 from mockserver.http.scenarios import ConnectionDropped
 from mockserver.http.sender import WebhookSender
@@ -421,6 +422,15 @@ def create_app(
         sender.signature_clock = clock.now
     if store is not None:
         sender.max_sleep = STORE_LOOK_SECONDS
+    journal = (
+        Journal(world, max_bytes=limits.journal_bytes, body_bytes=limits.journal_body_bytes)
+        if store is None
+        else StoreJournal(world, store, max_bytes=limits.journal_bytes,
+                          body_bytes=limits.journal_body_bytes)
+    )
+    if store is not None:  # every worker's files, in the store
+        service.uploads = SharedUploadStore(store, max_uploads=store.bounds.max_uploads,
+                                            max_bytes=store.bounds.max_upload_bytes)
     guard = GuardSettings.of(
         [*hosts, config.server.host, *security.allowed_hosts], security.admin_token,
         bind=config.server.host,
@@ -433,8 +443,7 @@ def create_app(
         service=service,
         contracts=contracts,
         adapters=built,
-        journal=Journal(world, max_bytes=limits.journal_bytes,
-                        body_bytes=limits.journal_body_bytes),
+        journal=journal,
         sender=sender,
         accounts=accounts,
         scenarios=scenarios,
@@ -464,6 +473,7 @@ def create_app(
             yield
         finally:
             await sender.stop()
+            journal.close()  # a store's journal writes what this worker still holds
 
     app = MockApp(
         routes=routes,

@@ -25,14 +25,13 @@ import contextlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from mockserver import wirejson
 from mockserver.domain.admission import unpack_counts
 from mockserver.domain.lifecycle import Job, State
 from mockserver.domain.webhooks import Attempt, Delivery, DeliveryState
 from mockserver.faults import SCENARIOS, ScenarioError
 from mockserver.faults.magic import scenario_from_magic
 from mockserver.faults.prefer import parse_prefer
-from mockserver.http.journal import exchange_entry, journal_body
+from mockserver.http.journal import exchange_entry, journal_body, response_value
 from mockserver.redact import mask_headers, mask_secret, mask_value, redact_url
 
 __all__ = ["JOURNAL_SCAN", "MAX_EVENTS", "job_timeline", "signature_headers", "status_word_in"]
@@ -158,13 +157,7 @@ class _Timeline:
 
     @staticmethod
     def _parsed(exchange: Any) -> Any:
-        response = exchange[10]
-        if not response:
-            return None
-        try:
-            return wirejson.loads(response)
-        except ValueError:
-            return None
+        return response_value(exchange)
 
     # --- the job's own record ---------------------------------------------------
     def _scenario(self, create_entry: dict[str, Any] | None) -> None:

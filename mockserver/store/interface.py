@@ -49,6 +49,7 @@ __all__ = [
     "JobRecord",
     "JobStore",
     "JobView",
+    "JournalRecord",
     "JournalStore",
     "KeyStore",
     "LedgerStore",
@@ -461,6 +462,19 @@ class ScenarioStore(Protocol):
 
 
 # --- the request journal ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class JournalRecord:
+    """A journal entry to append: its rendered (masked) JSON and the fields readers
+    filter on; ``size`` is what it counts against the journal's byte bound."""
+
+    entry: bytes
+    provider: str | None
+    status: int
+    endpoint: str | None
+    job_id: str | None
+    size: int
 
 
 class JournalStore(Protocol):

@@ -749,6 +749,97 @@ if ARGV[2] == 'sub' then return bstr(bsub(big(ARGV[3]), big(ARGV[4]))) end
 return tostring(bcmp(big(ARGV[3]), big(ARGV[4])))
 """
 
+# ARGV: P, max entries, max bytes, then per entry 6 values: entry JSON, provider,
+# status, endpoint, job id, bytes. Each entry gets the next sequence number of
+# the fleet (its stream id is "<seq>-0"); the oldest go while over either bound.
+# Returns {first seq, last seq, entries kept, bytes kept}.
+JOURNAL_ADD = r"""
+local key, meta = P .. 'journal', P .. 'journal:meta'
+local max_count, max_bytes = tonumber(ARGV[2]), tonumber(ARGV[3])
+local first, last = 0, 0
+local bytes = tonumber(redis.call('HGET', meta, 'bytes') or '0')
+for i = 4, #ARGV - 5, 6 do
+  last = redis.call('HINCRBY', meta, 'seq', 1)
+  if first == 0 then first = last end
+  redis.call('XADD', key, last .. '-0', 'e', ARGV[i], 'p', ARGV[i + 1], 's', ARGV[i + 2],
+             'n', ARGV[i + 3], 'j', ARGV[i + 4], 'z', ARGV[i + 5])
+  bytes = bytes + tonumber(ARGV[i + 5])
+end
+local count = redis.call('XLEN', key)
+while count > 1 and (count > max_count or bytes > max_bytes) do
+  local oldest = redis.call('XRANGE', key, '-', '+', 'COUNT', math.min(count - 1, 100))
+  for _, item in ipairs(oldest) do
+    if count <= 1 or not (count > max_count or bytes > max_bytes) then break end
+    local fields = item[2]
+    for f = 1, #fields, 2 do
+      if fields[f] == 'z' then bytes = bytes - tonumber(fields[f + 1]) end
+    end
+    redis.call('XDEL', key, item[1])
+    count = count - 1
+  end
+end
+redis.call('HSET', meta, 'bytes', bytes)
+return {first, last, count, bytes}
+"""
+
+# ARGV: P, order ('new'|'old'), after seq ('' from the start), limit, budget,
+# provider, status, endpoint, job ('' matches anything). Walks the stream from
+# just past ``after`` as paging.page_of does: at most ``budget`` entries examined.
+# Returns {next cursor ('' none), seq1, entry1, seq2, entry2, ...}.
+JOURNAL_SCAN = r"""
+local key = P .. 'journal'
+local newest, after = ARGV[2] == 'new', ARGV[3]
+local limit, budget = tonumber(ARGV[4]), tonumber(ARGV[5])
+local want = {p = ARGV[6], s = ARGV[7], n = ARGV[8], j = ARGV[9]}
+local out = {''}
+local found, examined, last = 0, 0, ''
+local from
+if after == '' then
+  if newest then from = '+' else from = '-' end
+else
+  from = '(' .. after .. '-0'
+end
+if limit <= 0 then return out end
+while true do
+  local chunk
+  if newest then
+    chunk = redis.call('XREVRANGE', key, from, '-', 'COUNT', 200)
+  else
+    chunk = redis.call('XRANGE', key, from, '+', 'COUNT', 200)
+  end
+  if #chunk == 0 then return out end
+  for index, item in ipairs(chunk) do
+    local fields, got = item[2], {}
+    for f = 1, #fields, 2 do got[fields[f]] = fields[f + 1] end
+    examined = examined + 1
+    last = string.sub(item[1], 1, -3)
+    local keep = true
+    for name, value in pairs(want) do
+      if value ~= '' and got[name] ~= value then keep = false end
+    end
+    if keep then
+      out[#out + 1] = last
+      out[#out + 1] = got['e']
+      found = found + 1
+    end
+    if found >= limit or examined >= budget then
+      local more = index < #chunk
+      if not more then
+        if newest then
+          more = #redis.call('XREVRANGE', key, '(' .. item[1], '-', 'COUNT', 1) > 0
+        else
+          more = #redis.call('XRANGE', key, '(' .. item[1], '+', 'COUNT', 1) > 0
+        end
+      end
+      if more then out[1] = last end
+      return out
+    end
+    from = '(' .. item[1]
+  end
+end
+"""
+
+
 SCRIPTS: dict[str, str] = {
     "clock_init": CLOCK_INIT,
     "clock_now": CLOCK_NOW,
@@ -775,4 +866,6 @@ SCRIPTS: dict[str, str] = {
     "create_context": CREATE_CONTEXT,
     "put_key": PUT_KEY,
     "bigint": BIGINT,
+    "journal_add": JOURNAL_ADD,
+    "journal_scan": JOURNAL_SCAN,
 }

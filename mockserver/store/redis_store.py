@@ -24,7 +24,7 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any, Literal, TypeVar
@@ -54,6 +54,7 @@ from mockserver.store.interface import (
     JobEndResult,
     JobRecord,
     JobView,
+    JournalRecord,
     NewDelivery,
     NewJob,
     QueuedEntry,
@@ -203,6 +204,11 @@ class RedisStore:
         self._closed = False
         self._watchers: list[Callable[[str, str], None]] = []
         self._watch_thread: threading.Thread | None = None
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called (threads working for this store stop)."""
+        return self._closed
 
     def close(self) -> None:
         """Close the connections (and stop a scenario watch)."""
@@ -652,6 +658,85 @@ class RedisStore:
         """Entries kept (about ``journal_size``: the cap is trimmed in whole nodes)."""
         return int(self._guard(lambda: self._redis.xlen(self._p + "journal")))
 
+    def journal_add(
+        self, entries: Sequence[JournalRecord], *, max_bytes: int,
+        max_entries: int | None = None,
+    ) -> tuple[int, int]:
+        """Append a batch of entries (one script, one round trip), each with the next
+        sequence number of the fleet; the oldest go while the journal holds more than
+        ``max_entries`` (default ``journal_size``) entries or ``max_bytes`` bytes
+        (exactly, by the entries' sizes). The first and last sequence numbers given."""
+        if not entries:
+            return 0, 0
+        args: list[Any] = []
+        for record in entries:
+            args += [record.entry, record.provider or "", str(record.status),
+                     record.endpoint or "", record.job_id or "", record.size]
+        first, last, _, _ = self._run(
+            "journal_add", max_entries or self.bounds.journal_size, max_bytes, *args)
+        return int(first), int(last)
+
+    def journal_scan(
+        self, after: int | None, limit: int, *, newest_first: bool = True,
+        budget: int = 5_000, provider: str | None = None, status: int | None = None,
+        endpoint: str | None = None, job_id: str | None = None,
+    ) -> tuple[list[tuple[int, bytes]], int | None]:
+        """Entries (sequence number, entry JSON) from just past sequence ``after`` that
+        match every filter given, at most ``limit``, examining at most ``budget``; and
+        the cursor of the next page (None: no more), as :func:`paging.page_of` pages."""
+        reply = self._run(
+            "journal_scan", "new" if newest_first else "old",
+            "" if after is None else str(after), limit, budget,
+            provider or "", "" if status is None else str(status), endpoint or "",
+            job_id or "",
+        )
+        cursor = _text(reply[0])
+        items = [(int(reply[i]), bytes(reply[i + 1])) for i in range(1, len(reply), 2)]
+        return items, int(cursor) if cursor else None
+
+    def journal_entry(self, seq: int) -> bytes | None:
+        """The entry JSON with sequence number ``seq``, None if unknown or trimmed."""
+        found: Any = self._guard(lambda: self._redis.xrange(
+            self._p + "journal", f"{seq}-0", f"{seq}-0", count=1))
+        return bytes(found[0][1][b"e"]) if found else None
+
+    def journal_stats(self) -> tuple[int, int, int]:
+        """(entries kept, bytes kept, last sequence number given) in one round trip."""
+
+        def read() -> Any:
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.xlen(self._p + "journal")
+            pipe.hmget(self._p + "journal:meta", "bytes", "seq")
+            return pipe.execute()
+
+        count, (size, seq) = self._guard(read)
+        return int(count), int(size or 0), int(seq or 0)
+
+    def fleet_counters(self) -> list[Any]:
+        """What the console compares between two looks, read in one pipeline: jobs
+        created, finished, scheduled and the earliest due; the journal's last sequence
+        number; the outbox's enqueue and finish numbers, waiting and in-flight counts;
+        scenarios queued and taken; the clock. Values are as Redis gives them."""
+
+        def read() -> Any:
+            p = self._p
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.get(p + "jobs:n")
+            pipe.get(p + "jobs:fseq")
+            pipe.zcard(p + "due")
+            pipe.zrange(p + "due", 0, 0, withscores=True)
+            pipe.hget(p + "journal:meta", "seq")
+            pipe.hmget(p + "wh:meta", "seq", "fseq", "dropped")
+            pipe.zcard(p + "wh:waiting")
+            pipe.zcard(p + "wh:due:lease")
+            pipe.llen(p + "wh:log")
+            pipe.get(p + "scn:n")
+            pipe.llen(p + "scn:ids")
+            pipe.hget(p + "clock", "manual")
+            return pipe.execute()
+
+        return [_plain(value) for value in self._guard(read)]
+
     # --- webhook outbox ------------------------------------------------------------------
     def enqueue(self, delivery: NewDelivery) -> list[str]:
         """Add a pending delivery; the ids of older pending ones dropped over the bounds."""
@@ -799,6 +884,30 @@ class RedisStore:
             return None
         return StoredUpload(token, bytes(meta), None if data is None else bytes(data))
 
+    def uploads_meta(self) -> list[tuple[str, bytes, int | None]]:
+        """Every upload kept, oldest first: (token, metadata, bytes received or None
+        before its bytes arrive); one pipeline (the bytes themselves stay in Redis)."""
+
+        def read() -> Any:
+            tokens = self._redis.zrange(self._p + "ups", 0, -1)
+            pipe = self._redis.pipeline(transaction=False)
+            for token in tokens:
+                pipe.hmget(self._p + "up:" + _text(token), "meta", "size")
+            return tokens, pipe.execute() if tokens else []
+
+        tokens, fields = self._guard(read)
+        return [(_text(token), bytes(meta), None if size is None else int(size))
+                for token, (meta, size) in zip(tokens, fields, strict=True) if meta is not None]
+
+    def upload_size(self, token: str) -> int | None:
+        """Bytes of the upload's file; None when unknown, evicted or not yet put."""
+        size = self._guard(lambda: self._redis.hget(self._p + "up:" + token, "size"))
+        return None if size is None else int(size)
+
+    def upload_bytes(self) -> int:
+        """Bytes the complete uploads hold together."""
+        return int(self._guard(lambda: self._redis.hget(self._p + "ups:meta", "bytes")) or 0)
+
     def upload_count(self) -> int:
         """Uploads kept."""
         return int(self._guard(lambda: self._redis.zcard(self._p + "ups")))
@@ -848,6 +957,15 @@ def _glob_escape(text: str) -> str:
 def _implements(store: RedisStore) -> Store:
     """mypy checks here that RedisStore has every operation of the interface."""
     return store
+
+
+def _plain(value: Any) -> Any:
+    """A reply as JSON-able values (bytes as text, lists and tuples as lists)."""
+    if isinstance(value, bytes):
+        return value.decode()
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
 
 
 def _optional_float(value: Any) -> float | None:

@@ -21,6 +21,8 @@ from mockserver.console.events import MAX_STREAMS, snapshot
 from mockserver.console.routes import console_routes
 from mockserver.http.admin_openapi import build_admin_openapi
 
+pytestmark = pytest.mark.store_backends
+
 
 def test_get_root_redirects_to_the_console_unless_a_provider_answers_it(served: Any) -> None:
     with httpx.Client(base_url=served.url) as http:

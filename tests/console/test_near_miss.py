@@ -13,6 +13,8 @@ import pytest
 from http_api import Api
 from starlette.testclient import TestClient
 
+pytestmark = pytest.mark.store_backends
+
 EACH = {"X-API-Key": "sk-near-1234"}
 WAVE = {"Authorization": "Bearer sk-near-1234"}
 

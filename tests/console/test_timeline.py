@@ -15,6 +15,10 @@ from mockserver.domain.clock import RealClock
 from mockserver.http.admin_openapi import build_admin_openapi
 from mockserver.http.timeline import JOURNAL_SCAN, MAX_EVENTS
 
+#: Tests marked store_backends run on a Redis store too. The others read what the
+#: memory service records beside the job (admission counts, a real clock's wall
+#: times), not yet kept by the store service.
+
 KINDS = {"create", "poll", "transition", "credit", "rate_limit", "scenario", "webhook_attempt",
          "cancel", "output"}
 
@@ -86,6 +90,7 @@ def test_a_finished_job_tells_its_whole_story_over_http(
     assert output["detail"]["outputs"]
 
 
+@pytest.mark.store_backends
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_journal_entries_are_linked_to_their_job(provider: str, client: TestClient) -> None:
     api = Api(client, provider, "sk-linked-1234")
@@ -102,6 +107,7 @@ def test_journal_entries_are_linked_to_their_job(provider: str, client: TestClie
     assert detail["seq"] == seq and detail["job_id"] == first and detail["near_miss"] is None
 
 
+@pytest.mark.store_backends
 def test_failed_job_with_scenario_from_prefer_releases_credits(client: TestClient) -> None:
     api = Api(client, "eachlabs", "sk-failing-1234")
     job_id = api.create_ok(prefer="scenario=job_failed")
@@ -121,6 +127,7 @@ def test_failed_job_with_scenario_from_prefer_releases_credits(client: TestClien
     ("scenario-job_stuck-ci", "a cat", "magic_key"),
     ("sk-marker-1234", "a cat [mock:job_stuck]", "marker"),
 ])
+@pytest.mark.store_backends
 def test_scenario_source_magic_key_and_marker(
     client: TestClient, key: str, prompt: str, source: str
 ) -> None:
@@ -130,6 +137,7 @@ def test_scenario_source_magic_key_and_marker(
     assert scenario["detail"]["name"] == "job_stuck" and scenario["detail"]["sources"] == [source]
 
 
+@pytest.mark.store_backends
 def test_scenario_from_the_queue(client: TestClient) -> None:
     queued = client.post("/_mock/scenarios", json={"scenario": "job_failed", "times": 1})
     assert queued.status_code == 201, queued.text
@@ -138,6 +146,7 @@ def test_scenario_from_the_queue(client: TestClient) -> None:
     assert scenario["detail"]["sources"] == ["queue"]
 
 
+@pytest.mark.store_backends
 def test_cancel_and_webhook_failures_are_events(client: TestClient) -> None:
     api = Api(client, "eachlabs", "sk-cancel-1234")
     job_id = api.create_ok()
@@ -150,6 +159,7 @@ def test_cancel_and_webhook_failures_are_events(client: TestClient) -> None:
     assert [e["detail"]["action"] for e in kinds(body, "credit")] == ["reserve", "release"]
 
 
+@pytest.mark.store_backends
 def test_refused_webhook_attempts_show_their_error(client: TestClient) -> None:
     api = Api(client, "eachlabs", "sk-refused-1234")
     job_id = api.create_ok(webhook="http://127.0.0.1:9/hook", prefer="scenario=webhook_refused")
@@ -163,6 +173,7 @@ def test_refused_webhook_attempts_show_their_error(client: TestClient) -> None:
     assert "refused" in done[0]["title"]
 
 
+@pytest.mark.store_backends
 def test_a_job_polled_many_times_is_capped(client: TestClient) -> None:
     api = Api(client, "eachlabs", "sk-many-1234")
     job_id = api.create_ok()
@@ -174,6 +185,7 @@ def test_a_job_polled_many_times_is_capped(client: TestClient) -> None:
     assert len(kinds(body, "create")) == 1 and kinds(body, "transition")
 
 
+@pytest.mark.store_backends
 def test_unknown_job_is_the_admin_404(client: TestClient) -> None:
     reply = client.get("/_mock/jobs/nope/timeline")
     assert reply.status_code == 404
@@ -212,6 +224,7 @@ def test_rate_limit_counts_and_a_held_job_waiting_for_its_slot(client: TestClien
     assert events[1]["at"] == first_end  # queued from the moment the first one's slot freed
 
 
+@pytest.mark.store_backends
 def test_a_duplicated_webhook_shows_both_attempts_signed_alike(
     served: Any, make_receiver: Any
 ) -> None:

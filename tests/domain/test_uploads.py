@@ -17,6 +17,8 @@ from mockserver.domain.uploads import UploadError, UploadStore
 from mockserver.providers.forms import FormPart, parse_form_data
 from mockserver.providers.uploads import media_type_of
 
+pytestmark = pytest.mark.store_backends
+
 wavespeed = pytest.importorskip("wavespeed", reason="the wavespeed SDK is a dev dependency")
 
 KEY = {"Authorization": "Bearer ws-upload-key"}

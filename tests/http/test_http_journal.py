@@ -12,6 +12,8 @@ from mockserver.config import MockConfig
 from mockserver.http.journal import BODY_CAP, journal_body, mask_headers, mask_secret
 from mockserver.providers import registry
 
+pytestmark = pytest.mark.store_backends
+
 
 @pytest.mark.parametrize(
     ("secret", "masked"),
