@@ -935,9 +935,15 @@ class RedisStore:
         doomed = [k for k in self.own_keys() if k not in kept]
 
         def unlink() -> int:
+            # The journal's numbering goes on (as in memory): a client's cursor from
+            # before the reset never names an entry recorded after it.
+            journal_seq = self._redis.hget(self._p + "journal:meta", "seq") if keep_clock else None
             removed = 0
             for start in range(0, len(doomed), _RESET_BATCH):
                 removed += int(self._redis.unlink(*doomed[start:start + _RESET_BATCH]))
+            if journal_seq is not None:
+                self._redis.hset(self._p + "journal:meta", mapping={"seq": journal_seq,
+                                                                    "bytes": 0})
             # Every worker forgets the settings and hints it kept of this store.
             self._redis.publish(self._p + "keys:changed", "*")
             self._redis.publish(self._p + "scn:pushed", "reset")

@@ -101,6 +101,18 @@ def test_journal_filters_by_provider_and_limit(fake_client: httpx.Client) -> Non
     assert [e["seq"] for e in newest] == sorted((e["seq"] for e in newest), reverse=True)
 
 
+def test_journal_numbers_go_on_after_a_reset(fake_client: httpx.Client) -> None:
+    # A cursor taken before a reset must never name an entry recorded after it
+    # (the Redis journal numbered from 1 again).
+    for _ in range(3):
+        fake_client.get("/eachlabs/v1/where")
+    before = fake_client.get("/_mock/requests").json()["requests"][0]["seq"]
+    assert fake_client.post("/_mock/reset").status_code == 200
+    fake_client.get("/eachlabs/v1/where")
+    [after] = fake_client.get("/_mock/requests").json()["requests"]
+    assert after["seq"] > before
+
+
 def test_journal_is_a_bounded_ring(
     make_app: Callable[..., Starlette],
     fake_adapters: dict[str, object],
