@@ -369,14 +369,8 @@ class Accounts:
     def forget(self, key: str) -> None:
         """Drop a key entirely (balances, settings, accounts); it starts afresh if used again."""
         self._current.discard(key)
-        if self._keys.pop(key, None) is None:
+        if not self._forget_here(key):
             return
-        self._sorted.discard(key)
-        if key not in self._configured:
-            self._evictable -= 1
-            self.evictable_bytes -= self.key_bytes(key)
-        for provider in self._by_key.pop(key, {}):
-            self._accounts.pop((provider, key), None)
         for listener in self.on_evict:
             listener(key)
 
@@ -577,16 +571,18 @@ class Accounts:
         finally:
             self.money, self._replaying = money, False
 
-    def _forget_here(self, key: str) -> None:
-        """Drop the key's settings and accounts here (the shared store keeps its money)."""
+    def _forget_here(self, key: str) -> bool:
+        """Drop the key's settings and accounts here (a shared store keeps its money);
+        whether it had any."""
         if self._keys.pop(key, None) is None:
-            return
+            return False
         self._sorted.discard(key)
         if key not in self._configured:
             self._evictable -= 1
             self.evictable_bytes -= self.key_bytes(key)
         for provider in self._by_key.pop(key, {}):
             self._accounts.pop((provider, key), None)
+        return True
 
     def _publish(self, key: str, body: Mapping[str, Any]) -> None:
         """Append this change to the key's shared document (the others then read it)."""

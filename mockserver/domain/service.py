@@ -186,14 +186,8 @@ class MockService:
             self._plans[cache_key] = plan
         return plan
 
-    def create(self, request: CreateRequest, job_id: str) -> Job:
-        """Store a new job for an already validated request.
-
-        With :attr:`admission` set the create is rate-limited (429) and priced
-        (402) first, in the order :mod:`mockserver.domain.admission` documents:
-        auth -> forced scenario codes -> validation -> rate limit -> price ->
-        create. A refused create changes nothing.
-        """
+    def new_job(self, request: CreateRequest, job_id: str) -> Job:
+        """The job ``request`` describes, created now (not stored, not admitted yet)."""
         job = Job(
             id=job_id,
             provider=request.provider,
@@ -211,6 +205,17 @@ class MockService:
         name = request.effects.get("name")
         if isinstance(name, str):
             job.scenario = name
+        return job
+
+    def create(self, request: CreateRequest, job_id: str) -> Job:
+        """Store a new job for an already validated request.
+
+        With :attr:`admission` set the create is rate-limited (429) and priced
+        (402) first, in the order :mod:`mockserver.domain.admission` documents:
+        auth -> forced scenario codes -> validation -> rate limit -> price ->
+        create. A refused create changes nothing.
+        """
+        job = self.new_job(request, job_id)
         if self.admission is not None:
             self.admission.admit(
                 job, request.model, soonest_end=lambda: self._soonest_end(job.provider, job.key)

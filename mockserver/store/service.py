@@ -60,23 +60,7 @@ class StoreService(MockService):
     # --- create --------------------------------------------------------
     def create(self, request: CreateRequest, job_id: str) -> Job:
         """Store a new job, admitted (429, 402) in the same atomic step."""
-        job = Job(
-            id=job_id,
-            provider=request.provider,
-            model_id=request.model.model_id,
-            key=request.key,
-            input=request.input,
-            created_at=self.clock.now(),
-            plan=self.plan_for(request.model, request.plan_overrides),
-            base_url=request.base_url,
-            media_base_url=request.media_base_url,
-            webhook=request.webhook,
-            effects=request.effects,
-            provider_fields=request.provider_fields,
-        )
-        name = request.effects.get("name")
-        if isinstance(name, str):
-            job.scenario = name
+        job = self.new_job(request, job_id)
         admit = None if self.admission is None else self._admit_request(job, request.model)
         result = self.store_world.store_job(job, admit)
         outcome = result.admission
