@@ -246,8 +246,11 @@ class WebhookSender:
         and with a real clock nobody else would wake it in time. Cheap (O(1))
         when nothing changed, so it costs a request nothing.
         """
-        if is_manual(self.clock):
-            return  # nothing becomes due without an advance, which wakes the loop
+        if is_manual(self.clock) or self.max_sleep is not None:
+            # Manual: nothing becomes due without an advance, which wakes the loop.
+            # A shared store: the loop looks every max_sleep anyway, and asking the
+            # store here would cost every request a round trip.
+            return
         due = self.world.next_due()
         if due is not None and (self._next_look is None or due < self._next_look):
             self._next_look = due
