@@ -92,6 +92,17 @@ class StoreClock:
             _PINNED.set(now)
         return now
 
+    def wall_time(self, mock_time: float) -> float | None:
+        """Unix time at which a real clock read ``mock_time`` (as ``RealClock.wall_time``);
+        None for a manual clock, and once the clock was advanced (a jump makes earlier
+        mock times ambiguous). One round trip."""
+        if self.mode != "real":
+            return None
+        epoch, offset = self.store.clock_origin()
+        if offset:
+            return None
+        return epoch + (mock_time - epoch) / self.speed
+
     def wall_seconds(self, mock_seconds: float) -> float:
         """Real seconds until ``mock_seconds`` of mock time pass (real mode)."""
         return mock_seconds / self.speed if self.mode == "real" else mock_seconds

@@ -141,6 +141,10 @@ class ClockStore(Protocol):
     def advance(self, seconds: float) -> float:
         """Move mock time forward by ``seconds`` (atomic) and return the new time."""
 
+    def clock_origin(self) -> tuple[float, float]:
+        """A real clock's ``(epoch, offset)``: mock time ``epoch + (wall - epoch) x speed +
+        offset`` (``(0, 0)`` before the clock is set up)."""
+
 
 # --- jobs and their schedule -------------------------------------------------------
 
@@ -155,6 +159,8 @@ class JobRecord:
     polls: int
     #: Creation number: pages of the admin list seek by it.
     number: int
+    #: The limiter's counts at admission, packed as ``Job.admitted`` (0: none).
+    admitted: int = 0
 
 
 @dataclass(frozen=True, slots=True)

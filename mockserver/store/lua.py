@@ -307,9 +307,9 @@ local function evict_jobs(max_jobs, max_bytes)
 end
 
 local function job_reply(id)
-  local f = redis.call('HMGET', job_key(id), 'doc', 'state', 'polls', 'num')
+  local f = redis.call('HMGET', job_key(id), 'doc', 'state', 'polls', 'num', 'adm')
   if not f[1] then return false end
-  return {id, f[1], f[2], f[3], f[4]}
+  return {id, f[1], f[2], f[3], f[4], f[5] or '0'}
 end
 
 -- webhook deliveries ---------------------------------------------------------------------
@@ -438,6 +438,12 @@ if redis.call('EXISTS', jkey) == 1 then drop_job(id) end
 local number = redis.call('INCR', P .. 'jobs:n')
 redis.call('HSET', jkey, 'doc', ARGV[5], 'state', ARGV[6], 'polls', 0, 'size', ARGV[7],
            'num', number, 'p', provider, 'k', key)
+if ARGV[11] == '1' then
+  -- The limiter's counts the create saw (admission.unpack_counts): place in the
+  -- window, jobs in flight before it; for the job's timeline.
+  redis.call('HSET', jkey, 'adm', string.format('%.0f',
+             tonumber(admitted[4]) * 4294967296 + tonumber(admitted[3]) + 1))
+end
 redis.call('ZADD', P .. 'jobs', number, id)
 redis.call('INCRBY', P .. 'jobs:bytes', ARGV[7])
 schedule(id, ARGV[8])

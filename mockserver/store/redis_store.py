@@ -285,6 +285,13 @@ class RedisStore:
             raise ValueError("a clock cannot go backwards")
         return float(self._run("clock_advance", repr(float(seconds))))
 
+    def clock_origin(self) -> tuple[float, float]:
+        """A real clock's epoch and offset (one round trip)."""
+        found: Any = self._guard(
+            lambda: self._redis.hmget(self._p + "clock", "epoch", "offset"))
+        epoch, offset = found
+        return float(epoch or 0.0), float(offset or 0.0)
+
     # --- jobs ---------------------------------------------------------------------
     def create_job(self, job: NewJob, admit: AdmitRequest | None = None) -> CreateResult:
         """Admit and store a job in one atomic script (one round trip)."""
@@ -325,8 +332,9 @@ class RedisStore:
     def _job(reply: Any) -> JobRecord | None:
         if not reply:
             return None
-        job_id, doc, state, polls, number = reply
-        return JobRecord(_text(job_id), bytes(doc), _text(state), int(polls), int(number))
+        job_id, doc, state, polls, number, admitted = reply
+        return JobRecord(_text(job_id), bytes(doc), _text(state), int(polls), int(number),
+                         int(admitted or 0))
 
     def get_job(self, job_id: str, *, count_poll: bool = False) -> JobView:
         """The job and the clock in one round trip (counting a poll if asked)."""
@@ -415,7 +423,8 @@ class RedisStore:
                 ids = self._redis.zrangebyscore(key, low, "+inf", start=0, num=limit)
             pipe = self._redis.pipeline(transaction=False)
             for job_id in ids:
-                pipe.hmget(self._p + "job:" + _text(job_id), "doc", "state", "polls", "num")
+                pipe.hmget(self._p + "job:" + _text(job_id), "doc", "state", "polls", "num",
+                           "adm")
             records = []
             for job_id, fields in zip(ids, pipe.execute(), strict=True):
                 if fields[0] is not None:

@@ -117,6 +117,8 @@ class StoreWorld(World):
         """The stored job as a domain object (a copy: changes are written back)."""
         job = self.codec.decode(record.doc)
         job.polls = record.polls
+        if record.admitted:
+            job.admitted = record.admitted  # counted by the store at admission
         return job
 
     def get(self, job_id: str) -> Job | None:

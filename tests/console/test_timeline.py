@@ -15,9 +15,7 @@ from mockserver.domain.clock import RealClock
 from mockserver.http.admin_openapi import build_admin_openapi
 from mockserver.http.timeline import JOURNAL_SCAN, MAX_EVENTS
 
-#: Tests marked store_backends run on a Redis store too. The others read what the
-#: memory service records beside the job (admission counts, a real clock's wall
-#: times), not yet kept by the store service.
+#: Tests marked store_backends run on a Redis store too.
 
 KINDS = {"create", "poll", "transition", "credit", "rate_limit", "scenario", "webhook_attempt",
          "cancel", "output"}
@@ -42,6 +40,7 @@ def kinds(body: dict[str, Any], kind: str) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
+@pytest.mark.store_backends
 def test_a_finished_job_tells_its_whole_story_over_http(
     provider: str, served: Any, make_receiver: Any
 ) -> None:
@@ -186,6 +185,7 @@ def test_a_job_polled_many_times_is_capped(client: TestClient) -> None:
 
 
 @pytest.mark.store_backends
+@pytest.mark.store_backends
 def test_unknown_job_is_the_admin_404(client: TestClient) -> None:
     reply = client.get("/_mock/jobs/nope/timeline")
     assert reply.status_code == 404
@@ -206,6 +206,7 @@ def test_timeline_is_in_the_admin_openapi(app: Starlette) -> None:
     assert f"{JOURNAL_SCAN} journal entries" in answer["description"]
 
 
+@pytest.mark.store_backends
 def test_rate_limit_counts_and_a_held_job_waiting_for_its_slot(client: TestClient) -> None:
     api = Api(client, "wavespeed", "sk-held-1234")  # WaveSpeed holds a job over its limit
     api.set(limits={"creates_per_window": 100, "window_seconds": 60, "concurrent": 1})
@@ -243,16 +244,18 @@ def test_a_duplicated_webhook_shows_both_attempts_signed_alike(
     assert "duplicate" in (attempts[1]["detail"]["error"] or "")
 
 
+@pytest.mark.store_backends
 def test_a_real_clock_maps_mock_times_to_wall_times_until_advanced(
     make_app: Any, make_client: Any
 ) -> None:
-    clock = RealClock(speed=10.0)
-    client = make_client(make_app(clock=clock))
+    app = make_app(clock=RealClock(speed=10.0))
+    clock = app.state.mock.clock  # the store's clock on a shared store
+    client = make_client(app)
     api = Api(client, "eachlabs", "sk-real-1234")
     job_id = api.create_ok()
     queued = kinds(timeline(client, job_id), "transition")[0]
     create = kinds(timeline(client, job_id), "create")[0]
     assert queued["wall"] is not None and abs(queued["wall"] - create["wall"]) < 0.5
     assert clock.wall_time(clock.now() + 10.0) == pytest.approx(time.time() + 1.0, abs=0.5)
-    clock.advance(60)
+    assert client.post("/_mock/clock/advance", json={"seconds": 60}).status_code == 200
     assert kinds(timeline(client, job_id), "transition")[0]["wall"] is None
