@@ -1,6 +1,9 @@
 """The Redis store's server-side scripts: each atomic operation is one Lua script.
 
-Every script is :data:`LIBRARY` (shared helpers) plus its own body. Scripts
+Every script is its own body after the :data:`LIBRARY` helpers it calls
+(:func:`script_source`: only those, found by name, so a call does not define
+forty functions it never uses: that cost a poll's script about 50 µs of the
+Redis server's time). Scripts
 build key names from the prefix (``ARGV[1]``, ending in ``:``) because what
 they touch depends on the data (a victim evicted, a job promoted); this
 targets one Redis server (or a primary with replicas), not Redis Cluster.
@@ -13,6 +16,8 @@ below 2**53.
 """
 
 from __future__ import annotations
+
+import re
 
 LIBRARY = r"""
 local P = ARGV[1]
@@ -875,3 +880,46 @@ SCRIPTS: dict[str, str] = {
     "journal_add": JOURNAL_ADD,
     "journal_scan": JOURNAL_SCAN,
 }
+
+
+def _helpers(library: str) -> list[tuple[str | None, str]]:
+    """The library cut into its top-level definitions: ``(name, text)``, a comment
+    going with the definition after it; ``name`` None for the plain locals (``P``...)."""
+    chunks: list[tuple[str | None, str]] = []
+    pending: list[str] = []
+    for line in library.strip("\n").split("\n"):
+        if line.startswith("local "):
+            # Comment lines just above a definition are its own; blank ones end the last.
+            while pending and not pending[0].startswith("--") and chunks:
+                name, text = chunks[-1]
+                chunks[-1] = (name, text + "\n" + pending.pop(0))
+            found = re.match(r"local function (\w+)", line)
+            chunks.append((found.group(1) if found else None, "\n".join([*pending, line])))
+            pending = []
+        elif line.startswith("--") or not line.strip():
+            pending.append(line)
+        else:
+            name, text = chunks[-1]
+            chunks[-1] = (name, text + "\n" + "\n".join([*pending, line]))
+            pending = []
+    return chunks
+
+
+_CHUNKS = _helpers(LIBRARY)
+
+
+def script_source(body: str) -> str:
+    """``body`` after the library helpers it calls, directly or through others, in the
+    library's order (a helper is defined before its callers there)."""
+    needed: set[str] = set()
+    texts = dict((name, text) for name, text in _CHUNKS if name is not None)
+    todo = [body]
+    while todo:
+        text = todo.pop()
+        for name in re.findall(r"\b(\w+)\s*\(", text):
+            if name in texts and name not in needed:
+                needed.add(name)
+                todo.append(texts[name])
+    kept = [text for name, text in _CHUNKS if name is None or name in needed]
+    return "\n".join(kept) + "\n" + body
+

@@ -157,7 +157,7 @@ def _due(due: float | None) -> str:
 class _Script:
     def __init__(self, name: str, body: str) -> None:
         self.name = name
-        self.source = lua.LIBRARY + body
+        self.source = lua.script_source(body)
         self.sha = hashlib.sha1(self.source.encode()).hexdigest()
 
 
