@@ -75,6 +75,9 @@ __all__ = ["DEFAULT_TIMEOUT_SECONDS", "RedisStore", "RoundTrips", "StoreBounds"]
 DEFAULT_TIMEOUT_SECONDS = 1.0
 #: Prefixes are plain words: they appear in SCAN patterns and key names.
 _PREFIX = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+#: Stream ids are ``<ms>-<seq>`` of unsigned 64-bit numbers; the journal's entry
+#: numbers are the first part.
+_MAX_STREAM_SEQ = 2**64 - 1
 #: Keys unlinked per command by reset().
 _RESET_BATCH = 500
 
@@ -693,6 +696,13 @@ class RedisStore:
         """Entries (sequence number, entry JSON) from just past sequence ``after`` that
         match every filter given, at most ``limit``, examining at most ``budget``; and
         the cursor of the next page (None: no more), as :func:`paging.page_of` pages."""
+        if after is not None and not 0 < after < _MAX_STREAM_SEQ:
+            # At or past either end of what a stream id can be (a client's cursor):
+            # newest first from above everything, or oldest first from below everything,
+            # is the whole journal; the other way round, nothing (Redis refuses the ids).
+            if (after <= 0) == newest_first:
+                return [], None
+            after = None
         reply = self._run(
             "journal_scan", "new" if newest_first else "old",
             "" if after is None else str(after), limit, budget,
@@ -705,6 +715,8 @@ class RedisStore:
 
     def journal_entry(self, seq: int) -> bytes | None:
         """The entry JSON with sequence number ``seq``, None if unknown or trimmed."""
+        if not 0 <= seq < _MAX_STREAM_SEQ:
+            return None  # no stream id can be it
         found: Any = self._guard(lambda: self._redis.xrange(
             self._p + "journal", f"{seq}-0", f"{seq}-0", count=1))
         return bytes(found[0][1][b"e"]) if found else None

@@ -113,6 +113,17 @@ def test_journal_numbers_go_on_after_a_reset(fake_client: httpx.Client) -> None:
     assert after["seq"] > before
 
 
+@pytest.mark.parametrize("seq", ["-1", "0", "18446744073709551615", "99999999999999999999999"])
+def test_entry_numbers_out_of_any_range_are_not_found(
+    fake_client: httpx.Client, seq: str
+) -> None:
+    fake_client.get("/eachlabs/v1/where")
+    assert fake_client.get(f"/_mock/requests/{seq}").status_code == 404
+    for order in ("newest", "oldest"):
+        reply = fake_client.get(f"/_mock/requests?cursor={seq}&order={order}")
+        assert reply.status_code == 200, reply.text  # a Redis stream id refused it: a 500
+
+
 def test_journal_is_a_bounded_ring(
     make_app: Callable[..., Starlette],
     fake_adapters: dict[str, object],
