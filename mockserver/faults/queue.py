@@ -18,7 +18,7 @@ from mockserver.faults.effects import (
     forced_code,
 )
 from mockserver.faults.registry import SCENARIOS, ScenarioRegistry
-from mockserver.store.interface import QueuedEntry, StoreError
+from mockserver.store.interface import QueuedEntry, StoreError, StoreUnavailable
 
 __all__ = [
     "MAX_QUEUED",
@@ -376,7 +376,9 @@ class SharedScenarioQueue(ScenarioQueue):
             entry_id = self.store.push_scenario(
                 scenario_doc(scenario), _match_fields(match), nth=match.nth, times=times
             )
-        except StoreError as error:
+        except StoreUnavailable:
+            raise  # the store is away: a 503 to retry, not the client's mistake
+        except StoreError as error:  # the queue is full
             raise ScenarioError(str(error)) from None
         self.changes += 1
         return QueuedScenario(id=entry_id, scenario=scenario, match=match, times=times)

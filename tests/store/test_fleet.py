@@ -272,6 +272,8 @@ def test_redis_away_answers_503_in_the_providers_envelope_and_service_resumes(
                 _expect_503(api, job_id)
                 assert time.monotonic() - started < 5  # never a hang
             assert http.get("/_mock/jobs").status_code == 503
+            # Not the client's mistake: queueing a scenario answered 400 here.
+            assert http.post("/_mock/scenarios", json={"code": 429}).status_code == 503
         finally:
             if outage == "unreachable":
                 os.kill(redis_server.process.pid, signal.SIGCONT)
