@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
-from http_api import Api
+from http_api import Api, error_code
 
 from mockserver.config import LimitsConfig, MockConfig
 from mockserver.store import connect_redis
@@ -349,3 +349,25 @@ def test_a_worker_writes_what_it_still_holds_when_it_shuts_down(
     assert store.journal_length() == 0
     served.stop()
     assert store.journal_length() == 3
+
+
+def test_a_scenario_queued_through_one_worker_fires_once_on_the_other(
+    fleet: list[Any],
+) -> None:
+    # The other worker had already found the queue empty (and skips it while it knows
+    # that): the push must reach it, and times: 1 must fire once across both.
+    first, second = (httpx.Client(base_url=w.url, trust_env=False) for w in fleet)
+    try:
+        api_b = Api(second, "eachlabs", "k-scenario")
+        api_b.create_ok()  # B now knows the queue is empty
+        queued = first.post("/_mock/scenarios", json={"code": 429, "times": 1,
+                                                        "match": {"provider": "eachlabs"}})
+        assert queued.status_code == 201, queued.text
+        time.sleep(0.2)  # the notice travels by pub/sub
+        assert error_code("eachlabs", api_b.create()) == 429
+        assert error_code("eachlabs", Api(first, "eachlabs", "k-scenario").create()) is None
+        assert error_code("eachlabs", api_b.create()) is None
+        assert first.get("/_mock/scenarios").json()["queued"] == []
+    finally:
+        first.close()
+        second.close()
