@@ -355,14 +355,14 @@ def create_app(
         for name in factories
     }
     settings = ServiceSettings(
-            polls_per_phase=config.jobs.polls_per_phase,
-            job_seconds=config.jobs.seconds,
-            retry_policies={n: _retry_policy(c, config, clock) for n, c in configured.items()},
-            webhook_policy=webhook_policy,
-            shared_jobs=frozenset(
-                n for n, c in configured.items()
-                if c.spec.job_isolation == "any_key"
-            ),
+        polls_per_phase=config.jobs.polls_per_phase,
+        job_seconds=config.jobs.seconds,
+        retry_policies={n: _retry_policy(c, config, clock) for n, c in configured.items()},
+        webhook_policy=webhook_policy,
+        shared_jobs=frozenset(
+            n for n, c in configured.items()
+            if c.spec.job_isolation == "any_key"
+        ),
     )
     if isinstance(outbox, StoreOutbox):
         # A leased delivery is the holder's for the longest attempt plus a drain: a
