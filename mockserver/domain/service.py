@@ -225,14 +225,18 @@ class MockService:
 
     def _soonest_end(self, provider: str, key: str) -> float | None:
         """Planned end of the key's soonest-ending job in flight (for a Retry-After)."""
-        assert self.admission is not None
         ends = []
-        for job_id in self.admission.limiter.in_flight(provider, key):
+        for job_id in self._in_flight(provider, key):
             job = self.world.get(job_id)
             end = None if job is None else planned_end(job)
             if end is not None:
                 ends.append(end)
         return min(ends, default=None)
+
+    def _in_flight(self, provider: str, key: str) -> frozenset[str] | set[str]:
+        """Ids of the key's jobs holding a concurrency slot."""
+        assert self.admission is not None
+        return self.admission.limiter.in_flight(provider, key)
 
     # --- read ----------------------------------------------------------
     def get(self, provider: str, job_id: str, key: str | None = None) -> Job:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from mockserver.domain.admission import Admission, planned_end
+from mockserver.domain.admission import Admission
 from mockserver.domain.billing import format_amount
 from mockserver.domain.errors import MockError
 from mockserver.domain.lifecycle import Job, State, Transition, advance_by_poll
@@ -141,15 +141,9 @@ class StoreService(MockService):
             ),
         )
 
-    def _soonest_end(self, provider: str, key: str) -> float | None:
-        """Planned end of the key's soonest-ending job in flight (for a Retry-After)."""
-        ends = []
-        for job_id in self.store_world.store.in_flight(provider, key):
-            job = self.world.get(job_id)
-            end = None if job is None else planned_end(job)
-            if end is not None:
-                ends.append(end)
-        return min(ends, default=None)
+    def _in_flight(self, provider: str, key: str) -> frozenset[str] | set[str]:
+        """Ids of the key's jobs holding a slot, in the store (every worker's)."""
+        return self.store_world.store.in_flight(provider, key)
 
     # --- read ----------------------------------------------------------
     def poll(self, provider: str, job_id: str, key: str | None = None) -> Job:
