@@ -88,7 +88,9 @@ def installed(
     yield request.param, _venv(tmp_path, wheel, request.param), project
 
 
-def test_installed_wheel_works_as_the_readme_says(installed: tuple[str, Path, Path]) -> None:
+def test_installed_wheel_works_as_the_readme_says(
+    installed: tuple[str, Path, Path], redis_url: str
+) -> None:
     extras, bin_dir, project = installed
     where = _ok(_run(bin_dir / "python", "-c", "import mockserver; print(mockserver.__file__)",
                      cwd=project))
@@ -108,6 +110,17 @@ def test_installed_wheel_works_as_the_readme_says(installed: tuple[str, Path, Pa
     # 2. mockserver serve with the bundled contracts: a create and a poll over HTTP
     _serve_create_poll(bin_dir, project)
 
+    # 2b. on Redis with two workers (README, Scaling out); without the extra, one line
+    store = ["--store", redis_url, "--store-prefix", f"wheel{extras.strip('[]')}", "--workers",
+             "2"]
+    if extras == "":
+        result = _run(bin_dir / "mockserver", "serve", "--port", "0", *store, cwd=project)
+        assert result.returncode == 2 and result.stdout == "", result.stdout + result.stderr
+        assert result.stderr.count("\n") == 1, result.stderr
+        assert "pip install 'genmock[redis]'" in result.stderr, result.stderr
+    else:
+        _serve_create_poll(bin_dir, project, *store)
+
     # 3. mockserver fuzz
     if extras == "":
         result = _run(bin_dir / "mockserver", "fuzz", "--provider", "eachlabs", cwd=project)
@@ -122,9 +135,9 @@ def test_installed_wheel_works_as_the_readme_says(installed: tuple[str, Path, Pa
         assert "PASSED" in result.stdout
 
 
-def _serve_create_poll(bin_dir: Path, project: Path) -> None:
+def _serve_create_poll(bin_dir: Path, project: Path, *more: str) -> None:
     server = subprocess.Popen(
-        [str(bin_dir / "mockserver"), "serve", "--port", "0", "--clock", "manual"],
+        [str(bin_dir / "mockserver"), "serve", "--port", "0", "--clock", "manual", *more],
         cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
@@ -151,8 +164,11 @@ def _serve_create_poll(bin_dir: Path, project: Path) -> None:
             assert created.status_code == 200, created.text
             job_id = created.json()["predictionID"]
             assert http.post("/_mock/clock/advance", json={"seconds": 600}).status_code == 200
-            polled = http.get(f"/eachlabs/v1/prediction/{job_id}", headers=headers)
-            assert polled.status_code == 200 and polled.json()["status"] == "success"
+            # New connections: with workers, any of them answers for the job.
+            for _ in range(4):
+                polled = httpx.get(f"{base}/eachlabs/v1/prediction/{job_id}", headers=headers,
+                                   timeout=10)
+                assert polled.status_code == 200 and polled.json()["status"] == "success"
             # The console's files are in the wheel: the page, its script and style.
             page = http.get("/", follow_redirects=True)
             assert page.status_code == 200 and "genmock console" in page.text, page.text[:200]
