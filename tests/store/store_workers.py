@@ -50,7 +50,14 @@ def sample_slots(url: str, prefix: str, stop: Any, out: Any) -> None:
     out.put((highest, samples))
 
 
-def claim_transitions(url: str, prefix: str, now: float, start: Any, out: Any) -> None:
+def claim_transitions(url: str, prefix: str, now: float, start: Any, out: Any,
+                      pause: float = 0.002) -> None:
+    """Claim due jobs and finish each, until none is left.
+
+    ``pause`` (seconds per batch) stands for the work a worker does with its batch:
+    without it one process could take all 1,000 before the others woke up, and the
+    test would not show the claims shared out.
+    """
     store = connect_redis(url, prefix=prefix)
     start.wait()
     claimed: list[str] = []
@@ -62,6 +69,7 @@ def claim_transitions(url: str, prefix: str, now: float, start: Any, out: Any) -
         for claim in claims:
             claimed.append(claim.id)
             finished += store.finish_claim(claim, b'{"state":"running"}', "running", None)
+        time.sleep(pause)
     out.put((claimed, finished))
 
 

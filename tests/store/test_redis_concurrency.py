@@ -38,12 +38,17 @@ def store(redis_url: str) -> Iterator[RedisStore]:
 
 
 def run(target: Any, argument_sets: list[tuple[Any, ...]], *, timeout: float = 90) -> list[Any]:
-    """Start one process per argument set, release them together, collect one result each."""
-    start, out = SPAWN.Event(), SPAWN.Queue()
+    """Start one process per argument set, release them together, collect one result each.
+
+    A barrier, not an event: every process has started (spawned, imported, connected
+    as far as it goes before waiting) when they are released, so none finishes the
+    work alone while the others are still starting.
+    """
+    start, out = SPAWN.Barrier(len(argument_sets) + 1, timeout=timeout), SPAWN.Queue()
     processes = [SPAWN.Process(target=target, args=(*args, start, out)) for args in argument_sets]
     for process in processes:
         process.start()
-    start.set()
+    start.wait()
     results = [out.get(timeout=timeout) for _ in processes]
     for process in processes:
         process.join(timeout=10)
