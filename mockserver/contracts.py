@@ -50,6 +50,7 @@ __all__ = [
     "load_contracts",
     "load_provider_folder",
     "resolve_pointer",
+    "sample_input",
     "schema_pointers",
 ]
 
@@ -487,6 +488,32 @@ def _defaults_plan(schema: Mapping[str, Any]) -> _Fill:
 
 
 _JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def sample_input(schema: Mapping[str, Any], name: str, *, image: str, text: str) -> Any:
+    """A value a required input accepts when a document's example lacks it: its
+    default, else its first enum value, else the least number, ``False``, ``image``
+    for a file or URL input, ``text`` for any other string (None for other types).
+
+    The console's trigger, ``webhook send`` and drift's live probes fill examples
+    with it; each passes its own image URL and text.
+    """
+    if "default" in schema:
+        return schema["default"]
+    if schema.get("enum"):
+        return schema["enum"][0]
+    kind = schema.get("type")
+    if kind in ("integer", "number"):
+        return schema.get("minimum", 1)
+    if kind == "boolean":
+        return False
+    if kind not in (None, "string"):
+        return None
+    if schema.get("format") == "uri" or "x-file-url" in schema or "url" in name or (
+        "image" in name
+    ):
+        return image
+    return text
 
 
 class ModelContract:

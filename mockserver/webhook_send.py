@@ -31,7 +31,8 @@ from typing import Any, TextIO
 import httpx
 
 from mockserver import __version__
-from mockserver.provider_spec import ProviderSpec, Registration
+from mockserver.contracts import sample_input
+from mockserver.provider_spec import Registration
 from mockserver.providers import registry
 from mockserver.redact import mask_headers
 
@@ -102,7 +103,8 @@ async def _render(provider: str, outcome: str, url: str, secret: str | None,
     if secret is not None and secret_field is None:
         state.accounts.update(SEND_KEY, {"webhook_secret": secret})
     path, query, body = _create_request(chosen, registration, url, secret, secret_field)
-    headers = {"content-type": "application/json", **_auth(contract.spec)}
+    header, value = contract.spec.auth_header(SEND_KEY)
+    headers = {"content-type": "application/json", header: value}
     if outcome == "failed":
         headers["prefer"] = "scenario=job_failed"
     request = httpx.Request("POST", f"http://127.0.0.1/{provider}{path}", params=query,
@@ -150,7 +152,8 @@ def _create_request(model: Any, registration: tuple[Registration, ...], url: str
     schema = model.input_schema or {}
     for name in schema.get("required", []):
         if name not in inputs:
-            inputs[name] = _placeholder(schema.get("properties", {}).get(name, {}))
+            inputs[name] = sample_input(schema.get("properties", {}).get(name, {}), name,
+                                        image=_PLACEHOLDER_IMAGE, text="genmock webhook send")
     body = {**example, "input": inputs, "model": model.model_id} if nested else inputs
     query: dict[str, str] = {}
     where = registration[0]
@@ -161,29 +164,6 @@ def _create_request(model: Any, registration: tuple[Registration, ...], url: str
     if secret is not None and secret_field is not None:
         body[secret_field] = secret
     return path, query, body
-
-
-def _placeholder(schema: dict[str, Any]) -> Any:
-    """A value a required input accepts, for a document example that lacks it."""
-    if "default" in schema:
-        return schema["default"]
-    if schema.get("enum"):
-        return schema["enum"][0]
-    if "x-file-url" in schema or schema.get("format") == "uri":
-        return _PLACEHOLDER_IMAGE
-    kind = schema.get("type")
-    if kind in ("integer", "number"):
-        return schema.get("minimum", 1)
-    if kind == "boolean":
-        return False
-    return "genmock webhook send"
-
-
-def _auth(spec: ProviderSpec) -> dict[str, str]:
-    scheme = spec.auth[0]
-    if scheme.type == "apiKey":
-        return {str(scheme.name): SEND_KEY}
-    return {"authorization": f"Bearer {SEND_KEY}"}
 
 
 @dataclass

@@ -19,6 +19,8 @@ from urllib.parse import quote
 
 from starlette.types import ASGIApp, Message
 
+from mockserver.contracts import sample_input
+
 __all__ = ["CreateCall", "TriggerError", "build_create", "call_app"]
 
 #: The key a trigger uses when none is given.
@@ -43,22 +45,6 @@ class CreateCall:
     query: str
     headers: dict[str, str]
     body: dict[str, Any]
-
-
-def _sample(schema: Mapping[str, Any], name: str) -> Any:
-    """A value a required input without example accepts (its default, first enum...)."""
-    if "default" in schema:
-        return schema["default"]
-    if schema.get("enum"):
-        return schema["enum"][0]
-    kind = schema.get("type")
-    if kind in ("integer", "number"):
-        return schema.get("minimum", 1)
-    if kind == "boolean":
-        return False
-    if schema.get("format") == "uri" or "x-file-url" in schema or "url" in name or "image" in name:
-        return SAMPLE_IMAGE
-    return SAMPLE_PROMPT
 
 
 def build_create(contract: Any, body: Mapping[str, Any]) -> CreateCall:
@@ -91,7 +77,8 @@ def build_create(contract: Any, body: Mapping[str, Any]) -> CreateCall:
     properties = schema.get("properties") or {}
     for name in schema.get("required") or []:
         if name not in holder and name in properties:
-            holder[name] = _sample(properties[name], name)
+            holder[name] = sample_input(properties[name], name, image=SAMPLE_IMAGE,
+                                        text=SAMPLE_PROMPT)
     holder.update(extra_input)
     query = ""
     webhook = body.get("webhook_url")

@@ -45,7 +45,13 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from mockserver.contracts import ContractError, ModelContract, ProviderContract, load_contracts
+from mockserver.contracts import (
+    ContractError,
+    ModelContract,
+    ProviderContract,
+    load_contracts,
+    sample_input,
+)
 from mockserver.domain.billing import BillingPolicy, PricingError, Quote, format_amount
 from mockserver.drift.context import Exchange, ExchangeContext, Where
 from mockserver.drift.exchange import check, parse_body
@@ -67,6 +73,8 @@ INVALID_VALUE = "drift-probe-invalid-value"
 SAMPLE_IMAGE = (
     "https://upload.wikimedia.org/wikipedia/commons/4/47/PNG_transparency_demonstration_1.png"
 )
+#: Stand-in for a required text input the model's example lacks.
+SAMPLE_PROMPT = "A calm lake at sunrise, gentle camera pan (drift check)"
 #: Configurations priced at most (a cartesian product can grow fast).
 MAX_CONFIGURATIONS = 512
 
@@ -224,24 +232,6 @@ def _example_input(contract: ProviderContract, model: ModelContract) -> dict[str
     return {k: v for k, v in dict(example).items() if k not in transport}
 
 
-def _filler(name: str, schema: Mapping[str, Any], example_urls: list[str]) -> Any:
-    """A plausible valid value for a required input the example lacks."""
-    if "default" in schema:
-        return schema["default"]
-    if schema.get("enum"):
-        return schema["enum"][0]
-    kind = schema.get("type")
-    if kind == "string":
-        if schema.get("format") == "uri" or "x-file-url" in schema:
-            return example_urls[0] if example_urls else SAMPLE_IMAGE
-        return "A calm lake at sunrise, gentle camera pan (drift check)"
-    if kind in ("integer", "number"):
-        return schema.get("minimum", 1)
-    if kind == "boolean":
-        return False
-    return None
-
-
 def valid_input(contract: ProviderContract, model: ModelContract) -> dict[str, Any]:
     """The document's example input, with required fields it lacks filled in."""
     inputs = _example_input(contract, model)
@@ -249,7 +239,9 @@ def valid_input(contract: ProviderContract, model: ModelContract) -> dict[str, A
     urls = [v for v in inputs.values() if isinstance(v, str) and v.startswith("https://")]
     for name in model.input_schema.get("required") or ():
         if name not in inputs and isinstance(properties.get(name), Mapping):
-            inputs[name] = _filler(name, properties[name], urls)
+            inputs[name] = sample_input(properties[name], name,
+                                        image=urls[0] if urls else SAMPLE_IMAGE,
+                                        text=SAMPLE_PROMPT)
     return inputs
 
 
